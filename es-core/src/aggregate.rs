@@ -1,0 +1,272 @@
+//! Aggregates and the [`Repository`] that loads them from, and saves them to, an event store.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use crate::{
+    AppendError, DecodeError, EncodeError, Event, EventStore, ExpectedVersion, NewEvent, ReadError,
+    StoredEvent,
+};
+
+/// A consistency boundary rebuilt from its events.
+///
+/// `handle` decides: it checks a command against the current state and returns the events that
+/// record what happened, or an error. `apply` evolves: it folds one event into the state and
+/// holds no business logic, because it also replays events decided long ago.
+pub trait Aggregate: Default {
+    /// The domain's event enum.
+    type Event: Event;
+    /// What callers ask the aggregate to do.
+    type Command;
+    /// Why a command is refused.
+    type Error;
+
+    /// Decides what happens: the events a command produces, or why it is refused.
+    ///
+    /// # Errors
+    /// The domain's reason to refuse the command.
+    fn handle(&self, command: Self::Command) -> Result<Vec<Self::Event>, Self::Error>;
+
+    /// Folds one event into the state.
+    fn apply(&mut self, event: &Self::Event);
+}
+
+/// An aggregate's state and the stream version it reflects (0: no events yet).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Loaded<A> {
+    /// The rebuilt state.
+    pub state: A,
+    /// The version of the last event applied.
+    pub version: u64,
+}
+
+/// What [`Repository::execute`] appended.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Executed<A: Aggregate> {
+    /// The state after the new events.
+    pub state: A,
+    /// The stream version after the new events.
+    pub version: u64,
+    /// The events the command produced, as appended.
+    pub events: Vec<A::Event>,
+}
+
+/// Why an aggregate could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// Reading the stream failed.
+    #[error("could not read the stream")]
+    Read(#[from] ReadError),
+    /// A stored event did not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+/// Why [`Repository::execute`] appended nothing.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ExecuteError<E> {
+    /// The aggregate refused the command.
+    Rejected(E),
+    /// Another writer appended to the stream after it was loaded; load again and retry.
+    Conflict {
+        /// The version the command was decided on.
+        expected: ExpectedVersion,
+        /// The stream's version at append time.
+        actual: u64,
+    },
+    /// The aggregate could not be loaded.
+    Load(LoadError),
+    /// A new event could not be encoded.
+    Encode(EncodeError),
+    /// The append failed for a reason other than a conflict.
+    Append(AppendError),
+}
+
+impl<E> ExecuteError<E> {
+    /// Whether the command lost a race with another writer and may succeed when retried.
+    #[must_use]
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, ExecuteError::Conflict { .. })
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for ExecuteError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExecuteError::Rejected(e) => write!(f, "command rejected: {e}"),
+            ExecuteError::Conflict { expected, actual } => write!(
+                f,
+                "concurrent write: decided at {expected}, but the stream is at version {actual}"
+            ),
+            ExecuteError::Load(_) => f.write_str("could not load the aggregate"),
+            ExecuteError::Encode(_) => f.write_str("could not encode a new event"),
+            ExecuteError::Append(_) => f.write_str("could not append the new events"),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for ExecuteError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ExecuteError::Load(e) => Some(e),
+            ExecuteError::Encode(e) => Some(e),
+            ExecuteError::Append(e) => Some(e),
+            ExecuteError::Rejected(_) | ExecuteError::Conflict { .. } => None,
+        }
+    }
+}
+
+/// Loads aggregates from an event store and appends the events their commands produce.
+///
+/// # Examples
+/// ```
+/// use es_core::{Aggregate, Event, MemoryStore, Repository};
+/// use schemars::JsonSchema;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+/// #[event(name = "Incremented", version = 1)]
+/// struct Incremented { by: u32 }
+///
+/// #[derive(Default)]
+/// struct Counter { value: u32 }
+///
+/// impl Aggregate for Counter {
+///     type Event = Incremented;
+///     type Command = u32;
+///     type Error = &'static str;
+///     fn handle(&self, by: u32) -> Result<Vec<Incremented>, Self::Error> {
+///         if by == 0 { Err("nothing to add") } else { Ok(vec![Incremented { by }]) }
+///     }
+///     fn apply(&mut self, event: &Incremented) { self.value += event.by; }
+/// }
+///
+/// let repo = Repository::<Counter, _>::new(MemoryStore::new());
+/// repo.execute("c-1", 2)?;
+/// repo.execute("c-1", 3)?;
+/// let loaded = repo.load("c-1")?;
+/// assert_eq!((loaded.state.value, loaded.version), (5, 2));
+/// assert_eq!(repo.load_at("c-1", 1)?.state.value, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Repository<A, S> {
+    store: S,
+    aggregate: PhantomData<fn() -> A>,
+}
+
+impl<A, S: fmt::Debug> fmt::Debug for Repository<A, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Repository")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Aggregate, S: EventStore> Repository<A, S> {
+    /// A repository over `store`.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            aggregate: PhantomData,
+        }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The aggregate's current state: every event of the stream, upcast and applied.
+    ///
+    /// # Errors
+    /// [`LoadError`] when the stream cannot be read or an event does not decode.
+    pub fn load(&self, stream_id: &str) -> Result<Loaded<A>, LoadError> {
+        self.load_until(stream_id, u64::MAX)
+    }
+
+    /// Time travel: the state after stream version `version` (or the current state, if the
+    /// stream is shorter). The returned `version` is the last version applied.
+    ///
+    /// # Errors
+    /// [`LoadError`] when the stream cannot be read or an event does not decode.
+    pub fn load_at(&self, stream_id: &str, version: u64) -> Result<Loaded<A>, LoadError> {
+        self.load_until(stream_id, version)
+    }
+
+    fn load_until(&self, stream_id: &str, until: u64) -> Result<Loaded<A>, LoadError> {
+        let mut loaded = Loaded {
+            state: A::default(),
+            version: 0,
+        };
+        for stored in self.store.read_stream(stream_id, 1)? {
+            let stored = stored?;
+            if stored.stream_version > until {
+                break;
+            }
+            apply_stored(&mut loaded, &stored)?;
+        }
+        Ok(loaded)
+    }
+
+    /// Loads the aggregate, lets it handle `command`, and appends the events at the loaded
+    /// version, so a concurrent writer makes this fail with [`ExecuteError::Conflict`] rather
+    /// than decide on stale state. A command producing no events appends nothing.
+    ///
+    /// # Errors
+    /// [`ExecuteError::Rejected`] when the aggregate refuses, [`ExecuteError::Conflict`] when
+    /// another writer came first (see [`ExecuteError::is_conflict`]), or the load, encode or
+    /// append failure.
+    pub fn execute(
+        &self,
+        stream_id: &str,
+        command: A::Command,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        let Loaded { mut state, version } = self.load(stream_id).map_err(ExecuteError::Load)?;
+        let events = state.handle(command).map_err(ExecuteError::Rejected)?;
+        if events.is_empty() {
+            return Ok(Executed {
+                state,
+                version,
+                events,
+            });
+        }
+        let new_events = events
+            .iter()
+            .map(NewEvent::encode)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ExecuteError::Encode)?;
+        let outcome = self
+            .store
+            .append(stream_id, ExpectedVersion::Exact(version), new_events)
+            .map_err(|e| match e {
+                AppendError::Conflict { expected, actual } => {
+                    ExecuteError::Conflict { expected, actual }
+                }
+                other => ExecuteError::Append(other),
+            })?;
+        for event in &events {
+            state.apply(event);
+        }
+        Ok(Executed {
+            state,
+            version: outcome.stream_version,
+            events,
+        })
+    }
+}
+
+/// Decodes one stored event through the decode point and applies what it becomes.
+fn apply_stored<A: Aggregate>(
+    loaded: &mut Loaded<A>,
+    stored: &StoredEvent,
+) -> Result<(), DecodeError> {
+    for event in A::Event::decode(stored)? {
+        loaded.state.apply(&event);
+    }
+    loaded.version = stored.stream_version;
+    Ok(())
+}

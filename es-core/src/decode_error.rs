@@ -1,0 +1,139 @@
+//! [`DecodeError`]: why a stored event did not decode, and where it sits in the log.
+
+use std::fmt;
+
+use crate::codec::UpcastError;
+use crate::StoredEvent;
+
+/// A stored event that could not be decoded into today's types.
+///
+/// Its message names the stream, stream version, global position, type tag and schema version,
+/// so a failed replay points straight at the event to look at. The cause, where there is one
+/// (`serde_json`'s message, an upcaster's error), is its [`source`](std::error::Error::source).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct DecodeError {
+    /// The stream of the event.
+    pub stream_id: String,
+    /// The stream version of the event.
+    pub stream_version: u64,
+    /// The global position of the event.
+    pub position: u64,
+    /// The stored type tag.
+    pub event_type: String,
+    /// The stored schema version.
+    pub schema_version: u32,
+    /// What went wrong.
+    pub kind: DecodeErrorKind,
+}
+
+/// What went wrong in a [`DecodeError`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// No event type of this enum is, or was ever, written with this tag.
+    UnknownType,
+    /// The tag is known but the version is newer than this code knows: the log was written by
+    /// newer code.
+    FutureVersion {
+        /// The newest version this code knows for the tag.
+        latest: u32,
+    },
+    /// The tag is known, the version is not newer than the latest, but no version struct of
+    /// the chain has it (a gap, or a first version that was deleted).
+    MissingVersion {
+        /// The versions this code knows for the tag, ascending.
+        known: Vec<u32>,
+    },
+    /// The payload is not valid JSON.
+    MalformedJson(serde_json::Error),
+    /// The payload is JSON but not of the shape of its version's struct.
+    WrongShape(serde_json::Error),
+    /// An upcaster that may fail (`TryFrom`, or a raw upcaster) refused the event.
+    UpcastFailed {
+        /// The Rust type, or raw upcaster, that failed.
+        from: &'static str,
+        /// The upcaster's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl DecodeError {
+    /// An error about `stored`.
+    #[must_use]
+    pub fn new(stored: &StoredEvent, kind: DecodeErrorKind) -> Self {
+        Self {
+            stream_id: stored.stream_id.clone(),
+            stream_version: stored.stream_version,
+            position: stored.position,
+            event_type: stored.event_type.clone(),
+            schema_version: stored.schema_version,
+            kind,
+        }
+    }
+
+    /// An upcast failure, placed at `stored`.
+    #[must_use]
+    pub fn from_upcast(stored: &StoredEvent, error: UpcastError) -> Self {
+        let kind = match error {
+            UpcastError::MalformedJson(e) => DecodeErrorKind::MalformedJson(e),
+            UpcastError::WrongShape(e) => DecodeErrorKind::WrongShape(e),
+            UpcastError::Failed { from, source } => DecodeErrorKind::UpcastFailed { from, source },
+            UpcastError::NotInChain { .. } => DecodeErrorKind::MissingVersion { known: Vec::new() },
+        };
+        Self::new(stored, kind)
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot decode event `{}` v{} in stream `{}` at version {} (position {}): ",
+            self.event_type,
+            self.schema_version,
+            self.stream_id,
+            self.stream_version,
+            self.position
+        )?;
+        match &self.kind {
+            DecodeErrorKind::UnknownType => f.write_str("unknown event type"),
+            DecodeErrorKind::FutureVersion { latest } => write!(
+                f,
+                "version {} is newer than the latest this code knows (v{latest})",
+                self.schema_version
+            ),
+            DecodeErrorKind::MissingVersion { known } => {
+                write!(
+                    f,
+                    "version {} is missing from its upcaster chain (known: ",
+                    self.schema_version
+                )?;
+                for (i, v) in known.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "v{v}")?;
+                }
+                f.write_str(")")
+            }
+            DecodeErrorKind::MalformedJson(_) => f.write_str("payload is not valid JSON"),
+            DecodeErrorKind::WrongShape(_) => {
+                f.write_str("payload does not match the shape of its version")
+            }
+            DecodeErrorKind::UpcastFailed { from, .. } => write!(f, "upcast from `{from}` failed"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            DecodeErrorKind::MalformedJson(e) | DecodeErrorKind::WrongShape(e) => Some(e),
+            DecodeErrorKind::UpcastFailed { source, .. } => Some(source.as_ref()),
+            DecodeErrorKind::UnknownType
+            | DecodeErrorKind::FutureVersion { .. }
+            | DecodeErrorKind::MissingVersion { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! [`NewEvent`]: an event on its way into a store.
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::Event;
+
+/// An event to append: type tag, schema version, JSON payload, metadata and a unique id.
+///
+/// Build one from a typed event with [`NewEvent::encode`], or from raw parts with
+/// [`NewEvent::new`] (legacy or imported data, written under an older schema).
+///
+/// The event id makes appends idempotent: re-appending a batch whose ids are already stored at
+/// the same stream versions succeeds without writing anything.
+///
+/// # Examples
+/// ```
+/// use es_core::NewEvent;
+/// use serde_json::json;
+///
+/// let legacy = NewEvent::new("AccountCreated", 1, json!({ "owner": "ada" }))
+///     .with_metadata("source", json!("import-2019"));
+/// assert_eq!(legacy.event_type(), "AccountCreated");
+/// assert_eq!(legacy.schema_version(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    event_id: Uuid,
+    event_type: String,
+    schema_version: u32,
+    payload: Vec<u8>,
+    metadata: Map<String, Value>,
+}
+
+/// Error of [`NewEvent::encode`]: the typed event could not be serialized to JSON.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot encode event `{event_type}` v{schema_version} as JSON")]
+#[non_exhaustive]
+pub struct EncodeError {
+    /// The event's type tag.
+    pub event_type: &'static str,
+    /// The event's schema version.
+    pub schema_version: u32,
+    /// What `serde_json` reported.
+    #[source]
+    pub source: serde_json::Error,
+}
+
+impl NewEvent {
+    /// A raw event with a fresh random id. `schema_version` is the version of the payload's shape.
+    #[must_use]
+    #[allow(clippy::needless_pass_by_value)] // owned, so callers can pass `json!(...)` inline
+    pub fn new(event_type: impl Into<String>, schema_version: u32, payload: Value) -> Self {
+        Self::from_json_bytes(event_type, schema_version, payload.to_string().into_bytes())
+    }
+
+    /// A raw event whose payload is JSON text already serialized, taken as is.
+    ///
+    /// Nothing checks that the bytes are valid JSON; a typed read of a malformed payload fails
+    /// with [`DecodeErrorKind::MalformedJson`](crate::DecodeErrorKind::MalformedJson).
+    #[must_use]
+    pub fn from_json_bytes(
+        event_type: impl Into<String>,
+        schema_version: u32,
+        payload: Vec<u8>,
+    ) -> Self {
+        Self {
+            event_id: Uuid::new_v4(),
+            event_type: event_type.into(),
+            schema_version,
+            payload,
+            metadata: Map::new(),
+        }
+    }
+
+    /// Encodes a typed event under its current tag and version.
+    ///
+    /// # Errors
+    /// [`EncodeError`] when `serde_json` cannot serialize the event (for example a map with
+    /// non-string keys).
+    ///
+    /// # Examples
+    /// ```
+    /// # use es_core::{Event, NewEvent};
+    /// # use serde::{Deserialize, Serialize};
+    /// # use schemars::JsonSchema;
+    /// #[derive(Serialize, Deserialize, JsonSchema, Event)]
+    /// #[event(name = "Deposited", version = 1)]
+    /// struct Deposited { amount: u64 }
+    ///
+    /// let new = NewEvent::encode(&Deposited { amount: 50 })?;
+    /// assert_eq!((new.event_type(), new.schema_version()), ("Deposited", 1));
+    /// assert_eq!(new.payload(), br#"{"amount":50}"#);
+    /// # Ok::<(), es_core::EncodeError>(())
+    /// ```
+    pub fn encode<E: Event>(event: &E) -> Result<Self, EncodeError> {
+        let payload = event.encode_payload().map_err(|source| EncodeError {
+            event_type: event.event_type(),
+            schema_version: event.event_version(),
+            source,
+        })?;
+        Ok(Self::from_json_bytes(
+            event.event_type(),
+            event.event_version(),
+            payload,
+        ))
+    }
+
+    /// Replaces the event id, for callers that derive ids from their own data (imports,
+    /// retries across processes).
+    #[must_use]
+    pub fn with_event_id(mut self, event_id: Uuid) -> Self {
+        self.event_id = event_id;
+        self
+    }
+
+    /// Adds one metadata entry (for example `correlation_id`), replacing an earlier one.
+    #[must_use]
+    pub fn with_metadata(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.metadata.insert(key.into(), value);
+        self
+    }
+
+    /// Replaces the whole metadata object.
+    #[must_use]
+    pub fn with_metadata_map(mut self, metadata: Map<String, Value>) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// The unique id of this event.
+    #[must_use]
+    pub fn event_id(&self) -> Uuid {
+        self.event_id
+    }
+
+    /// The type tag.
+    #[must_use]
+    pub fn event_type(&self) -> &str {
+        &self.event_type
+    }
+
+    /// The schema version of the payload.
+    #[must_use]
+    pub fn schema_version(&self) -> u32 {
+        self.schema_version
+    }
+
+    /// The payload as JSON text.
+    #[must_use]
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// The metadata object.
+    #[must_use]
+    pub fn metadata(&self) -> &Map<String, Value> {
+        &self.metadata
+    }
+
+    /// Splits the event into its parts, for store implementations.
+    #[must_use]
+    pub fn into_parts(self) -> NewEventParts {
+        NewEventParts {
+            event_id: self.event_id,
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            payload: self.payload,
+            metadata: self.metadata,
+        }
+    }
+}
+
+/// The parts of a [`NewEvent`], owned, for store implementations.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct NewEventParts {
+    /// The unique id of the event.
+    pub event_id: Uuid,
+    /// The type tag.
+    pub event_type: String,
+    /// The schema version of the payload.
+    pub schema_version: u32,
+    /// The payload as JSON text.
+    pub payload: Vec<u8>,
+    /// The metadata object.
+    pub metadata: Map<String, Value>,
+}

@@ -1,0 +1,96 @@
+//! The account from the event-sourcing literature, replayed from a log written by older code.
+//!
+//! Run it with `cargo run --example bank`.
+
+use std::error::Error;
+
+use es_core::{AppendError, Event, EventStore, ExpectedVersion, MemoryStore, NewEvent, Repository};
+use es_examples::account::{Account, AccountCommand, AccountEvent};
+use serde_json::json;
+
+const ACCOUNT: &str = "acc-001";
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let store = MemoryStore::new();
+    write_legacy_log(&store)?;
+
+    println!("Stream {ACCOUNT}, as stored → as decoded by today's code:");
+    for stored in store.read_stream(ACCOUNT, 1)? {
+        let stored = stored?;
+        let decoded = AccountEvent::decode(&stored)?;
+        println!(
+            "  #{} {} v{} {}",
+            stored.stream_version,
+            stored.event_type,
+            stored.schema_version,
+            String::from_utf8_lossy(&stored.payload)
+        );
+        for event in decoded {
+            println!(
+                "      → {} v{} {:?}",
+                event.event_type(),
+                event.event_version(),
+                event
+            );
+        }
+    }
+
+    let repo = Repository::<Account, _>::new(&store);
+    let account = repo.load(ACCOUNT)?;
+    println!(
+        "Balance of {ACCOUNT} ({}) at version {}: {} {}",
+        account.state.owner, account.version, account.state.balance, account.state.currency
+    );
+    let then = repo.load_at(ACCOUNT, 2)?;
+    println!(
+        "Time travel: balance after version 2 was {} {}",
+        then.state.balance, then.state.currency
+    );
+    match repo.execute(ACCOUNT, AccountCommand::Withdraw { amount: 500 }) {
+        Err(e) => println!("Withdraw 500 today: refused ({e})"),
+        Ok(done) => println!(
+            "Withdraw 500 today: accepted?! balance {}",
+            done.state.balance
+        ),
+    }
+
+    println!("Conditional create: claim the username \"alice\" only if it is free");
+    let claim = |account: &str| {
+        let event = NewEvent::new("UsernameClaimed", 1, json!({ "account": account }));
+        store.append("username-alice", ExpectedVersion::NoStream, vec![event])
+    };
+    match claim(ACCOUNT) {
+        Ok(outcome) => println!(
+            "  {ACCOUNT} claims it: ok (stream version {})",
+            outcome.stream_version
+        ),
+        Err(e) => println!("  {ACCOUNT} claims it: {e}"),
+    }
+    match claim("acc-002") {
+        Err(AppendError::Conflict { expected, actual }) => println!(
+            "  acc-002 claims it: conflict (expected {expected}, stream at version {actual}): taken"
+        ),
+        other => println!("  acc-002 claims it: {other:?}"),
+    }
+    Ok(())
+}
+
+/// Appends the account's history as older code wrote it: raw tags, versions and payloads.
+fn write_legacy_log(store: &impl EventStore) -> Result<(), AppendError> {
+    if store.stream_version(ACCOUNT).map_err(AppendError::Read)? > 0 {
+        return Ok(());
+    }
+    let legacy = vec![
+        // 2019: accounts were "created", and the opening balance was called `balance`.
+        NewEvent::new(
+            "AccountCreated",
+            1,
+            json!({ "owner": "alice", "balance": 100 }),
+        ),
+        NewEvent::new("FundsWithdrawn", 1, json!({ "amount": 30 })),
+        // 2021: deposits still called their amount `amt`.
+        NewEvent::new("FundsDeposited", 1, json!({ "amt": 50 })),
+    ];
+    store.append(ACCOUNT, ExpectedVersion::NoStream, legacy)?;
+    Ok(())
+}

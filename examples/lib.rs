@@ -1,0 +1,3 @@
+//! The account domain shared by the runnable examples and the workspace tests.
+
+pub mod account;
