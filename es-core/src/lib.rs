@@ -10,6 +10,7 @@
 //! into current types.
 
 mod aggregate;
+pub mod checkpoint;
 pub mod codec;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -17,6 +18,8 @@ mod decode_error;
 mod envelope;
 mod memory_store;
 mod new_event;
+pub mod schema;
+pub mod snapshot;
 pub mod store;
 mod stored_event;
 
@@ -25,11 +28,13 @@ mod stored_event;
 pub mod __private;
 
 pub use aggregate::{Aggregate, ExecuteError, Executed, LoadError, Loaded, Repository};
+pub use checkpoint::{CheckpointError, CheckpointStore};
 pub use codec::{Decoded, Event, VersionedEvent};
 pub use decode_error::{DecodeError, DecodeErrorKind};
 pub use envelope::Envelope;
 pub use memory_store::MemoryStore;
 pub use new_event::{EncodeError, NewEvent, NewEventParts};
+pub use snapshot::{Snapshot, SnapshotError, SnapshotStore};
 pub use store::{AppendError, AppendOutcome, EventStore, ExpectedVersion, ReadError};
 pub use stored_event::StoredEvent;
 
