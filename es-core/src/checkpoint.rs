@@ -1,5 +1,7 @@
 //! Checkpoints: how far each projection has read the log.
 
+use std::sync::Arc;
+
 /// Why a checkpoint could not be read or written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -34,3 +36,18 @@ pub trait CheckpointStore: Send + Sync {
     /// When the storage fails; the previous checkpoint is then still intact.
     fn save_checkpoint(&self, projection: &str, position: u64) -> Result<(), CheckpointError>;
 }
+
+macro_rules! forward_checkpoint_store {
+    ($($ptr:ty),*) => {$(
+        impl<S: CheckpointStore + ?Sized> CheckpointStore for $ptr {
+            fn load_checkpoint(&self, projection: &str) -> Result<Option<u64>, CheckpointError> {
+                (**self).load_checkpoint(projection)
+            }
+            fn save_checkpoint(&self, projection: &str, position: u64) -> Result<(), CheckpointError> {
+                (**self).save_checkpoint(projection, position)
+            }
+        }
+    )*};
+}
+
+forward_checkpoint_store!(&S, Arc<S>, Box<S>);

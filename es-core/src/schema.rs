@@ -28,7 +28,7 @@ pub fn fingerprint_of<T: schemars::JsonSchema>() -> String {
     fingerprint(&crate::__private::root_schema::<T>())
 }
 
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     bytes
