@@ -19,6 +19,7 @@ mod envelope;
 pub mod file_store;
 mod memory_store;
 mod new_event;
+mod repository_snapshots;
 pub mod schema;
 pub mod snapshot;
 pub mod store;
