@@ -12,6 +12,9 @@ mod recovery;
 mod window;
 mod writer;
 
+#[cfg(test)]
+mod fault_tests;
+
 use std::fmt;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -29,7 +32,7 @@ use self::fs::{FileSystem, OpenMode, StdFs};
 use self::index::{Index, SegmentEntry};
 use self::reader::{AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW};
 use self::recovery::{scan_log, Mode, ScanError, TEMP_SUFFIX};
-use self::writer::{create_segment, lock, Request, Writer};
+use self::writer::{create_segment, lock, CommitQueue, Writer};
 use crate::store::{AppendOutcome, EventIter};
 use crate::{AppendError, EventStore, ExpectedVersion, NewEvent, ReadError};
 
@@ -174,7 +177,9 @@ pub(crate) struct Shared {
     durability: Durability,
     segment_size: u64,
     index: RwLock<Index>,
-    queue: Mutex<Vec<Request>>,
+    queue: Mutex<CommitQueue>,
+    /// Signalled when a leader has posted its group's outcomes.
+    committed: Condvar,
     writer: Mutex<Writer>,
     /// Numbers temporary files, which must not collide between concurrent saves.
     temp_files: AtomicU64,
@@ -328,7 +333,8 @@ impl FileStore {
             durability,
             segment_size,
             index: RwLock::new(index),
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::default(),
+            committed: Condvar::new(),
             writer: Mutex::new(Writer {
                 segment_slot,
                 segment_number,

@@ -1,16 +1,18 @@
 //! Appending: group commit, segment rolling, and the failure rules (a failed write is undone;
 //! a failed sync stops all writes until the store is reopened).
 //!
-//! Appenders queue their batch, then take the writer lock. Whoever gets the lock and finds its
-//! own batch still undecided becomes the leader: it takes every queued batch, decides each
+//! Appenders queue their batch and wait on a condition variable. When no leader is at work,
+//! the first appender to notice becomes the leader: it takes every queued batch, decides each
 //! against the index (and the batches before it in the group), writes the whole group with
-//! one write, syncs once, publishes the events to the index and hands every appender its
-//! outcome. Appenders that queued while it worked are served by the next leader, together.
+//! one write, syncs once, publishes the events to the index, posts every appender's outcome
+//! and wakes them all. Appenders that queued while it worked form the next group, whose
+//! leader is one of them.
 
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+
 use std::time::SystemTime;
 
 use uuid::Uuid;
@@ -42,17 +44,50 @@ pub(crate) struct Writer {
     pub failed: Option<String>,
 }
 
-type Reply = Arc<Mutex<Option<Result<AppendOutcome, AppendError>>>>;
-
 /// One appender's batch, waiting for a leader.
 #[derive(Debug)]
 pub(crate) struct Request {
+    ticket: u64,
     stream_id: String,
     expected: ExpectedVersion,
     events: Vec<NewEvent>,
     /// Each event's metadata as JSON text (empty for an empty object), encoded before queueing.
     metadata: Vec<Vec<u8>>,
-    reply: Reply,
+}
+
+/// The batches waiting for a leader, and the outcomes waiting for their appenders.
+#[derive(Debug, Default)]
+pub(crate) struct CommitQueue {
+    next_ticket: u64,
+    waiting: Vec<Request>,
+    leader_at_work: bool,
+    outcomes: HashMap<u64, Result<AppendOutcome, AppendError>>,
+}
+
+/// Hands leadership back if the leader unwinds, failing the batches it had taken, so that
+/// their appenders do not wait forever.
+struct Leadership<'a> {
+    shared: &'a Shared,
+    tickets: Vec<u64>,
+    finished: bool,
+}
+
+impl Drop for Leadership<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let mut queue = lock(&self.shared.queue);
+        queue.leader_at_work = false;
+        for ticket in &self.tickets {
+            queue.outcomes.entry(*ticket).or_insert_with(|| {
+                Err(AppendError::Unavailable {
+                    reason: "the append that carried this batch failed".to_owned(),
+                })
+            });
+        }
+        self.shared.committed.notify_all();
+    }
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -145,37 +180,47 @@ impl Shared {
             .iter()
             .map(encode_metadata)
             .collect::<Result<Vec<_>, _>>()?;
-        let reply: Reply = Arc::default();
-        lock(&self.queue).push(Request {
+        let mut queue = lock(&self.queue);
+        let ticket = queue.next_ticket;
+        queue.next_ticket += 1;
+        queue.waiting.push(Request {
+            ticket,
             stream_id: stream_id.to_owned(),
             expected,
             events,
             metadata,
-            reply: Arc::clone(&reply),
         });
-        let mut writer = self.lock_writer();
-        if let Some(outcome) = lock(&reply).take() {
-            return outcome;
+        loop {
+            if let Some(outcome) = queue.outcomes.remove(&ticket) {
+                return outcome;
+            }
+            if queue.leader_at_work {
+                queue = self
+                    .committed
+                    .wait(queue)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            }
+            queue.leader_at_work = true;
+            let group = std::mem::take(&mut queue.waiting);
+            drop(queue);
+            let mut leadership = Leadership {
+                shared: self,
+                tickets: group.iter().map(|r| r.ticket).collect(),
+                finished: false,
+            };
+            let outcomes = self.try_commit_group(&mut self.lock_writer(), &group);
+            leadership.finished = true;
+            queue = lock(&self.queue);
+            for (request, outcome) in group.iter().zip(outcomes) {
+                queue.outcomes.insert(request.ticket, outcome);
+            }
+            queue.leader_at_work = false;
+            self.committed.notify_all();
         }
-        let group = std::mem::take(&mut *lock(&self.queue));
-        self.commit_group(&mut writer, &group);
-        drop(writer);
-        let outcome = lock(&reply).take();
-        outcome.unwrap_or_else(|| {
-            Err(AppendError::Unavailable {
-                reason: "the append that carried this batch failed".to_owned(),
-            })
-        })
     }
 
-    /// Decides, writes, syncs and publishes one group, and replies to each of its appenders.
-    fn commit_group(&self, writer: &mut Writer, group: &[Request]) {
-        let outcomes = self.try_commit_group(writer, group);
-        for (request, outcome) in group.iter().zip(outcomes) {
-            *lock(&request.reply) = Some(outcome);
-        }
-    }
-
+    /// Decides, writes, syncs and publishes one group; returns each batch's outcome.
     fn try_commit_group(
         &self,
         writer: &mut Writer,
