@@ -1,1 +1,3 @@
-//! Workspace-level tests live in this package's `tests` targets; see README.md.
+//! Workspace-level tests live in this package's `[[test]]` targets. The crate documentation is
+//! the workspace README, so its example is compiled and run as a doc test and cannot rot.
+#![doc = include_str!("../README.md")]

@@ -1,0 +1,477 @@
+//! The schema lock: every published `(tag, version)` and its schema, checked in a test.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::compat::{compare, Compatibility, FieldChange};
+use super::{fingerprint_value, normalize};
+use crate::Event;
+
+/// Set this environment variable (to anything but `0` or empty) to accept new versions into
+/// the lock file, in the spirit of `INSTA_UPDATE` and `TRYBUILD=overwrite`. Ignored when `CI`
+/// is set: a lock is updated by a person who reviews the diff, never by a build.
+pub const UPDATE_ENV: &str = "ES_UPDATE_LOCK";
+
+const FORMAT: u32 = 1;
+
+/// The lock file: sorted, pretty JSON that diffs well in review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LockFile {
+    /// The lock file's format version.
+    pub format: u32,
+    /// Every published `(tag, version)`, sorted by tag then version.
+    pub events: Vec<LockEntry>,
+}
+
+/// One published `(tag, version)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LockEntry {
+    /// The stored type tag.
+    pub tag: String,
+    /// The stored schema version.
+    pub version: u32,
+    /// [`fingerprint`](super::fingerprint) of the schema.
+    pub fingerprint: String,
+    /// The payload's JSON Schema, [`normalize`]d to its data shape.
+    pub schema: Value,
+}
+
+/// What [`check_lock`] found when it passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockOutcome {
+    /// The code decodes exactly the locked versions, with the locked schemas.
+    Unchanged,
+    /// New versions were accepted into the lock file (with [`UPDATE_ENV`] set); one note per
+    /// version, with its compatibility.
+    Updated {
+        /// A line per accepted version.
+        notes: Vec<String>,
+    },
+}
+
+/// Something the lock and the code disagree on.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum LockProblem {
+    /// A published version's schema changed: stored payloads may no longer decode.
+    EditedInPlace {
+        /// The tag.
+        tag: String,
+        /// The version.
+        version: u32,
+        /// The locked fingerprint.
+        locked: String,
+        /// The fingerprint of the code's schema.
+        current: String,
+        /// Every difference, as `JSON pointer: old → new`.
+        differences: Vec<String>,
+    },
+    /// A published version no longer decodes: logs holding it would fail to replay.
+    Disappeared {
+        /// The tag.
+        tag: String,
+        /// The version.
+        version: u32,
+    },
+    /// A new version whose predecessor (same tag, lower version) is not in its upcaster chain.
+    NoUpcastPath {
+        /// The new version's tag.
+        tag: String,
+        /// The new version.
+        version: u32,
+        /// The predecessor's version.
+        predecessor: u32,
+    },
+    /// A new version, not yet accepted into the lock.
+    New {
+        /// The tag.
+        tag: String,
+        /// The version.
+        version: u32,
+        /// What changed from the version it upcasts from, and the compatibility.
+        note: String,
+    },
+}
+
+impl fmt::Display for LockProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockProblem::EditedInPlace { tag, version, locked, current, differences } => {
+                writeln!(
+                    f,
+                    "✗ {tag} v{version} was edited in place (fingerprint {locked} → {current}):"
+                )?;
+                for difference in differences {
+                    writeln!(f, "      {difference}")?;
+                }
+                write!(
+                    f,
+                    "    A published version is immutable: restore its struct, and make the change in a new version with `upcast_from`."
+                )
+            }
+            LockProblem::Disappeared { tag, version } => write!(
+                f,
+                "✗ {tag} v{version} no longer decodes: logs holding it would fail to replay. Restore its struct in the chain (or declare the tag removed on purpose)."
+            ),
+            LockProblem::NoUpcastPath { tag, version, predecessor } => write!(
+                f,
+                "✗ {tag} v{version} is new but has no upcast path from {tag} v{predecessor}: add `upcast_from` naming the v{predecessor} struct."
+            ),
+            LockProblem::New { tag, version, note } => write!(f, "+ {tag} v{version} is new: {note}"),
+        }
+    }
+}
+
+/// Why [`check_lock`] failed.
+#[non_exhaustive]
+pub enum LockError {
+    /// The lock file could not be read or written.
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The lock file is not a lock file.
+    Malformed {
+        /// The lock file.
+        path: PathBuf,
+        /// What `serde_json` reported.
+        source: serde_json::Error,
+    },
+    /// The code and the lock disagree.
+    Mismatch {
+        /// The lock file.
+        path: PathBuf,
+        /// Every disagreement, problems first, then new versions.
+        problems: Vec<LockProblem>,
+        /// Whether only new versions are pending (accept them with [`UPDATE_ENV`]).
+        only_new_versions: bool,
+    },
+}
+
+impl fmt::Display for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockError::Io { path, .. } => write!(f, "cannot access schema lock {}", path.display()),
+            LockError::Malformed { path, .. } => {
+                write!(f, "schema lock {} is not a valid lock file", path.display())
+            }
+            LockError::Mismatch {
+                path,
+                problems,
+                only_new_versions,
+            } => {
+                writeln!(f, "schema lock {} does not match the code:", path.display())?;
+                for problem in problems {
+                    writeln!(f, "  {problem}")?;
+                }
+                if *only_new_versions {
+                    write!(
+                        f,
+                        "Review the new versions above, then accept them with `{UPDATE_ENV}=1 cargo test` and commit the lock file."
+                    )
+                } else {
+                    write!(
+                        f,
+                        "Fix the problems marked ✗; `{UPDATE_ENV}` never accepts them."
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// Shows the whole report, so `check_lock(...).unwrap()` in a test prints something readable.
+impl fmt::Debug for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)?;
+        if let Some(source) = std::error::Error::source(self) {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LockError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LockError::Io { source, .. } => Some(source),
+            LockError::Malformed { source, .. } => Some(source),
+            LockError::Mismatch { .. } => None,
+        }
+    }
+}
+
+/// What the code decodes, one row per `(tag, version)`.
+struct Decodable {
+    entry: LockEntry,
+    /// The current version its chain decodes into: identifies the chain.
+    head: (&'static str, u32),
+    /// The link it upcasts from, if any: `(tag, version, normalized schema)`.
+    previous: Option<(&'static str, u32, Value)>,
+}
+
+/// Compares every `(tag, version)` that `E` decodes, with its JSON Schema, against the lock
+/// file at `path` (relative paths are relative to the current directory, which `cargo test`
+/// sets to the package root).
+///
+/// It fails, naming tag, version and the exact difference, when a published version's schema
+/// changed, when a published version no longer decodes, or when a new version has no upcast
+/// path from its predecessor. New versions make it fail too, with a compatibility note each,
+/// until accepted by running the test with `ES_UPDATE_LOCK=1` (see [`UPDATE_ENV`]); a missing
+/// lock file is created the same way.
+///
+/// # Errors
+/// [`LockError::Mismatch`] listing every problem; [`LockError::Io`] or
+/// [`LockError::Malformed`] when the lock file cannot be used.
+///
+/// # Examples
+/// ```
+/// # use es_core::{Event, schema::check_lock};
+/// # use schemars::JsonSchema;
+/// # use serde::{Deserialize, Serialize};
+/// #[derive(Serialize, Deserialize, JsonSchema, Event)]
+/// #[event(name = "Deposited", version = 1)]
+/// struct Deposited { amount: u64 }
+///
+/// # let dir = std::env::temp_dir().join(format!("es-lock-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// # let path = dir.join("events.lock.json");
+/// # std::fs::write(&path, r#"{"format":1,"events":[]}"#).unwrap();
+/// // In a test: `check_lock::<AccountEvent>("events.lock.json").unwrap();`
+/// let error = check_lock::<Deposited>(&path).unwrap_err();
+/// assert!(error.to_string().contains("+ Deposited v1 is new"));
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn check_lock<E: Event>(path: impl AsRef<Path>) -> Result<LockOutcome, LockError> {
+    check(path.as_ref(), update_requested(), &decodable::<E>())
+}
+
+/// [`check_lock`] that accepts new versions whatever the environment says, as
+/// `ES_UPDATE_LOCK=1` does; problems with published versions still fail.
+///
+/// # Errors
+/// As [`check_lock`], except that new versions alone are not an error.
+pub fn update_lock<E: Event>(path: impl AsRef<Path>) -> Result<LockOutcome, LockError> {
+    check(path.as_ref(), true, &decodable::<E>())
+}
+
+fn check(path: &Path, accept_new: bool, current: &[Decodable]) -> Result<LockOutcome, LockError> {
+    let locked = read_lock(path)?;
+    let locked_by_key: BTreeMap<(String, u32), &LockEntry> = locked
+        .iter()
+        .map(|e| ((e.tag.clone(), e.version), e))
+        .collect();
+    let current_by_key: BTreeMap<(String, u32), &Decodable> = current
+        .iter()
+        .map(|d| ((d.entry.tag.clone(), d.entry.version), d))
+        .collect();
+
+    let mut problems = Vec::new();
+    for entry in &locked {
+        match current_by_key.get(&(entry.tag.clone(), entry.version)) {
+            None => problems.push(LockProblem::Disappeared {
+                tag: entry.tag.clone(),
+                version: entry.version,
+            }),
+            Some(now) if now.entry.fingerprint != entry.fingerprint => {
+                let mut differences = Vec::new();
+                diff("", &entry.schema, &now.entry.schema, &mut differences);
+                problems.push(LockProblem::EditedInPlace {
+                    tag: entry.tag.clone(),
+                    version: entry.version,
+                    locked: entry.fingerprint.clone(),
+                    current: now.entry.fingerprint.clone(),
+                    differences,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    let mut new_versions = Vec::new();
+    for d in current
+        .iter()
+        .filter(|d| !locked_by_key.contains_key(&(d.entry.tag.clone(), d.entry.version)))
+    {
+        let (tag, version) = (&d.entry.tag, d.entry.version);
+        let same_tag_predecessor = locked
+            .iter()
+            .map(|e| (e.tag.as_str(), e.version))
+            .chain(
+                current
+                    .iter()
+                    .map(|c| (c.entry.tag.as_str(), c.entry.version)),
+            )
+            .filter(|(t, v)| t == tag && *v < version)
+            .map(|(_, v)| v)
+            .max();
+        if let Some(predecessor) = same_tag_predecessor {
+            let in_chain = current_by_key
+                .get(&(tag.clone(), predecessor))
+                .is_some_and(|p| p.head == d.head);
+            if !in_chain {
+                problems.push(LockProblem::NoUpcastPath {
+                    tag: tag.clone(),
+                    version,
+                    predecessor,
+                });
+                continue;
+            }
+        }
+        new_versions.push(LockProblem::New {
+            tag: tag.clone(),
+            version,
+            note: note(d),
+        });
+    }
+
+    if problems.is_empty() && new_versions.is_empty() {
+        return Ok(LockOutcome::Unchanged);
+    }
+    let only_new_versions = problems.is_empty();
+    if only_new_versions && accept_new {
+        let notes = new_versions
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>();
+        let mut entries: Vec<LockEntry> = current.iter().map(|d| d.entry.clone()).collect();
+        entries.sort_by(|a, b| (&a.tag, a.version).cmp(&(&b.tag, b.version)));
+        write_lock(
+            path,
+            &LockFile {
+                format: FORMAT,
+                events: entries,
+            },
+        )?;
+        eprintln!("schema lock {} updated:", path.display());
+        for line in &notes {
+            eprintln!("  {line}");
+        }
+        return Ok(LockOutcome::Updated { notes });
+    }
+    problems.extend(new_versions);
+    Err(LockError::Mismatch {
+        path: path.to_owned(),
+        problems,
+        only_new_versions,
+    })
+}
+
+fn update_requested() -> bool {
+    let set = |name: &str| {
+        std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+    };
+    set(UPDATE_ENV) && !set("CI")
+}
+
+fn read_lock(path: &Path) -> Result<Vec<LockEntry>, LockError> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let file: LockFile =
+                serde_json::from_slice(&bytes).map_err(|source| LockError::Malformed {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            Ok(file.events)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(LockError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+fn write_lock(path: &Path, lock: &LockFile) -> Result<(), LockError> {
+    let io = |source| LockError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut text = serde_json::to_string_pretty(lock).map_err(|source| LockError::Malformed {
+        path: path.to_owned(),
+        source,
+    })?;
+    text.push('\n');
+    let temp = path.with_extension("json.tmp");
+    std::fs::write(&temp, text).map_err(io)?;
+    std::fs::rename(&temp, path).map_err(io)
+}
+
+fn decodable<E: Event>() -> Vec<Decodable> {
+    let mut out = Vec::new();
+    for chain in E::CHAINS {
+        for link in chain.iter() {
+            let schema = normalize((link.schema)().as_value());
+            let fingerprint = fingerprint_value(&schema);
+            let previous = link
+                .previous
+                .map(|p| (p.tag, p.version, normalize((p.schema)().as_value())));
+            for tag in std::iter::once(link.tag).chain(link.aliases.iter().copied()) {
+                out.push(Decodable {
+                    entry: LockEntry {
+                        tag: tag.to_owned(),
+                        version: link.version,
+                        fingerprint: fingerprint.clone(),
+                        schema: schema.clone(),
+                    },
+                    head: (chain.tag, chain.version),
+                    previous: previous.clone(),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.entry.tag, a.entry.version).cmp(&(&b.entry.tag, b.entry.version)));
+    out
+}
+
+/// The compatibility note of a new version against the version it upcasts from.
+fn note(d: &Decodable) -> String {
+    match &d.previous {
+        None => "first version of its chain".to_owned(),
+        Some((tag, version, previous)) => {
+            let (changes, compatibility): (Vec<FieldChange>, Compatibility) =
+                compare(previous, &d.entry.schema);
+            let changes = if changes.is_empty() {
+                "no field changes".to_owned()
+            } else {
+                changes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            format!("upcasts from {tag} v{version}: {changes}; {compatibility}")
+        }
+    }
+}
+
+/// Every difference between two JSON values, as `JSON pointer: old → new`.
+fn diff(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                let child = format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"));
+                match (a.get(key), b.get(key)) {
+                    (Some(x), Some(y)) => diff(&child, x, y, out),
+                    (Some(x), None) => out.push(format!("{child}: removed (was {x})")),
+                    (None, Some(y)) => out.push(format!("{child}: added {y}")),
+                    (None, None) => {}
+                }
+            }
+        }
+        (a, b) if a != b => {
+            let at = if path.is_empty() { "/" } else { path };
+            out.push(format!("{at}: {a} → {b}"));
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,3 @@
+//! `MemoryStore` passes the conformance suite every store runs.
+
+es_core::event_store_conformance!(es_core::MemoryStore::new);

@@ -1,0 +1,34 @@
+//! Golden fixtures: one sample payload per published (tag, version) of the account events,
+//! and what each upcasts to today, pinned by an insta snapshot.
+
+use es_core::schema::{golden_fixtures, GoldenError};
+use es_examples::account::AccountEvent;
+
+#[test]
+fn every_published_account_event_version_upcasts_as_pinned() {
+    let replayed =
+        golden_fixtures::<AccountEvent>("fixtures/golden/account").expect("all samples decode");
+    insta::assert_json_snapshot!(replayed);
+}
+
+#[test]
+fn a_version_without_a_sample_is_named() {
+    let dir = std::env::temp_dir().join(format!("es-golden-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("FundsWithdrawn.v1.json"), r#"{"amount": 1}"#).expect("write");
+    let error = golden_fixtures::<AccountEvent>(&dir).expect_err("samples are missing");
+    let _ = std::fs::remove_dir_all(&dir);
+    match &error {
+        GoldenError::Missing { missing, .. } => assert_eq!(
+            missing,
+            &[
+                "AccountCreated v1",
+                "AccountOpened v2",
+                "AccountOpened v3",
+                "FundsDeposited v1",
+                "FundsDeposited v2"
+            ]
+        ),
+        other => panic!("expected Missing, got {other}"),
+    }
+}

@@ -1,0 +1,353 @@
+//! The schema lock: published versions cannot change shape or vanish unnoticed, new versions
+//! need an upcast path and an explicit `ES_UPDATE_LOCK=1`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use es_core::schema::{check_lock, update_lock, LockError, LockOutcome, LockProblem};
+use es_examples::account::AccountEvent;
+
+/// The versions as first published.
+mod published {
+    use es_core::Event;
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "Deposited", version = 1)]
+    pub struct Deposited {
+        pub amount: u64,
+    }
+
+    #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "Closed", version = 1)]
+    pub struct Closed {
+        pub reason: String,
+    }
+
+    #[derive(Debug, Event)]
+    pub enum Events {
+        Deposited(Deposited),
+        Closed(Closed),
+    }
+}
+
+/// v1 of `Deposited` edited in place: `amount` became a string.
+mod edited {
+    use es_core::Event;
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    /// Documentation changes do not count, only the shape.
+    #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "Deposited", version = 1)]
+    pub struct DepositedRenamedStruct {
+        /// Now a decimal string.
+        pub amount: String,
+    }
+
+    #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "Closed", version = 1)]
+    pub struct Closed {
+        pub reason: String,
+    }
+
+    #[derive(Debug, Event)]
+    pub enum Events {
+        Deposited(DepositedRenamedStruct),
+        Closed(Closed),
+    }
+}
+
+/// A properly added v2 of `Deposited`, upcast from v1.
+mod added {
+    use es_core::Event;
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    pub use super::published::{Closed, Deposited as DepositedV1};
+
+    #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "Deposited", version = 2, upcast_from = DepositedV1)]
+    pub struct Deposited {
+        pub amount: u64,
+        pub currency: String,
+        #[serde(default)]
+        pub memo: Option<String>,
+    }
+
+    impl From<DepositedV1> for Deposited {
+        fn from(v1: DepositedV1) -> Self {
+            Self {
+                amount: v1.amount,
+                currency: "EUR".into(),
+                memo: None,
+            }
+        }
+    }
+
+    #[derive(Debug, Event)]
+    pub enum Events {
+        Deposited(Deposited),
+        Closed(Closed),
+    }
+}
+
+/// A v2 of `Deposited` that forgot `upcast_from`, and `Closed` dropped.
+mod broken {
+    use es_core::Event;
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "Deposited", version = 2)]
+    pub struct Deposited {
+        pub amount: u64,
+    }
+
+    #[derive(Debug, Event)]
+    pub enum Events {
+        Deposited(Deposited),
+    }
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "es-schema-lock-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        Self(dir)
+    }
+
+    fn lock(&self) -> PathBuf {
+        self.0.join("events.lock.json")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn published_lock(dir: &TempDir) -> PathBuf {
+    let path = dir.lock();
+    let outcome = update_lock::<published::Events>(&path).expect("create the lock");
+    assert!(
+        matches!(outcome, LockOutcome::Updated { .. }),
+        "{outcome:?}"
+    );
+    path
+}
+
+fn problems(error: &LockError) -> &[LockProblem] {
+    match error {
+        LockError::Mismatch { problems, .. } => problems,
+        other => panic!("expected a mismatch, got {other}"),
+    }
+}
+
+#[test]
+fn the_account_events_match_their_committed_lock() {
+    let outcome = check_lock::<AccountEvent>("fixtures/account_events.lock.json")
+        .expect("the committed lock matches the code");
+    assert_eq!(outcome, LockOutcome::Unchanged);
+}
+
+#[test]
+fn unchanged_code_passes_and_the_lock_file_is_sorted_pretty_json() {
+    let dir = TempDir::new();
+    let path = published_lock(&dir);
+    assert_eq!(
+        check_lock::<published::Events>(&path).expect("passes"),
+        LockOutcome::Unchanged
+    );
+    let text = std::fs::read_to_string(&path).expect("lock file");
+    assert!(text.ends_with("}\n"), "ends with a newline");
+    let closed = text.find("\"tag\": \"Closed\"").expect("Closed entry");
+    let deposited = text
+        .find("\"tag\": \"Deposited\"")
+        .expect("Deposited entry");
+    assert!(closed < deposited, "entries sorted by tag");
+    update_lock::<published::Events>(&path).expect("rewrite");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("lock file"),
+        text,
+        "stable output"
+    );
+}
+
+#[test]
+fn a_published_version_edited_in_place_fails_naming_the_difference() {
+    let dir = TempDir::new();
+    let path = published_lock(&dir);
+    let error = check_lock::<edited::Events>(&path).expect_err("an edit in place fails");
+    match problems(&error) {
+        [LockProblem::EditedInPlace {
+            tag,
+            version,
+            differences,
+            ..
+        }] => {
+            assert_eq!((tag.as_str(), *version), ("Deposited", 1));
+            assert_eq!(
+                differences,
+                &[
+                    r#"/properties/amount/format: removed (was "uint64")"#,
+                    "/properties/amount/minimum: removed (was 0)",
+                    r#"/properties/amount/type: "integer" → "string""#,
+                ]
+            );
+        }
+        other => panic!("expected one edit in place, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.contains("✗ Deposited v1 was edited in place"),
+        "{message}"
+    );
+    assert!(message.contains("never accepts them"), "{message}");
+    let again = update_lock::<edited::Events>(&path).expect_err("an update does not accept edits");
+    assert!(matches!(
+        again,
+        LockError::Mismatch {
+            only_new_versions: false,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_new_version_fails_until_accepted_with_a_compatibility_note() {
+    let dir = TempDir::new();
+    let path = published_lock(&dir);
+    let error = check_lock::<added::Events>(&path).expect_err("new versions need accepting");
+    let message = error.to_string();
+    assert!(
+        message.contains(
+            "+ Deposited v2 is new: upcasts from Deposited v1: added required field `currency`; \
+             added optional field `memo`; FORWARD"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("ES_UPDATE_LOCK=1 cargo test"), "{message}");
+    let outcome = update_lock::<added::Events>(&path).expect("accepted");
+    assert!(
+        matches!(&outcome, LockOutcome::Updated { notes } if notes.len() == 1 && notes[0].starts_with("+ Deposited v2 is new")),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        check_lock::<added::Events>(&path).expect("passes now"),
+        LockOutcome::Unchanged
+    );
+}
+
+#[test]
+fn a_vanished_version_and_a_missing_upcast_path_fail() {
+    let dir = TempDir::new();
+    let path = published_lock(&dir);
+    let error = update_lock::<broken::Events>(&path).expect_err("fails even when updating");
+    let found = problems(&error);
+    assert!(
+        found.contains(&LockProblem::Disappeared {
+            tag: "Closed".into(),
+            version: 1
+        }),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&LockProblem::Disappeared {
+            tag: "Deposited".into(),
+            version: 1
+        }),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&LockProblem::NoUpcastPath {
+            tag: "Deposited".into(),
+            version: 2,
+            predecessor: 1
+        }),
+        "{found:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("add `upcast_from` naming the v1 struct"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_missing_lock_file_is_created_only_on_request() {
+    let dir = TempDir::new();
+    let error = check_lock::<published::Events>(dir.lock()).expect_err("no lock yet");
+    assert!(matches!(
+        error,
+        LockError::Mismatch {
+            only_new_versions: true,
+            ..
+        }
+    ));
+    assert!(!dir.lock().exists(), "a check writes nothing");
+}
+
+#[test]
+fn a_malformed_lock_file_is_reported() {
+    let dir = TempDir::new();
+    std::fs::write(dir.lock(), "{ not json").expect("write");
+    let error = check_lock::<published::Events>(dir.lock()).expect_err("malformed");
+    assert!(matches!(error, LockError::Malformed { .. }), "{error}");
+}
+
+/// Runs only as a child of the tests below, with `ES_LOCK_CHILD_PATH` naming the lock file.
+#[test]
+fn child_checks_the_lock_named_by_the_environment() {
+    let Some(path) = std::env::var_os("ES_LOCK_CHILD_PATH") else {
+        return;
+    };
+    check_lock::<added::Events>(Path::new(&path)).expect("lock check in child");
+}
+
+fn run_child(path: &Path, update: bool, ci: bool) -> bool {
+    let mut child = Command::new(std::env::current_exe().expect("test binary"));
+    child
+        .args([
+            "--exact",
+            "child_checks_the_lock_named_by_the_environment",
+            "--nocapture",
+        ])
+        .env("ES_LOCK_CHILD_PATH", path)
+        .env_remove("CI")
+        .env_remove("ES_UPDATE_LOCK");
+    if update {
+        child.env("ES_UPDATE_LOCK", "1");
+    }
+    if ci {
+        child.env("CI", "true");
+    }
+    child.output().expect("run child").status.success()
+}
+
+#[test]
+fn es_update_lock_accepts_new_versions_except_under_ci() {
+    let dir = TempDir::new();
+    let path = published_lock(&dir);
+    assert!(
+        !run_child(&path, false, false),
+        "without ES_UPDATE_LOCK the new version fails"
+    );
+    assert!(!run_child(&path, true, true), "CI ignores ES_UPDATE_LOCK");
+    assert!(
+        run_child(&path, true, false),
+        "ES_UPDATE_LOCK=1 accepts the new version"
+    );
+    assert!(run_child(&path, false, false), "and the lock then matches");
+}
