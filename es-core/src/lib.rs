@@ -10,6 +10,7 @@
 //! into current types.
 
 mod aggregate;
+mod append_signal;
 pub mod checkpoint;
 pub mod codec;
 #[cfg(feature = "conformance")]
