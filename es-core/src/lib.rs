@@ -29,7 +29,7 @@ mod stored_event;
 pub mod __private;
 
 pub use aggregate::{Aggregate, ExecuteError, Executed, LoadError, Loaded, Repository};
-pub use checkpoint::{CheckpointError, CheckpointStore};
+pub use checkpoint::{CheckpointError, CheckpointStore, MemoryCheckpoints};
 pub use codec::{Decoded, Event, VersionedEvent};
 pub use decode_error::{DecodeError, DecodeErrorKind};
 pub use envelope::Envelope;
