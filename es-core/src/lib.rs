@@ -16,6 +16,7 @@ pub mod codec;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod decode_error;
+mod decoded_chunk;
 mod envelope;
 mod memory_store;
 mod new_event;
@@ -23,6 +24,7 @@ pub mod schema;
 pub mod snapshot;
 pub mod store;
 mod stored_event;
+pub mod subscription;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -38,6 +40,7 @@ pub use new_event::{EncodeError, NewEvent, NewEventParts};
 pub use snapshot::{Snapshot, SnapshotError, SnapshotStore};
 pub use store::{AppendError, AppendOutcome, EventStore, ExpectedVersion, ReadError};
 pub use stored_event::StoredEvent;
+pub use subscription::{StopHandle, Subscription, SubscriptionError, SubscriptionItem};
 
 /// Derives [`Event`] (and, on a struct, [`VersionedEvent`]).
 ///
