@@ -20,6 +20,7 @@ mod decoded_chunk;
 mod envelope;
 mod memory_store;
 mod new_event;
+pub mod projection;
 pub mod schema;
 pub mod snapshot;
 pub mod store;
@@ -37,6 +38,9 @@ pub use decode_error::{DecodeError, DecodeErrorKind};
 pub use envelope::Envelope;
 pub use memory_store::MemoryStore;
 pub use new_event::{EncodeError, NewEvent, NewEventParts};
+pub use projection::{
+    Projection, ProjectionError, ProjectionRunner, ProjectionStatus, TransactionalProjection,
+};
 pub use snapshot::{Snapshot, SnapshotError, SnapshotStore};
 pub use store::{AppendError, AppendOutcome, EventStore, ExpectedVersion, ReadError};
 pub use stored_event::StoredEvent;
