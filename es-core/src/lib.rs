@@ -19,6 +19,7 @@ mod decode_error;
 mod decoded_chunk;
 mod envelope;
 mod memory_store;
+pub mod metadata;
 mod new_event;
 pub mod projection;
 pub mod schema;
