@@ -27,6 +27,7 @@ pub mod snapshot;
 pub mod store;
 mod stored_event;
 pub mod subscription;
+mod time_travel;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -46,6 +47,7 @@ pub use snapshot::{Snapshot, SnapshotError, SnapshotStore};
 pub use store::{AppendError, AppendOutcome, EventStore, ExpectedVersion, ReadError};
 pub use stored_event::StoredEvent;
 pub use subscription::{StopHandle, Subscription, SubscriptionError, SubscriptionItem};
+pub use time_travel::WhatIf;
 
 /// Derives [`Event`] (and, on a struct, [`VersionedEvent`]).
 ///
