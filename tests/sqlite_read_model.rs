@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use es_core::projection::OwnCheckpoint;
 use es_core::{
     EventStore, MemoryStore, ProjectionError, ProjectionRunner, Repository,
     TransactionalProjection, Uuid,
@@ -58,14 +59,23 @@ fn balances_in(model: &SqliteBalances) -> Vec<(String, u64)> {
         .collect()
 }
 
-#[test]
-fn sqlite_read_model_answers_accounts_with_balance_above_50_from_a_legacy_log() {
+fn legacy_store() -> MemoryStore {
     let store = MemoryStore::new();
     append_legacy_bank_log(&store).expect("legacy log");
-    let mut runner =
-        ProjectionRunner::transactional(&store, SqliteBalances::open_in_memory().expect("sqlite"))
-            .expect("start")
-            .with_batch_size(4);
+    store
+}
+
+fn in_memory_runner(
+    store: &MemoryStore,
+) -> ProjectionRunner<&MemoryStore, OwnCheckpoint<SqliteBalances>> {
+    let model = SqliteBalances::open_in_memory().expect("sqlite");
+    ProjectionRunner::transactional(store, model).expect("start")
+}
+
+#[test]
+fn sqlite_read_model_answers_accounts_with_balance_above_50_from_a_legacy_log() {
+    let store = legacy_store();
+    let mut runner = in_memory_runner(&store).with_batch_size(4);
     assert_eq!(runner.catch_up().expect("catch up"), 9);
     let model = runner.projection();
     assert_eq!(
@@ -82,8 +92,7 @@ fn sqlite_read_model_answers_accounts_with_balance_above_50_from_a_legacy_log() 
 #[test]
 fn sqlite_projection_failing_mid_transaction_rolls_back_rows_and_checkpoint_then_resumes_exactly_once(
 ) {
-    let store = MemoryStore::new();
-    append_legacy_bank_log(&store).expect("legacy log");
+    let store = legacy_store();
     let repo = Repository::<Account, _>::new(&store);
     for amount in [3, 4, 5] {
         repo.execute("acc-002", AccountCommand::Deposit { amount })
@@ -147,9 +156,7 @@ fn sqlite_projection_failing_mid_transaction_rolls_back_rows_and_checkpoint_then
         Some(12)
     );
 
-    let mut full_replay =
-        ProjectionRunner::transactional(&store, SqliteBalances::open_in_memory().expect("sqlite"))
-            .expect("start");
+    let mut full_replay = in_memory_runner(&store);
     full_replay.catch_up().expect("full replay");
     assert_eq!(
         runner.projection().all_accounts().expect("query"),
@@ -163,11 +170,8 @@ fn sqlite_projection_failing_mid_transaction_rolls_back_rows_and_checkpoint_then
 
 #[test]
 fn sqlite_rebuild_empties_the_read_model_and_replays_the_log() {
-    let store = MemoryStore::new();
-    append_legacy_bank_log(&store).expect("legacy log");
-    let mut runner =
-        ProjectionRunner::transactional(&store, SqliteBalances::open_in_memory().expect("sqlite"))
-            .expect("start");
+    let store = legacy_store();
+    let mut runner = in_memory_runner(&store);
     runner.catch_up().expect("catch up");
     runner
         .projection()

@@ -9,6 +9,18 @@ use es_examples::account::{Account, AccountEvent, FundsDeposited, FundsWithdrawn
 use es_examples::legacy_log::append_legacy_bank_log;
 use serde_json::json;
 
+/// Opens account `acc` with an event written before correlation ids existed: no metadata.
+fn open_legacy_account(store: &MemoryStore, balance: u64) {
+    let created = NewEvent::new(
+        "AccountCreated",
+        1,
+        json!({ "owner": "ada", "balance": balance }),
+    );
+    store
+        .append("acc", ExpectedVersion::NoStream, vec![created])
+        .expect("append");
+}
+
 fn legacy_repo() -> Repository<Account, MemoryStore> {
     let store = MemoryStore::new();
     append_legacy_bank_log(&store).expect("legacy log");
@@ -51,14 +63,7 @@ fn load_as_of_position_replays_the_stream_up_to_a_global_position() {
 #[test]
 fn load_as_of_time_replays_the_events_recorded_until_then() {
     let store = MemoryStore::new();
-    let opened = NewEvent::new(
-        "AccountCreated",
-        1,
-        json!({ "owner": "ada", "balance": 10 }),
-    );
-    store
-        .append("acc", ExpectedVersion::NoStream, vec![opened])
-        .expect("append");
+    open_legacy_account(&store, 10);
     for amount in [5, 7] {
         // Distinct recording times, so "as of" each event is well defined.
         std::thread::sleep(Duration::from_millis(2));
@@ -156,18 +161,7 @@ fn what_if_leaves_chosen_events_out_without_touching_the_log() {
 #[test]
 fn history_lists_each_event_in_order_with_when_and_its_correlation_and_causation_ids() {
     let store = MemoryStore::new();
-    // Written before correlation ids existed: no metadata.
-    store
-        .append(
-            "acc",
-            ExpectedVersion::NoStream,
-            vec![NewEvent::new(
-                "AccountCreated",
-                1,
-                json!({ "owner": "ada", "balance": 100 }),
-            )],
-        )
-        .expect("append");
+    open_legacy_account(&store, 100);
     let request = NewEvent::encode(&AccountEvent::Withdrawn(FundsWithdrawn { amount: 30 }))
         .expect("encode")
         .with_correlation_id("req-7")
@@ -229,17 +223,7 @@ fn history_lists_each_event_in_order_with_when_and_its_correlation_and_causation
 #[test]
 fn an_event_caused_by_one_without_a_correlation_id_starts_the_chain_at_its_cause() {
     let store = MemoryStore::new();
-    store
-        .append(
-            "acc",
-            ExpectedVersion::NoStream,
-            vec![NewEvent::new(
-                "AccountCreated",
-                1,
-                json!({ "owner": "ada", "balance": 1 }),
-            )],
-        )
-        .expect("append");
+    open_legacy_account(&store, 1);
     let repo = Repository::<Account, _>::new(&store);
     let cause = repo.history("acc").expect("history").remove(0);
     let reaction = NewEvent::new("FundsDeposited", 2, json!({ "amount": 1 })).caused_by(&cause);

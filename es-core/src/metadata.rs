@@ -71,44 +71,32 @@ impl NewEvent {
         self.with_correlation_id(correlation)
             .with_causation_id(cause_id)
     }
-
-    /// The correlation id, if set.
-    #[must_use]
-    pub fn correlation_id(&self) -> Option<&str> {
-        id_in(self.metadata(), CORRELATION_ID)
-    }
-
-    /// The causation id, if set.
-    #[must_use]
-    pub fn causation_id(&self) -> Option<&str> {
-        id_in(self.metadata(), CAUSATION_ID)
-    }
 }
 
-impl StoredEvent {
-    /// The correlation id, if one was stored.
-    #[must_use]
-    pub fn correlation_id(&self) -> Option<&str> {
-        id_in(&self.metadata, CORRELATION_ID)
-    }
+/// Implements `correlation_id` and `causation_id` for each type, reading `$metadata` (an
+/// expression of `$this`, the receiver).
+macro_rules! id_getters {
+    ($(impl$(<$param:ident>)? for $ty:ty => |$this:ident| $metadata:expr;)*) => {$(
+        impl$(<$param>)? $ty {
+            /// The correlation id ([`CORRELATION_ID`]), if set.
+            #[must_use]
+            pub fn correlation_id(&self) -> Option<&str> {
+                let $this = self;
+                id_in($metadata, CORRELATION_ID)
+            }
 
-    /// The causation id, if one was stored.
-    #[must_use]
-    pub fn causation_id(&self) -> Option<&str> {
-        id_in(&self.metadata, CAUSATION_ID)
-    }
+            /// The causation id ([`CAUSATION_ID`]), if set.
+            #[must_use]
+            pub fn causation_id(&self) -> Option<&str> {
+                let $this = self;
+                id_in($metadata, CAUSATION_ID)
+            }
+        }
+    )*};
 }
 
-impl<E> Envelope<E> {
-    /// The correlation id, if one was stored.
-    #[must_use]
-    pub fn correlation_id(&self) -> Option<&str> {
-        id_in(&self.metadata, CORRELATION_ID)
-    }
-
-    /// The causation id, if one was stored.
-    #[must_use]
-    pub fn causation_id(&self) -> Option<&str> {
-        id_in(&self.metadata, CAUSATION_ID)
-    }
+id_getters! {
+    impl for NewEvent => |event| event.metadata();
+    impl for StoredEvent => |event| &event.metadata;
+    impl<E> for Envelope<E> => |envelope| &envelope.metadata;
 }

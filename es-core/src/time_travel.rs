@@ -66,14 +66,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         stream_id: &str,
         position: u64,
     ) -> Result<Loaded<A>, LoadError> {
-        let (loaded, _) = self.replay(stream_id, |stored| {
-            if stored.position > position {
-                Step::Stop
-            } else {
-                Step::Apply
-            }
-        })?;
-        Ok(loaded)
+        self.replay_until(stream_id, |stored| stored.position > position)
     }
 
     /// Time travel by wall-clock time: the state after the events the store recorded at or
@@ -90,14 +83,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         stream_id: &str,
         time: SystemTime,
     ) -> Result<Loaded<A>, LoadError> {
-        let (loaded, _) = self.replay(stream_id, |stored| {
-            if stored.recorded_at > time {
-                Step::Stop
-            } else {
-                Step::Apply
-            }
-        })?;
-        Ok(loaded)
+        self.replay_until(stream_id, |stored| stored.recorded_at > time)
     }
 
     /// What-if: replays the whole stream, leaving out every event for which `skip` returns
@@ -166,6 +152,22 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             history.extend(Envelope::<A::Event>::decode(&stored?)?);
         }
         Ok(history)
+    }
+
+    /// Replays the stream's events up to the first one for which `past` is true.
+    fn replay_until(
+        &self,
+        stream_id: &str,
+        past: impl Fn(&StoredEvent) -> bool,
+    ) -> Result<Loaded<A>, LoadError> {
+        let (loaded, _) = self.replay(stream_id, |stored| {
+            if past(stored) {
+                Step::Stop
+            } else {
+                Step::Apply
+            }
+        })?;
+        Ok(loaded)
     }
 
     /// Replays the stream, asking `step` what to do with each stored event; returns the state
