@@ -458,6 +458,11 @@ impl<P: Projection<Event = AccountEvent>> Projection for Paced<P> {
         self.position.store(event.position, Ordering::SeqCst);
         Ok(())
     }
+
+    fn reset(&mut self) -> Result<(), Self::Error> {
+        self.position.store(0, Ordering::SeqCst);
+        self.inner.reset()
+    }
 }
 
 #[test]

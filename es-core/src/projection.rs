@@ -113,14 +113,13 @@ pub trait Projection {
     /// runs next.
     fn apply(&mut self, event: &Envelope<Self::Event>) -> Result<(), Self::Error>;
 
-    /// Empties the read model, for [`ProjectionRunner::rebuild`]. The default does nothing,
-    /// for projections without state of their own.
+    /// Empties the read model, for [`ProjectionRunner::rebuild`]. A handler without state of
+    /// its own returns `Ok(())`; the replay then repeats its effects, which idempotent
+    /// handlers absorb.
     ///
     /// # Errors
     /// The read model's failure.
-    fn reset(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
+    fn reset(&mut self) -> Result<(), Self::Error>;
 }
 
 /// A read model that stores its checkpoint itself, in the same transaction as its rows: run
