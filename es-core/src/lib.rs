@@ -10,33 +10,44 @@
 //! into current types.
 
 mod aggregate;
+mod append_signal;
 pub mod checkpoint;
 pub mod codec;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod decode_error;
+mod decoded_chunk;
 mod envelope;
 mod memory_store;
+pub mod metadata;
 mod new_event;
+pub mod projection;
 pub mod schema;
 pub mod snapshot;
 pub mod store;
 mod stored_event;
+pub mod subscription;
+mod time_travel;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
 pub use aggregate::{Aggregate, ExecuteError, Executed, LoadError, Loaded, Repository};
-pub use checkpoint::{CheckpointError, CheckpointStore};
+pub use checkpoint::{CheckpointError, CheckpointStore, MemoryCheckpoints};
 pub use codec::{Decoded, Event, VersionedEvent};
 pub use decode_error::{DecodeError, DecodeErrorKind};
 pub use envelope::Envelope;
 pub use memory_store::MemoryStore;
 pub use new_event::{EncodeError, NewEvent, NewEventParts};
+pub use projection::{
+    Projection, ProjectionError, ProjectionRunner, ProjectionStatus, TransactionalProjection,
+};
 pub use snapshot::{Snapshot, SnapshotError, SnapshotStore};
 pub use store::{AppendError, AppendOutcome, EventStore, ExpectedVersion, ReadError};
 pub use stored_event::StoredEvent;
+pub use subscription::{StopHandle, Subscription, SubscriptionError, SubscriptionItem};
+pub use time_travel::WhatIf;
 
 /// Derives [`Event`] (and, on a struct, [`VersionedEvent`]).
 ///
