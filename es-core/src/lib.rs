@@ -30,7 +30,7 @@ pub mod __private;
 pub use aggregate::{Aggregate, ExecuteError, Executed, LoadError, Loaded, Repository};
 pub use checkpoint::{CheckpointError, CheckpointStore};
 pub use codec::{Decoded, Event, VersionedEvent};
-pub use decode_error::{DecodeError, DecodeErrorKind};
+pub use decode_error::{DecodeError, DecodeErrorKind, RawUpcastOutputError};
 pub use envelope::Envelope;
 pub use memory_store::MemoryStore;
 pub use new_event::{EncodeError, NewEvent, NewEventParts};
