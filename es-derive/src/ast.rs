@@ -94,23 +94,23 @@ impl<'a> Variant<'a> {
             Fields::Unit => {
                 cx.error_spanned_by(
                     &variant.ident,
-                    format!(
-                        "each variant of an event enum holds one event type, like `{}(MyEvent)`",
-                        variant.ident
-                    ),
+                    variant_shape_message(&variant.ident),
                 );
                 None
             }
             _ => {
                 cx.error_spanned_by(
                     &variant.fields,
-                    format!(
-                        "each variant of an event enum holds one event type, like `{}(MyEvent)`",
-                        variant.ident
-                    ),
+                    variant_shape_message(&variant.ident),
                 );
                 None
             }
         }
     }
+}
+
+fn variant_shape_message(ident: &Ident) -> String {
+    format!(
+        "each variant of an event enum holds one event type, like `{ident}({ident}Event)` where `{ident}Event` is a version struct with `#[derive(Event)]`"
+    )
 }

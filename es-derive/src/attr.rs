@@ -1,6 +1,7 @@
 //! Parsing of `#[event(...)]` attributes, with every key's span kept for error messages.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Expr, Fields, Lit, LitInt, LitStr, Path, Token};
@@ -74,7 +75,7 @@ impl<T> Once<T> {
         if self.value.is_some() {
             cx.syn_error(syn::Error::new(
                 key_span,
-                format!("duplicate `{}` attribute", self.key),
+                format!("`{}` is set twice; keep one", self.key),
             ));
         } else {
             self.value = Some(Spanned { value, key_span });
@@ -261,6 +262,15 @@ fn parse_key(
             let expr = required_value(cx, meta, UPCAST_FROM, "upcast_from = AccountOpenedV1")?;
             match expr {
                 Some(Expr::Path(p)) if p.qself.is_none() => c.upcast_from.set(cx, key_span, p.path),
+                Some(Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(lit), ..
+                })) => cx.error_spanned_by(
+                    &lit,
+                    format!(
+                        "`upcast_from` takes a path, not a string: `upcast_from = {}`",
+                        lit.value()
+                    ),
+                ),
                 Some(other) => cx.error_spanned_by(
                     other,
                     "`upcast_from` takes the path of the previous version's struct, e.g. `upcast_from = AccountOpenedV1`",
@@ -399,7 +409,8 @@ fn parse_raw_upcast(
                 cx.error_spanned_by(
                     &inner.path,
                     format!(
-                        "unknown `raw_upcast` key; expected one of {}",
+                        "unknown `raw_upcast` key `{}`; expected one of {}",
+                        inner.path.to_token_stream().to_string().replace(' ', ""),
                         list(RAW_UPCAST_KEYS)
                     ),
                 );
