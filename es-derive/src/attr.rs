@@ -212,25 +212,7 @@ fn parse_key(
         .get_ident()
         .map_or_else(Span::call_site, syn::Ident::span);
     if !target.keys().contains(&key.as_str()) {
-        let known = STRUCT_KEYS.contains(&key.as_str()) || ENUM_KEYS.contains(&key.as_str());
-        let message = if known {
-            format!(
-                "`{key}` belongs on {}, not on {}",
-                owner_of(&key),
-                target.describe()
-            )
-        } else if target.keys().is_empty() {
-            format!(
-                "unknown `event` attribute `{key}`: {} takes no `event` attributes",
-                target.describe()
-            )
-        } else {
-            format!(
-                "unknown `event` attribute `{key}`; expected one of {}",
-                list(target.keys())
-            )
-        };
-        cx.syn_error(syn::Error::new(key_span, message));
+        cx.syn_error(syn::Error::new(key_span, misplaced_key(&key, target)));
         return skip_value(meta);
     }
     match key.as_str() {
@@ -496,6 +478,28 @@ fn path_value(
         }
         None => None,
     })
+}
+
+/// Why `key` is not accepted on `target`: unknown, or belonging elsewhere.
+fn misplaced_key(key: &str, target: Target) -> String {
+    let known = STRUCT_KEYS.contains(&key) || ENUM_KEYS.contains(&key);
+    if known {
+        format!(
+            "`{key}` belongs on {}, not on {}",
+            owner_of(key),
+            target.describe()
+        )
+    } else if target.keys().is_empty() {
+        format!(
+            "unknown `event` attribute `{key}`: {} takes no `event` attributes",
+            target.describe()
+        )
+    } else {
+        format!(
+            "unknown `event` attribute `{key}`; expected one of {}",
+            list(target.keys())
+        )
+    }
 }
 
 fn owner_of(key: &str) -> &'static str {
