@@ -92,17 +92,11 @@ impl<'a> Variant<'a> {
                 ty: &fields.unnamed[0].ty,
             }),
             Fields::Unit => {
-                cx.error_spanned_by(
-                    &variant.ident,
-                    variant_shape_message(&variant.ident),
-                );
+                cx.error_spanned_by(&variant.ident, variant_shape_message(&variant.ident));
                 None
             }
             _ => {
-                cx.error_spanned_by(
-                    &variant.fields,
-                    variant_shape_message(&variant.ident),
-                );
+                cx.error_spanned_by(&variant.fields, variant_shape_message(&variant.ident));
                 None
             }
         }
