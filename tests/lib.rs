@@ -4,3 +4,8 @@
 
 pub mod order;
 pub mod replay;
+
+/// The upcasting guide, `docs/upcasting.md`: one worked example per kind of schema change,
+/// each compiled and run as a doc test.
+#[doc = include_str!("../docs/upcasting.md")]
+pub mod upcasting_guide {}

@@ -1,6 +1,6 @@
 //! Legacy logs as JSON Lines fixtures, replayed into today's types for snapshot tests.
 
-use es_core::{Event, EventStore, ExpectedVersion, MemoryStore, NewEvent};
+use es_core::{DecodeError, Event, EventStore, ExpectedVersion, MemoryStore, NewEvent};
 use serde_json::{json, Value};
 
 /// Loads a fixture of JSON lines `{"stream", "type", "version", "payload", "metadata"?}` into a
@@ -37,6 +37,28 @@ pub fn load_fixture(text: &str) -> MemoryStore {
             .expect("append fixture event");
     }
     store
+}
+
+/// Appends `event` to `stream` in a fresh [`MemoryStore`], reads it back and decodes it as
+/// `E`, as every read path does: what an event written by older code becomes today.
+///
+/// # Errors
+/// The [`DecodeError`] of [`Event::decode`].
+///
+/// # Panics
+/// When the memory store refuses the append or the read, which it does not.
+pub fn decode_stored<E: Event>(stream: &str, event: NewEvent) -> Result<Vec<E>, DecodeError> {
+    let store = MemoryStore::new();
+    store
+        .append(stream, ExpectedVersion::NoStream, vec![event])
+        .expect("append to a new stream");
+    let stored = store
+        .read_stream(stream, 1)
+        .expect("read")
+        .next()
+        .expect("the appended event")
+        .expect("readable");
+    Ok(E::decode(&stored)?.into_vec())
 }
 
 /// Each stored event beside what `E` decodes it into (`current`, zero or more events).
