@@ -240,62 +240,41 @@ fn encoding_writes_the_current_tag_and_version() {
     );
 }
 
-#[test]
-fn failed_try_upcast_is_upcast_failed_with_its_error_as_source() {
-    use es_tests::order::OrderEvent;
-    let stored = stored_after_noise(NewEvent::new(
-        "PriceSet",
-        1,
-        json!({ "sku": "tea-01", "price": "12,50" }),
-    ));
-    let error = decode_error::<OrderEvent>(&stored);
-    assert!(
-        matches!(
-            error.kind,
-            DecodeErrorKind::UpcastFailed {
-                from: "PriceSetV1",
-                ..
-            }
-        ),
-        "{:?}",
-        error.kind
-    );
-    assert_names_context(&error, "PriceSet", 1);
+/// Decodes `event` as an `OrderEvent`, checks that it failed in the upcaster `from` with the
+/// stored event's context, and returns the message of the upcaster's own error.
+fn upcast_failure(event: NewEvent, from: &str) -> String {
+    let (tag, version) = (event.event_type().to_owned(), event.schema_version());
+    let error = decode_error::<es_tests::order::OrderEvent>(&stored_after_noise(event));
+    match &error.kind {
+        DecodeErrorKind::UpcastFailed { from: failed, .. } => assert_eq!(*failed, from),
+        other => panic!("expected UpcastFailed, got {other:?}"),
+    }
+    assert_names_context(&error, &tag, version);
     assert!(
         error
             .to_string()
-            .ends_with("upcast from `PriceSetV1` failed"),
+            .ends_with(&format!("upcast from `{from}` failed")),
         "{error}"
     );
-    let source = std::error::Error::source(&error).expect("the TryFrom error is the source");
-    assert_eq!(source.to_string(), "`12,50` is not a price like `12.50`");
+    std::error::Error::source(&error)
+        .expect("the upcaster's error is the source")
+        .to_string()
+}
+
+#[test]
+fn failed_try_upcast_is_upcast_failed_with_its_error_as_source() {
+    let price = json!({ "sku": "tea-01", "price": "12,50" });
+    assert_eq!(
+        upcast_failure(NewEvent::new("PriceSet", 1, price), "PriceSetV1"),
+        "`12,50` is not a price like `12.50`"
+    );
 }
 
 #[test]
 fn failed_raw_upcaster_is_upcast_failed_with_its_error_as_source() {
-    use es_tests::order::OrderEvent;
-    let stored = stored_after_noise(NewEvent::new("ItemsAdded", 1, json!({ "items": "tea" })));
-    let error = decode_error::<OrderEvent>(&stored);
-    assert!(
-        matches!(
-            error.kind,
-            DecodeErrorKind::UpcastFailed {
-                from: "split_items",
-                ..
-            }
-        ),
-        "{:?}",
-        error.kind
-    );
-    assert_names_context(&error, "ItemsAdded", 1);
-    assert!(
-        error
-            .to_string()
-            .ends_with("upcast from `split_items` failed"),
-        "{error}"
-    );
-    let source = std::error::Error::source(&error).expect("the upcaster's error is the source");
-    assert!(source.to_string().contains("invalid type"), "{source}");
+    let items = json!({ "items": "tea" });
+    let source = upcast_failure(NewEvent::new("ItemsAdded", 1, items), "split_items");
+    assert!(source.contains("invalid type"), "{source}");
 }
 
 #[test]

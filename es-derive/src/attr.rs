@@ -241,23 +241,9 @@ fn parse_key(
             }
         }
         UPCAST_FROM => {
-            let expr = required_value(cx, meta, UPCAST_FROM, "upcast_from = AccountOpenedV1")?;
-            match expr {
-                Some(Expr::Path(p)) if p.qself.is_none() => c.upcast_from.set(cx, key_span, p.path),
-                Some(Expr::Lit(syn::ExprLit {
-                    lit: Lit::Str(lit), ..
-                })) => cx.error_spanned_by(
-                    &lit,
-                    format!(
-                        "`upcast_from` takes a path, not a string: `upcast_from = {}`",
-                        lit.value()
-                    ),
-                ),
-                Some(other) => cx.error_spanned_by(
-                    other,
-                    "`upcast_from` takes the path of the previous version's struct, e.g. `upcast_from = AccountOpenedV1`",
-                ),
-                None => {}
+            let example = "upcast_from = AccountOpenedV1";
+            if let Some(path) = path_value(cx, meta, UPCAST_FROM, example)? {
+                c.upcast_from.set(cx, key_span, path);
             }
         }
         TRY_UPCAST => {
@@ -470,13 +456,9 @@ fn path_value(
     key: &str,
     example: &str,
 ) -> syn::Result<Option<Path>> {
-    Ok(match required_value(cx, meta, key, example)? {
-        Some(Expr::Path(p)) if p.qself.is_none() => Some(p.path),
-        Some(other) => {
-            cx.error_spanned_by(other, format!("`{key}` takes a path: `{example}`"));
-            None
-        }
-        None => None,
+    value_of(cx, meta, key, example, "a path", |expr| match expr {
+        Expr::Path(p) if p.qself.is_none() => Some(p.path.clone()),
+        _ => None,
     })
 }
 
@@ -549,19 +531,39 @@ fn string_value(
     key: &str,
     example: &str,
 ) -> syn::Result<Option<LitStr>> {
-    Ok(match required_value(cx, meta, key, example)? {
-        Some(Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(lit), ..
-        })) => Some(lit),
-        Some(other) => {
-            cx.error_spanned_by(
-                other,
-                format!("`{key}` takes a string literal: `{example}`"),
-            );
-            None
-        }
-        None => None,
-    })
+    value_of(
+        cx,
+        meta,
+        key,
+        example,
+        "a string literal",
+        |expr| match expr {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(lit), ..
+            }) => Some(lit.clone()),
+            _ => None,
+        },
+    )
+}
+
+/// The value of `key = value` taken apart by `extract`, or an error at the value saying it
+/// takes `what`, with an example.
+fn value_of<T>(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    example: &str,
+    what: &str,
+    extract: impl FnOnce(&Expr) -> Option<T>,
+) -> syn::Result<Option<T>> {
+    let Some(expr) = required_value(cx, meta, key, example)? else {
+        return Ok(None);
+    };
+    let value = extract(&expr);
+    if value.is_none() {
+        cx.error_spanned_by(expr, format!("`{key}` takes {what}: `{example}`"));
+    }
+    Ok(value)
 }
 
 fn version_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<(u32, LitInt)>> {
