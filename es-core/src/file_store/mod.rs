@@ -142,7 +142,10 @@ impl FileStoreOptions {
 /// - An index of positions, streams and event ids is rebuilt from the frame headers on open;
 ///   reads fetch event bodies from the files lazily, so reading the whole log takes constant
 ///   memory.
-/// - A lock file keeps a second store (in this or another process) out of the directory.
+/// - A lock file keeps a second store (in this or another process) out of the directory. The
+///   operating system releases it when the store is dropped or the process ends, however it
+///   ends. A child process forked while the store is open shares the lock until it executes
+///   another program or exits.
 /// - On open, a torn tail left by a crash is cut off, and damage elsewhere is an error; see
 ///   [`RecoveryReport`]. [`verify`] checks a directory without changing it.
 ///
