@@ -3,10 +3,12 @@
 //! and after each kill reopens the store and checks that every acknowledged event is there,
 //! intact, at its stream version, that every batch is whole, and that appends still work.
 
+mod support;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -114,18 +116,12 @@ fn child(dir: &str) {
 /// Runs the child until a random moment after its first acknowledgement, kills it, and
 /// returns the acknowledgements it printed completely.
 fn run_and_kill(dir: &Path, rng: &mut fastrand::Rng) -> Vec<(Uuid, Ack)> {
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "acknowledged_appends_survive_sigkill",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DIR, dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn child");
+    let mut child =
+        support::child_test_command("acknowledged_appends_survive_sigkill", CHILD_DIR, dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn child");
     let stdout = child.stdout.take().expect("child stdout");
     let (first_ack, started) = mpsc::channel();
     let reader = std::thread::spawn(move || {

@@ -2,9 +2,11 @@
 //! leaves no stale lock. Alone in its test binary: a process spawned while another test closes
 //! a store would hold that store's lock until it executes, and make the other test flaky.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use es_core::file_store::OpenError;
 use es_core::FileStore;
@@ -33,18 +35,15 @@ fn lock_child(dir: &str) {
 /// Starts a child in lock-child mode; returns it and the outcome it reports. A thread keeps
 /// reading the child's output so that it never writes to a closed pipe.
 fn spawn_lock_child(dir: &Path) -> (std::process::Child, String) {
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "a_second_open_from_another_process_is_locked",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(LOCK_CHILD_DIR, dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn child");
+    let mut child = support::child_test_command(
+        "a_second_open_from_another_process_is_locked",
+        LOCK_CHILD_DIR,
+        dir,
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .expect("spawn child");
     let stdout = child.stdout.take().expect("child stdout");
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -128,34 +128,32 @@ fn assert_cut_recovers(scratch: &Path, bytes: &[u8], cut: u64, keep: u64, expect
     assert_eq!(tags(&reopened).last().map(String::as_str), Some("after"));
 }
 
-#[test]
-fn truncating_the_last_frame_at_every_offset_recovers_the_frame_before_it() {
+/// Cuts the log of `batches` at every offset inside its last batch; each cut must recover
+/// to the batches before it. Returns how many offsets were tried.
+fn cut_inside_the_last_batch(batches: &[&[&str]]) -> u64 {
     let dir = tempfile::tempdir().expect("temporary directory");
     let scratch = tempfile::tempdir().expect("temporary directory");
-    let (bytes, ends) = single_segment_log(dir.path(), &[&["A"], &["B"], &["C"]]);
-    let (last_start, last_end) = (ends[2], ends[3]);
-    for cut in last_start..last_end {
-        assert_cut_recovers(scratch.path(), &bytes, cut, last_start, &["A", "B"]);
+    let (bytes, ends) = single_segment_log(dir.path(), batches);
+    let (start, end) = (ends[ends.len() - 2], ends[ends.len() - 1]);
+    let before: Vec<&str> = batches[..batches.len() - 1].concat();
+    for cut in start..end {
+        assert_cut_recovers(scratch.path(), &bytes, cut, start, &before);
     }
+    end - start
+}
+
+#[test]
+fn truncating_the_last_frame_at_every_offset_recovers_the_frame_before_it() {
+    let tried = cut_inside_the_last_batch(&[&["A"], &["B"], &["C"]]);
     println!(
-        "truncation: {} offsets in the last frame tried, each recovered to the frame before it",
-        last_end - last_start
+        "truncation: {tried} offsets in the last frame tried, each recovered to the frame before it"
     );
 }
 
 #[test]
 fn truncating_a_last_batch_anywhere_removes_the_whole_batch() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let scratch = tempfile::tempdir().expect("temporary directory");
-    let (bytes, ends) = single_segment_log(dir.path(), &[&["A"], &["B1", "B2", "B3"]]);
-    let (start, end) = (ends[1], ends[2]);
-    for cut in start..end {
-        assert_cut_recovers(scratch.path(), &bytes, cut, start, &["A"]);
-    }
-    println!(
-        "truncation: {} offsets in a 3-event last batch tried",
-        end - start
-    );
+    let tried = cut_inside_the_last_batch(&[&["A"], &["B1", "B2", "B3"]]);
+    println!("truncation: {tried} offsets in a 3-event last batch tried");
 }
 
 #[test]
