@@ -425,3 +425,15 @@ fn a_second_open_in_the_same_process_is_locked_and_writes_nothing() {
     let reopened = FileStore::open(dir.path()).expect("the lock is released with the store");
     assert_eq!(tags(&reopened), ["A"]);
 }
+
+#[test]
+fn verify_of_a_missing_directory_is_an_error() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let missing = dir.path().join("no-store-here");
+    let result = verify(&missing);
+    assert!(
+        matches!(&result, Err(es_core::file_store::VerifyError::Io { path, .. }) if *path == missing),
+        "got {result:?}"
+    );
+    assert!(!missing.exists(), "verify creates nothing");
+}

@@ -148,6 +148,9 @@ impl FileStoreOptions {
 ///   another program or exits.
 /// - On open, a torn tail left by a crash is cut off, and damage elsewhere is an error; see
 ///   [`RecoveryReport`]. [`verify`] checks a directory without changing it.
+/// - Limits of the format: payloads up to [`MAX_PAYLOAD_BYTES`](crate::store::MAX_PAYLOAD_BYTES)
+///   (16 MiB), metadata up to 16 MiB as JSON text, event type tags up to 65,535 bytes; a
+///   larger event is refused with [`AppendError::TooLarge`] before anything is written.
 ///
 /// # Examples
 /// ```
@@ -392,7 +395,8 @@ fn lock_directory(dir: &Path) -> Result<File, OpenError> {
 /// concurrent append is writing to show as torn.
 ///
 /// # Errors
-/// [`VerifyError::Io`] when a file cannot be read; [`VerifyError::UnsupportedVersion`].
+/// [`VerifyError::Io`] when the directory does not exist or a file cannot be read;
+/// [`VerifyError::UnsupportedVersion`].
 ///
 /// # Examples
 /// ```
