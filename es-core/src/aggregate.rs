@@ -3,6 +3,12 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::repository_snapshots::{load_snapshot, save_snapshot, SnapshotPolicy};
+use crate::snapshot::SnapshotStore;
 use crate::{
     AppendError, DecodeError, EncodeError, Event, EventStore, ExpectedVersion, NewEvent, ReadError,
     StoredEvent,
@@ -155,6 +161,7 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for ExecuteError<E> {
 /// ```
 pub struct Repository<A, S> {
     store: S,
+    snapshots: Option<SnapshotPolicy<A, S>>,
     aggregate: PhantomData<fn() -> A>,
 }
 
@@ -162,7 +169,65 @@ impl<A, S: fmt::Debug> fmt::Debug for Repository<A, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Repository")
             .field("store", &self.store)
+            .field("snapshot_every", &self.snapshots.as_ref().map(|p| p.every))
             .finish_non_exhaustive()
+    }
+}
+
+impl<A, S> Repository<A, S>
+where
+    A: Aggregate + Serialize + DeserializeOwned + JsonSchema,
+    S: EventStore + SnapshotStore,
+{
+    /// Keeps a snapshot of each aggregate's state in the store, saved whenever a load or an
+    /// executed command takes the stream across a multiple of `every` versions (`every` of 0
+    /// counts as 1).
+    ///
+    /// A load then starts from the stream's snapshot and reads only the events after it.
+    /// Snapshots are a cache: one taken of another state schema (its
+    /// [`fingerprint`](crate::schema::fingerprint_of) differs), or one that cannot be read,
+    /// is ignored, reported through `tracing`, and replaced by the next save.
+    ///
+    /// # Examples
+    /// ```
+    /// use es_core::{Aggregate, Event, MemoryStore, Repository, SnapshotStore};
+    /// use schemars::JsonSchema;
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    /// struct Incremented { by: u32 }
+    ///
+    /// #[derive(Default, Serialize, Deserialize, JsonSchema)]
+    /// struct Counter { value: u32 }
+    ///
+    /// impl Aggregate for Counter {
+    ///     type Event = Incremented;
+    ///     type Command = u32;
+    ///     type Error = std::convert::Infallible;
+    ///     fn handle(&self, by: u32) -> Result<Vec<Incremented>, Self::Error> {
+    ///         Ok(vec![Incremented { by }])
+    ///     }
+    ///     fn apply(&mut self, event: &Incremented) { self.value += event.by; }
+    /// }
+    ///
+    /// let repo = Repository::<Counter, _>::new(MemoryStore::new()).snapshot_every(2);
+    /// for _ in 0..5 {
+    ///     repo.execute("c-1", 1)?;
+    /// }
+    /// let snapshot = repo.store().load_snapshot("c-1")?.expect("saved at version 4");
+    /// assert_eq!(snapshot.stream_version, 4);
+    /// assert_eq!(repo.load("c-1")?.state.value, 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn snapshot_every(mut self, every: u64) -> Self {
+        self.snapshots = Some(SnapshotPolicy {
+            every: every.max(1),
+            fingerprint: crate::schema::fingerprint_of::<A>(),
+            load: load_snapshot::<A, S>,
+            save: save_snapshot::<A, S>,
+        });
+        self
     }
 }
 
@@ -171,6 +236,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     pub fn new(store: S) -> Self {
         Self {
             store,
+            snapshots: None,
             aggregate: PhantomData,
         }
     }
@@ -185,7 +251,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// # Errors
     /// [`LoadError`] when the stream cannot be read or an event does not decode.
     pub fn load(&self, stream_id: &str) -> Result<Loaded<A>, LoadError> {
-        self.load_until(stream_id, u64::MAX)
+        let (loaded, start) = self.load_until(stream_id, u64::MAX)?;
+        self.save_snapshot_if_crossed(stream_id, start, &loaded);
+        Ok(loaded)
     }
 
     /// Time travel: the state after stream version `version` (or the current state, if the
@@ -194,22 +262,65 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// # Errors
     /// [`LoadError`] when the stream cannot be read or an event does not decode.
     pub fn load_at(&self, stream_id: &str, version: u64) -> Result<Loaded<A>, LoadError> {
-        self.load_until(stream_id, version)
+        Ok(self.load_until(stream_id, version)?.0)
     }
 
-    fn load_until(&self, stream_id: &str, until: u64) -> Result<Loaded<A>, LoadError> {
-        let mut loaded = Loaded {
+    /// The state after version `until`, and the version it started from (a snapshot's, or 0).
+    fn load_until(&self, stream_id: &str, until: u64) -> Result<(Loaded<A>, u64), LoadError> {
+        let mut loaded = self.usable_snapshot(stream_id, until)?.unwrap_or(Loaded {
             state: A::default(),
             version: 0,
-        };
-        for stored in self.store.read_stream(stream_id, 1)? {
+        });
+        let start = loaded.version;
+        if start >= until {
+            return Ok((loaded, start));
+        }
+        for stored in self.store.read_stream(stream_id, start + 1)? {
             let stored = stored?;
             if stored.stream_version > until {
                 break;
             }
             apply_stored(&mut loaded, &stored)?;
+            if loaded.version >= until {
+                break;
+            }
         }
-        Ok(loaded)
+        Ok((loaded, start))
+    }
+
+    /// The stream's snapshot, if the repository keeps snapshots and the snapshot is not newer
+    /// than `until` (time travel never starts from the future) nor than the stream itself.
+    fn usable_snapshot(&self, stream_id: &str, until: u64) -> Result<Option<Loaded<A>>, LoadError> {
+        let Some(policy) = &self.snapshots else {
+            return Ok(None);
+        };
+        let Some(snapshot) = (policy.load)(&self.store, stream_id, &policy.fingerprint) else {
+            return Ok(None);
+        };
+        if snapshot.version > until {
+            return Ok(None);
+        }
+        let stream_version = self.store.stream_version(stream_id)?;
+        if snapshot.version > stream_version {
+            tracing::warn!(
+                stream_id,
+                snapshot_version = snapshot.version,
+                stream_version,
+                "ignoring a snapshot newer than its stream; replaying the stream's events"
+            );
+            return Ok(None);
+        }
+        Ok(Some(snapshot))
+    }
+
+    /// Saves a snapshot when the state went from version `from` across a multiple of the
+    /// snapshot interval.
+    fn save_snapshot_if_crossed(&self, stream_id: &str, from: u64, loaded: &Loaded<A>) {
+        if let Some(policy) = &self.snapshots {
+            if policy.crosses(from, loaded.version) {
+                (policy.save)(&self.store, stream_id, &policy.fingerprint, loaded);
+            }
+        }
     }
 
     /// Loads the aggregate, lets it handle `command`, and appends the events at the loaded
@@ -251,9 +362,14 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         for event in &events {
             state.apply(event);
         }
-        Ok(Executed {
+        let executed = Loaded {
             state,
             version: outcome.stream_version,
+        };
+        self.save_snapshot_if_crossed(stream_id, version, &executed);
+        Ok(Executed {
+            state: executed.state,
+            version: executed.version,
             events,
         })
     }

@@ -6,6 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use uuid::Uuid;
 
+use crate::checkpoint::{CheckpointError, CheckpointStore};
+use crate::snapshot::{Snapshot, SnapshotError, SnapshotStore};
 use crate::store::{
     plan_append, validate_batch, AppendOutcome, AppendPlan, AppendSignal, EventIter, StoredId,
 };
@@ -29,6 +31,8 @@ pub struct MemoryStore {
     inner: RwLock<Inner>,
     /// Wakes `wait_for_append` callers once an append is readable.
     appended: AppendSignal,
+    snapshots: RwLock<HashMap<String, Snapshot>>,
+    checkpoints: RwLock<HashMap<String, u64>>,
 }
 
 #[derive(Debug, Default)]
@@ -51,16 +55,22 @@ impl MemoryStore {
     fn read(&self) -> RwLockReadGuard<'_, Inner> {
         // A panic while holding the lock cannot leave `Inner` half-written: appends build the
         // new events first and mutate only after every check passed.
-        self.inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        read_lock(&self.inner)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
-        self.inner
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        write_lock(&self.inner)
     }
+}
+
+fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Inner {
@@ -163,5 +173,27 @@ impl EventStore for MemoryStore {
 
     fn wait_for_append(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
         Ok(self.appended.wait(after_position, timeout))
+    }
+}
+
+impl SnapshotStore for MemoryStore {
+    fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, SnapshotError> {
+        Ok(read_lock(&self.snapshots).get(stream_id).cloned())
+    }
+
+    fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), SnapshotError> {
+        write_lock(&self.snapshots).insert(snapshot.stream_id.clone(), snapshot.clone());
+        Ok(())
+    }
+}
+
+impl CheckpointStore for MemoryStore {
+    fn load_checkpoint(&self, projection: &str) -> Result<Option<u64>, CheckpointError> {
+        Ok(read_lock(&self.checkpoints).get(projection).copied())
+    }
+
+    fn save_checkpoint(&self, projection: &str, position: u64) -> Result<(), CheckpointError> {
+        write_lock(&self.checkpoints).insert(projection.to_owned(), position);
+        Ok(())
     }
 }

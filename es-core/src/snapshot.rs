@@ -1,5 +1,7 @@
 //! Snapshots: a cache of an aggregate's state at a stream version, never a source of truth.
 
+use std::sync::Arc;
+
 use crate::ReadError;
 
 /// An aggregate's state saved at a stream version, tagged with the fingerprint of the state's
@@ -72,3 +74,18 @@ pub trait SnapshotStore: Send + Sync {
     /// When the storage fails; the previous snapshot is then still intact.
     fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), SnapshotError>;
 }
+
+macro_rules! forward_snapshot_store {
+    ($($ptr:ty),*) => {$(
+        impl<S: SnapshotStore + ?Sized> SnapshotStore for $ptr {
+            fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, SnapshotError> {
+                (**self).load_snapshot(stream_id)
+            }
+            fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), SnapshotError> {
+                (**self).save_snapshot(snapshot)
+            }
+        }
+    )*};
+}
+
+forward_snapshot_store!(&S, Arc<S>, Box<S>);

@@ -56,7 +56,7 @@ pub(crate) fn fingerprint_value(normalized: &Value) -> String {
     format!("{:016x}", fnv1a64(normalized.to_string().as_bytes()))
 }
 
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     bytes

@@ -1,0 +1,108 @@
+//! The errors of opening and verifying a file store.
+
+use std::io;
+use std::path::PathBuf;
+
+use super::format::{Damage, FORMAT_VERSION};
+use super::recovery::ScanError;
+
+/// Why [`FileStore::open`](super::FileStore::open) failed. Nothing in the directory was
+/// modified, except where [`OpenError::Io`] happened while repairing a torn tail.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// Another open store (in this process or another) holds the directory's lock file.
+    #[error("the store in {} is already open, by this or another process", dir.display())]
+    Locked {
+        /// The store directory.
+        dir: PathBuf,
+    },
+    /// Damage before the tail of the log: recovery does not guess, it stops.
+    /// [`verify`](super::verify) lists every damaged frame.
+    #[error("damaged data in {} at byte offset {offset}: {reason}", segment.display())]
+    Corrupt {
+        /// The segment file holding the damage.
+        segment: PathBuf,
+        /// The byte offset of the damaged frame or header in that file.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A segment was written in a format version this build does not read.
+    #[error(
+        "{} has format version {found}; this build reads version {supported}",
+        segment.display()
+    )]
+    UnsupportedVersion {
+        /// The segment file.
+        segment: PathBuf,
+        /// The version in its header.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// A file operation failed.
+    #[error("I/O failed on {}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the operating system reported.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl From<ScanError> for OpenError {
+    fn from(error: ScanError) -> Self {
+        match error {
+            ScanError::Io { path, source } => OpenError::Io { path, source },
+            ScanError::Damaged {
+                segment,
+                damage: Damage::UnsupportedVersion { found },
+                ..
+            } => OpenError::UnsupportedVersion {
+                segment,
+                found,
+                supported: FORMAT_VERSION,
+            },
+            ScanError::Damaged {
+                segment,
+                offset,
+                damage,
+            } => OpenError::Corrupt {
+                segment,
+                offset,
+                reason: damage.to_string(),
+            },
+        }
+    }
+}
+
+/// Why [`verify`](super::verify) could not read the log. Damage is not an error: it is listed
+/// in the [`VerifyReport`](super::VerifyReport).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A segment was written in a format version this build does not read.
+    #[error(
+        "{} has format version {found}; this build reads version {supported}",
+        segment.display()
+    )]
+    UnsupportedVersion {
+        /// The segment file.
+        segment: PathBuf,
+        /// The version in its header.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// A file operation failed.
+    #[error("I/O failed on {}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the operating system reported.
+        #[source]
+        source: io::Error,
+    },
+}

@@ -1,0 +1,70 @@
+//! A read buffer over one file: large positioned reads, so that scanning or reading many
+//! small frames in order costs few system calls.
+
+use std::io;
+
+use super::fs::{read_fully_at, LogFile};
+
+/// How much a window reads at once.
+pub(crate) const WINDOW_BYTES: usize = 1 << 20;
+
+/// A copy of the bytes `[start, start + filled)` of some file.
+#[derive(Debug)]
+pub(crate) struct Window {
+    buf: Vec<u8>,
+    start: u64,
+    filled: usize,
+    capacity: usize,
+}
+
+impl Window {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            start: 0,
+            filled: 0,
+            capacity,
+        }
+    }
+
+    /// Forgets the buffered bytes (for example when switching files).
+    pub(crate) fn clear(&mut self) {
+        self.filled = 0;
+    }
+
+    /// Up to `len` bytes of `file` at `offset`, never reading at or past `limit`; fewer than
+    /// `len` only when `limit` or the end of the file comes first.
+    pub(crate) fn get(
+        &mut self,
+        file: &dyn LogFile,
+        offset: u64,
+        len: usize,
+        limit: u64,
+    ) -> io::Result<&[u8]> {
+        if offset >= limit {
+            return Ok(&[]);
+        }
+        let wanted_end = offset.saturating_add(len as u64).min(limit);
+        let buffered_end = self.start + self.filled as u64;
+        if offset < self.start || wanted_end > buffered_end {
+            let available = usize::try_from(limit.saturating_sub(offset)).unwrap_or(usize::MAX);
+            let read_len = len.max(self.capacity).min(available);
+            if self.buf.len() > self.capacity && read_len <= self.capacity {
+                // A large frame grew the buffer; give the memory back.
+                self.buf.truncate(self.capacity);
+                self.buf.shrink_to_fit();
+            }
+            if self.buf.len() < read_len {
+                self.buf.resize(read_len, 0);
+            }
+            self.start = offset;
+            self.filled = 0;
+            self.filled = read_fully_at(file, &mut self.buf[..read_len], offset)?;
+        }
+        let from = usize::try_from(offset - self.start).unwrap_or(usize::MAX);
+        let end = usize::try_from(wanted_end - self.start)
+            .unwrap_or(usize::MAX)
+            .min(self.filled);
+        Ok(self.buf.get(from..end).unwrap_or_default())
+    }
+}
