@@ -1,17 +1,39 @@
 //! The account from the event-sourcing literature, replayed from a log written by older code.
 //!
-//! Run it with `cargo run --example bank`.
+//! Run it with `cargo run --example bank [DIR]`. The log is a `FileStore` in `DIR` (by default
+//! `bank-data/` in the current directory): run it again and it continues the same log.
 
 use std::error::Error;
+use std::path::PathBuf;
 
-use es_core::{AppendError, Event, EventStore, ExpectedVersion, MemoryStore, NewEvent, Repository};
+use es_core::{AppendError, Event, EventStore, ExpectedVersion, FileStore, NewEvent, Repository};
 use es_examples::account::{Account, AccountCommand, AccountEvent};
 use serde_json::json;
 
 const ACCOUNT: &str = "acc-001";
+const DEFAULT_DIR: &str = "bank-data";
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let store = MemoryStore::new();
+    let dir = std::env::args_os()
+        .nth(1)
+        .map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from);
+    let store = FileStore::open(&dir)?;
+    let recovery = store.recovery();
+    println!(
+        "Event log in {} ({} events, {} segment file(s))",
+        dir.display(),
+        recovery.events,
+        recovery.segments
+    );
+    if let Some(torn) = &recovery.torn_tail {
+        println!(
+            "  recovered from a crash: cut {} bytes at offset {} of {} ({})",
+            torn.bytes_removed,
+            torn.offset,
+            torn.segment.display(),
+            torn.reason
+        );
+    }
     write_legacy_log(&store)?;
 
     println!("Stream {ACCOUNT}, as stored → as decoded by today's code:");
@@ -35,7 +57,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
 
-    let repo = Repository::<Account, _>::new(&store);
+    let repo = Repository::<Account, _>::new(&store).snapshot_every(100);
     let account = repo.load(ACCOUNT)?;
     println!(
         "Balance of {ACCOUNT} ({}) at version {}: {} {}",
@@ -45,6 +67,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!(
         "Time travel: balance after version 2 was {} {}",
         then.state.balance, then.state.currency
+    );
+    let deposit = repo.execute(ACCOUNT, AccountCommand::Deposit { amount: 10 })?;
+    println!(
+        "Deposit 10 today: balance {} {} at version {}",
+        deposit.state.balance, deposit.state.currency, deposit.version
     );
     match repo.execute(ACCOUNT, AccountCommand::Withdraw { amount: 500 }) {
         Err(e) => println!("Withdraw 500 today: refused ({e})"),

@@ -18,11 +18,11 @@ struct Run {
 
 /// Runs the typed command line (`es_cli::run::<AccountEvent>` minus the process).
 fn es(args: &[&str], dirs: &[&Path]) -> Run {
-    let mut argv = vec!["account-es".to_owned()];
-    argv.extend(args.iter().map(|a| (*a).to_owned()));
+    let mut command_line = vec!["account-es".to_owned()];
+    command_line.extend(args.iter().map(|a| (*a).to_owned()));
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let exit = execute::<AccountEvent>(
-        argv,
+        command_line,
         &mut Output {
             out: &mut out,
             err: &mut err,
@@ -32,7 +32,11 @@ fn es(args: &[&str], dirs: &[&Path]) -> Run {
     let redact = |bytes: Vec<u8>| {
         let mut text = String::from_utf8(bytes).expect("output is UTF-8");
         for (i, dir) in dirs.iter().enumerate() {
-            let name = if i == 0 { "<dir>".to_owned() } else { format!("<dir{}>", i + 1) };
+            let name = if i == 0 {
+                "<dir>".to_owned()
+            } else {
+                format!("<dir{}>", i + 1)
+            };
             text = text.replace(&dir.display().to_string(), &name);
         }
         text
@@ -63,10 +67,10 @@ fn import_reports_what_it_wrote_and_a_repeat_writes_nothing() {
     let dir = temp.path().join("store");
     let first = es(&["import", path(&dir), BANK], &[&dir]);
     assert_eq!(first.exit, Exit::Success, "{}", first.err);
-    insta::assert_snapshot!(first.out, @"imported 6 events into <dir> (0 were already there)");
+    insta::assert_snapshot!(first.out, @"imported 6 events into <dir> (0 already there)");
     let again = es(&["import", path(&dir), BANK], &[&dir]);
     assert_eq!(again.exit, Exit::Success, "{}", again.err);
-    insta::assert_snapshot!(again.out, @"imported 0 events into <dir> (6 were already there)");
+    insta::assert_snapshot!(again.out, @"imported 0 events into <dir> (6 already there)");
 }
 
 #[test]
@@ -92,7 +96,10 @@ fn export_writes_back_the_imported_lines() {
     let run = es(&["export", "--jsonl", path(&dir)], &[&dir]);
     assert_eq!(run.exit, Exit::Success, "{}", run.err);
     let original = std::fs::read_to_string(BANK).expect("fixture");
-    assert_eq!(run.out, original, "export of an import is the same JSON Lines");
+    assert_eq!(
+        run.out, original,
+        "export of an import is the same JSON Lines"
+    );
 }
 
 #[test]
@@ -131,13 +138,22 @@ fn a_bad_line_fails_the_import_naming_it_and_writes_nothing() {
         .map(str::to_owned)
         .collect();
     // Leave out acc-001's version 2: its version 3 then comes out of order.
-    let broken: Vec<&str> = lines.iter().enumerate().filter(|(i, _)| *i != 1).map(|(_, l)| l.as_str()).collect();
+    let broken: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, l)| l.as_str())
+        .collect();
     std::fs::write(&file, broken.join("\n")).expect("write");
     let run = es(&["import", path(&dir), path(&file)], &[&dir, &file]);
     assert_eq!(run.exit, Exit::Failed);
     insta::assert_snapshot!(run.err, @"error: <dir2>:3: stream `acc-001` has version 3 where version 2 comes next");
     let inspect = es(&["inspect", path(&dir)], &[&dir]);
-    assert!(inspect.out.contains("events     0 in 0 streams"), "{}", inspect.out);
+    assert!(
+        inspect.out.contains("events     0 in 0 streams"),
+        "{}",
+        inspect.out
+    );
 }
 
 #[test]
@@ -164,14 +180,21 @@ fn verify_of_a_damaged_log_exits_one_naming_segment_and_offset() {
     std::fs::write(&segment, bytes).expect("write back");
     let run = es(&["verify", path(&dir)], &[&dir]);
     assert_eq!(run.exit, Exit::Problems, "{}", run.out);
-    let line = run.out.lines().find(|l| l.starts_with("DAMAGED:")).expect("a damage line");
+    let line = run
+        .out
+        .lines()
+        .find(|l| l.starts_with("DAMAGED:"))
+        .expect("a damage line");
     let offset: u64 = line
         .split("at byte offset ")
         .nth(1)
         .and_then(|rest| rest.split(':').next())
         .and_then(|n| n.parse().ok())
         .expect("an offset");
-    assert!(offset <= at as u64, "the damaged frame starts at or before the flipped byte {at}: {line}");
+    assert!(
+        offset <= at as u64,
+        "the damaged frame starts at or before the flipped byte {at}: {line}"
+    );
     assert!(line.contains("seg-"), "names the segment: {line}");
 }
 
@@ -210,13 +233,23 @@ fn migrate_upcasts_every_event_and_check_then_finds_nothing_to_upcast() {
 
     let checked = es(&["check", path(&new_dir)], &[&new_dir]);
     assert_eq!(checked.exit, Exit::Success, "{}", checked.out);
-    assert!(checked.out.contains("(0 upcast, 6 already current), 0 failed"), "{}", checked.out);
+    assert!(
+        checked
+            .out
+            .contains("(0 upcast, 6 already current), 0 failed"),
+        "{}",
+        checked.out
+    );
 
     // Same streams, versions, ids, metadata and times; today's tags and versions.
     let exported = es(&["export", path(&new_dir)], &[&new_dir]);
     insta::assert_snapshot!(exported.out);
     let source = es(&["check", path(&dir)], &[&dir]);
-    assert!(source.out.contains("(3 upcast, 3 already current)"), "the source is untouched: {}", source.out);
+    assert!(
+        source.out.contains("(3 upcast, 3 already current)"),
+        "the source is untouched: {}",
+        source.out
+    );
 }
 
 #[test]
@@ -235,7 +268,10 @@ fn a_missing_directory_is_an_error_not_a_new_store() {
     for command in ["inspect", "tail", "verify", "export", "check"] {
         let run = es(&[command, path(&dir)], &[&dir]);
         assert_eq!(run.exit, Exit::Failed, "{command}");
-        assert_eq!(run.err, "error: <dir> is not a store directory (no such directory)\n", "{command}");
+        assert_eq!(
+            run.err, "error: <dir> is not a store directory (no such directory)\n",
+            "{command}"
+        );
         assert!(!dir.exists(), "{command} created nothing");
     }
 }
@@ -244,10 +280,20 @@ fn a_missing_directory_is_an_error_not_a_new_store() {
 fn usage_errors_exit_two_and_help_exits_zero() {
     let run = es(&["frobnicate"], &[]);
     assert_eq!(run.exit, Exit::Failed);
-    assert!(run.err.contains("unrecognized subcommand 'frobnicate'"), "{}", run.err);
+    assert!(
+        run.err.contains("unrecognized subcommand 'frobnicate'"),
+        "{}",
+        run.err
+    );
     let help = es(&["--help"], &[]);
     assert_eq!(help.exit, Exit::Success);
-    for command in ["inspect", "tail", "verify", "export", "import", "check", "migrate"] {
-        assert!(help.out.contains(command), "help lists {command}: {}", help.out);
+    for command in [
+        "inspect", "tail", "verify", "export", "import", "check", "migrate",
+    ] {
+        assert!(
+            help.out.contains(command),
+            "help lists {command}: {}",
+            help.out
+        );
     }
 }

@@ -112,6 +112,19 @@ mod broken {
     }
 }
 
+/// `Closed` is no longer wanted: every version of it is skipped on purpose.
+mod closed_removed {
+    use es_core::Event;
+
+    pub use super::published::Deposited;
+
+    #[derive(Debug, Event)]
+    #[event(removed("Closed"))]
+    pub enum Events {
+        Deposited(Deposited),
+    }
+}
+
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -282,6 +295,42 @@ fn a_vanished_version_and_a_missing_upcast_path_fail() {
             .to_string()
             .contains("add `upcast_from` naming the v1 struct"),
         "{error}"
+    );
+}
+
+#[test]
+fn removing_a_published_tag_on_purpose_is_a_reviewed_change_that_keeps_its_shape() {
+    let dir = TempDir::new();
+    let path = published_lock(&dir);
+    let before = std::fs::read_to_string(&path).expect("lock file");
+    let error = check_lock::<closed_removed::Events>(&path).expect_err("needs accepting");
+    assert!(
+        matches!(
+            problems(&error),
+            [LockProblem::DecodingChanged { tag, version: 1, from, to }]
+                if tag == "Closed" && from == "typed" && to == "removed (every version)"
+        ),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("~ Closed v1 now decodes removed (every version) (was typed)"),
+        "{error}"
+    );
+    update_lock::<closed_removed::Events>(&path).expect("accepted");
+    let after = std::fs::read_to_string(&path).expect("lock file");
+    assert_eq!(
+        after.replace(
+            "\"decoding\": \"removed (every version)\"",
+            "\"decoding\": \"typed\""
+        ),
+        before,
+        "the published shape of Closed v1 stays in the lock"
+    );
+    assert_eq!(
+        check_lock::<closed_removed::Events>(&path).expect("passes"),
+        LockOutcome::Unchanged
     );
 }
 

@@ -1,5 +1,6 @@
 //! Mistakes in `#[derive(Event)]` are compile errors pointing at the token to fix.
-//! One mistake per file under `ui/<kind>/`; regenerate the `.stderr` files with
+//! One mistake per file under `ui/<kind>/` (`several_errors/` shows every error of one item
+//! reported by one compile); regenerate the `.stderr` files with
 //! `TRYBUILD=overwrite cargo test -p es-tests --test ui` and review the diff.
 
 #[test]

@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand};
 
 /// The `es` binary.
 #[derive(Debug, Parser)]
-#[command(name = "es", version, about = "Inspect, verify, export and import an event log directory")]
+#[command(
+    name = "es",
+    version,
+    about = "Inspect, verify, export and import an event log directory"
+)]
 pub struct UntypedArgs {
     #[command(subcommand)]
     pub command: StoreCommand,
@@ -14,7 +18,10 @@ pub struct UntypedArgs {
 
 /// A binary built with `es_cli::run::<YourEvent>()`.
 #[derive(Debug, Parser)]
-#[command(version, about = "Inspect, verify, check, migrate, export and import an event log directory")]
+#[command(
+    version,
+    about = "Inspect, verify, check, migrate, export and import an event log directory"
+)]
 pub struct TypedArgs {
     #[command(subcommand)]
     pub command: TypedCommand,
@@ -42,7 +49,7 @@ pub enum TypedCommand {
     Store(StoreCommand),
     /// Decode every stored event through the upcasters; exit 1 if any fails.
     Check(DirArg),
-    /// Copy the log to NEW_DIR with every event upcast to its current version.
+    /// Copy the log to `NEW_DIR` with every event upcast to its current version.
     Migrate(MigrateArgs),
 }
 

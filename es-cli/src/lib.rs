@@ -120,17 +120,23 @@ fn finish(result: Result<Exit, commands::CommandError>, output: &mut Output<'_>)
     match result {
         Ok(exit) => exit,
         Err(error) => {
-            let mut message = format!("error: {error}");
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                message.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
             // Nothing sensible is left to do if standard error itself fails.
-            let _ = writeln!(output.err, "{message}");
+            let _ = writeln!(output.err, "error: {}", with_causes(&error));
             Exit::Failed
         }
     }
+}
+
+/// An error's message followed by each of its causes: `message: cause: cause`.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn clap_exit(error: &clap::Error, output: &mut Output<'_>) -> Exit {

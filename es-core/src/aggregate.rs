@@ -376,7 +376,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
 }
 
 /// Decodes one stored event through the decode point and applies what it becomes.
-fn apply_stored<A: Aggregate>(
+pub(crate) fn apply_stored<A: Aggregate>(
     loaded: &mut Loaded<A>,
     stored: &StoredEvent,
 ) -> Result<(), DecodeError> {

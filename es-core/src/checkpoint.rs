@@ -1,6 +1,7 @@
 //! Checkpoints: how far each projection has read the log.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Why a checkpoint could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,9 @@ pub enum CheckpointError {
 }
 
 /// Where projections keep the global position of the last event they applied.
+///
+/// Position 0 means "nothing applied yet", the same as no checkpoint: a projection that is
+/// rebuilt saves 0.
 pub trait CheckpointStore: Send + Sync {
     /// The last position saved for `projection`, `None` if it never saved one.
     ///
@@ -39,7 +43,7 @@ pub trait CheckpointStore: Send + Sync {
 
 macro_rules! forward_checkpoint_store {
     ($($ptr:ty),*) => {$(
-        impl<S: CheckpointStore + ?Sized> CheckpointStore for $ptr {
+        impl<C: CheckpointStore + ?Sized> CheckpointStore for $ptr {
             fn load_checkpoint(&self, projection: &str) -> Result<Option<u64>, CheckpointError> {
                 (**self).load_checkpoint(projection)
             }
@@ -50,4 +54,49 @@ macro_rules! forward_checkpoint_store {
     )*};
 }
 
-forward_checkpoint_store!(&S, Arc<S>, Box<S>);
+forward_checkpoint_store!(&C, Arc<C>, Box<C>);
+
+/// Checkpoints held in memory, for tests and examples; gone when dropped.
+///
+/// # Examples
+/// ```
+/// use es_core::{CheckpointStore, MemoryCheckpoints};
+///
+/// let checkpoints = MemoryCheckpoints::new();
+/// assert_eq!(checkpoints.load_checkpoint("balances")?, None);
+/// checkpoints.save_checkpoint("balances", 42)?;
+/// assert_eq!(checkpoints.load_checkpoint("balances")?, Some(42));
+/// # Ok::<(), es_core::CheckpointError>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryCheckpoints {
+    positions: Mutex<HashMap<String, u64>>,
+}
+
+impl MemoryCheckpoints {
+    /// No checkpoints yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl CheckpointStore for MemoryCheckpoints {
+    fn load_checkpoint(&self, projection: &str) -> Result<Option<u64>, CheckpointError> {
+        // A map insert cannot be seen half-done, so a poisoned lock still guards sound data.
+        let positions = self
+            .positions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(positions.get(projection).copied())
+    }
+
+    fn save_checkpoint(&self, projection: &str, position: u64) -> Result<(), CheckpointError> {
+        let mut positions = self
+            .positions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        positions.insert(projection.to_owned(), position);
+        Ok(())
+    }
+}

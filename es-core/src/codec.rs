@@ -3,6 +3,11 @@
 //! `#[derive(Event)]` on a struct implements [`VersionedEvent`] (its tag, version and the link to
 //! the version it upcasts from) and [`Event`]; on the domain enum it implements [`Event`] by
 //! dispatching every stored `(tag, version)` of every variant's chain to that variant.
+//!
+//! Changes a single version struct cannot express are declared on the enum: a [`RawUpcaster`]
+//! rewrites the JSON of one stored `(tag, version)` into zero or more [`RawEvent`]s (renaming,
+//! restructuring or splitting it, with the stored event's stream and metadata at hand), which
+//! then decode through the typed chains; a removed tag decodes into no event.
 
 use std::fmt;
 
@@ -80,7 +85,40 @@ pub trait Event: Sized {
     /// payload is not JSON or not of the expected shape, or an upcaster fails.
     fn decode(stored: &StoredEvent) -> Result<Decoded<Self>, DecodeError>;
 
-    /// Every `(tag, version)` this type decodes, with its JSON Schema, sorted by tag and version.
+    /// The stored `(tag, version)`s this type handles on their raw JSON form, before any typed
+    /// chain: the inputs of the enum's raw upcasters and its removed tags. Empty for a struct
+    /// and for an enum without `raw_upcast` or `removed`.
+    const RAW_VERSIONS: &'static [VersionInfo] = &[];
+
+    /// Every stored `(tag, version)` this type decodes, with its JSON Schema and how it decodes
+    /// ([`Decoding`]), sorted by tag and version: each version of each typed chain (under its tag
+    /// and each alias), then the raw upcasters' inputs and the removed tags of
+    /// [`RAW_VERSIONS`](Event::RAW_VERSIONS).
+    ///
+    /// # Examples
+    /// ```
+    /// use es_core::codec::Decoding;
+    /// use es_core::Event;
+    /// # use schemars::JsonSchema;
+    /// # use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize, JsonSchema, Event)]
+    /// #[event(name = "Deposited", version = 1)]
+    /// struct Deposited { amount: u64 }
+    ///
+    /// #[derive(Event)]
+    /// #[event(removed("StatementPrinted"))]
+    /// enum AccountEvent { Deposited(Deposited) }
+    ///
+    /// let listed: Vec<_> = AccountEvent::decodable_versions()
+    ///     .iter()
+    ///     .map(|v| (v.tag, v.version, v.decoding))
+    ///     .collect();
+    /// assert_eq!(
+    ///     listed,
+    ///     [("Deposited", 1, Decoding::Typed), ("StatementPrinted", 0, Decoding::RemovedEveryVersion)]
+    /// );
+    /// ```
     #[must_use]
     fn decodable_versions() -> Vec<VersionInfo> {
         let mut out: Vec<VersionInfo> = Self::CHAINS
@@ -94,8 +132,10 @@ pub trait Event: Sized {
                         version: link.version,
                         rust_type: link.rust_type,
                         schema: link.schema,
+                        decoding: Decoding::Typed,
                     })
             })
+            .chain(Self::RAW_VERSIONS.iter().copied())
             .collect();
         out.sort_by(|a, b| (a.tag, a.version).cmp(&(b.tag, b.version)));
         out
@@ -179,17 +219,25 @@ impl fmt::Debug for ChainLink {
     }
 }
 
-/// A `(tag, version)` an [`Event`] type decodes, with its schema.
+/// A stored `(tag, version)` an [`Event`] type decodes, with its schema and how it decodes.
 #[derive(Clone, Copy)]
+#[non_exhaustive]
 pub struct VersionInfo {
     /// The stored type tag.
     pub tag: &'static str,
-    /// The stored schema version.
+    /// The stored schema version; 0 for [`Decoding::RemovedEveryVersion`], which covers every
+    /// version of the tag (stored versions start at 1).
     pub version: u32,
-    /// The Rust type the payload is parsed into.
+    /// The Rust type the payload is parsed into: the version struct of a typed chain,
+    /// `serde_json::Value` for a raw upcaster's input, empty for a removed tag (its payload is
+    /// never read).
     pub rust_type: &'static str,
-    /// The JSON Schema of the payload.
+    /// The JSON Schema of the payload. For a raw upcaster's input, the schema of the type given
+    /// with `schema = Type` in `raw_upcast(...)`, or the schema that accepts any JSON; for a
+    /// removed tag, the schema that accepts any JSON.
     pub schema: fn() -> Schema,
+    /// How a stored event of this tag and version decodes.
+    pub decoding: Decoding,
 }
 
 impl VersionInfo {
@@ -198,7 +246,118 @@ impl VersionInfo {
     pub fn json_schema(&self) -> Schema {
         (self.schema)()
     }
+
+    /// Whether a stored event of `tag` and `version` is the one this entry describes.
+    #[must_use]
+    pub fn covers(&self, tag: &str, version: u32) -> bool {
+        self.tag == tag
+            && (self.version == version || self.decoding == Decoding::RemovedEveryVersion)
+    }
 }
+
+/// How a stored `(tag, version)` decodes, as listed by [`Event::decodable_versions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decoding {
+    /// Parsed into its version struct and upcast through its typed chain (`upcast_from`).
+    Typed,
+    /// Rewritten on its JSON form by an enum-level raw upcaster (`raw_upcast`), whose output
+    /// then decodes through the typed chains.
+    RawUpcast {
+        /// The upcaster's path, as written in `with = ...`.
+        upcaster: &'static str,
+    },
+    /// Skipped on purpose (`removed(("Tag", version))`): decodes into no event.
+    Removed,
+    /// Every version of the tag is skipped on purpose (`removed("Tag")`): decodes into no
+    /// event. The entry's `version` is 0.
+    RemovedEveryVersion,
+}
+
+/// A stored event as a [`RawUpcaster`] reads and writes it: type tag, schema version, and the
+/// payload as a JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawEvent {
+    /// The type tag.
+    pub event_type: String,
+    /// The schema version of the payload.
+    pub version: u32,
+    /// The payload.
+    pub payload: serde_json::Value,
+}
+
+impl RawEvent {
+    /// A raw event of `event_type` at `version`.
+    #[must_use]
+    pub fn new(event_type: impl Into<String>, version: u32, payload: serde_json::Value) -> Self {
+        Self {
+            event_type: event_type.into(),
+            version,
+            payload,
+        }
+    }
+}
+
+/// An enum-level upcaster on the JSON form, registered for one stored `(tag, version)` with
+/// `#[event(raw_upcast(from = ("Tag", n), with = path::to::function))]`.
+///
+/// It receives the stored event as a [`RawEvent`] together with the whole [`StoredEvent`]
+/// (stream id, stream version, position, recorded-at and metadata, for a change that needs
+/// them), and returns the events it becomes, in order: one to rename or restructure, several
+/// to split, none to drop. Each output decodes through the enum's typed chains
+/// ([`RawPayload::Value`]), so it may name any tag and version a variant's chain decodes, old
+/// or current. An output that is itself a raw upcaster's input or a removed tag is an error
+/// ([`DecodeErrorKind::RawUpcastReentry`](crate::DecodeErrorKind::RawUpcastReentry)): raw
+/// upcasters never run on each other's output, so they cannot loop.
+///
+/// An `Err` becomes [`DecodeErrorKind::UpcastFailed`](crate::DecodeErrorKind::UpcastFailed),
+/// placed at the stored event. Raw upcasters run only for their own `(tag, version)`: events
+/// of other tags and versions never reach them, and never pay for a JSON value.
+///
+/// # Examples
+/// ```
+/// use es_core::codec::RawEvent;
+/// use es_core::{Event, EventStore, ExpectedVersion, MemoryStore, NewEvent, StoredEvent};
+/// # use schemars::JsonSchema;
+/// # use serde::{Deserialize, Serialize};
+/// use serde_json::json;
+///
+/// #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+/// #[event(name = "Withdrawn", version = 1)]
+/// struct Withdrawn { amount: u64 }
+///
+/// /// A transfer of 2018 was a withdrawal plus a fee: two withdrawals today.
+/// fn split_transfer(
+///     raw: RawEvent,
+///     _stored: &StoredEvent,
+/// ) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>> {
+///     let amount = raw.payload["amount"].clone();
+///     let fee = raw.payload["fee"].clone();
+///     Ok(vec![
+///         RawEvent::new("Withdrawn", 1, json!({ "amount": amount })),
+///         RawEvent::new("Withdrawn", 1, json!({ "amount": fee })),
+///     ])
+/// }
+///
+/// #[derive(Debug, PartialEq, Event)]
+/// #[event(raw_upcast(from = ("TransferMade", 1), with = split_transfer))]
+/// enum AccountEvent { Withdrawn(Withdrawn) }
+///
+/// let store = MemoryStore::new();
+/// let legacy = NewEvent::new("TransferMade", 1, json!({ "amount": 30, "fee": 1 }));
+/// store.append("acc-1", ExpectedVersion::NoStream, vec![legacy])?;
+/// let stored = store.read_stream("acc-1", 1)?.next().unwrap()?;
+/// assert_eq!(
+///     AccountEvent::decode(&stored)?.into_vec(),
+///     [
+///         AccountEvent::Withdrawn(Withdrawn { amount: 30 }),
+///         AccountEvent::Withdrawn(Withdrawn { amount: 1 }),
+///     ]
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub type RawUpcaster =
+    fn(RawEvent, &StoredEvent) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>>;
 
 impl fmt::Debug for VersionInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -206,6 +365,7 @@ impl fmt::Debug for VersionInfo {
             .field("tag", &self.tag)
             .field("version", &self.version)
             .field("rust_type", &self.rust_type)
+            .field("decoding", &self.decoding)
             .finish_non_exhaustive()
     }
 }
@@ -325,8 +485,16 @@ impl<E> Decoded<E> {
 
     /// Any number of events, in order.
     #[must_use]
-    pub fn many(events: Vec<E>) -> Self {
-        Decoded(DecodedRepr::Many(events))
+    pub fn many(mut events: Vec<E>) -> Self {
+        // Normalized, so equal contents compare equal however they were built.
+        Decoded(match events.len() {
+            0 => DecodedRepr::None,
+            1 => match events.pop() {
+                Some(event) => DecodedRepr::One(event),
+                None => DecodedRepr::None,
+            },
+            _ => DecodedRepr::Many(events),
+        })
     }
 
     /// How many events.

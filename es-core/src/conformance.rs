@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Barrier;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
 
@@ -54,6 +54,9 @@ macro_rules! event_store_conformance {
             invalid_batches_are_rejected_before_writing,
             oversized_payload_is_rejected_before_writing,
             contending_exact_appenders_write_each_version_once,
+            wait_for_append_returns_at_once_when_a_newer_event_exists,
+            wait_for_append_times_out_with_the_head,
+            wait_for_append_wakes_when_another_thread_appends,
         );
     };
     (@tests $make:expr; $($check:ident),* $(,)?) => {
@@ -485,4 +488,73 @@ pub fn contending_exact_appenders_write_each_version_once(store: &dyn EventStore
         .collect();
     assert_eq!(distinct.len(), events.len(), "no event written twice");
     let _ = conflicts;
+}
+
+/// Long enough that a wait which ran to its end, instead of being woken, fails the check.
+const WAKE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Generous bound for "promptly": a woken waiter returns far sooner on any machine.
+const PROMPTLY: Duration = Duration::from_secs(20);
+
+/// `wait_for_append` returns the head at once when an event beyond `after_position` exists.
+pub fn wait_for_append_returns_at_once_when_a_newer_event_exists(store: &dyn EventStore) {
+    store
+        .append("s", ExpectedVersion::NoStream, events(0..2))
+        .expect("append");
+    let started = Instant::now();
+    let head = store.wait_for_append(1, WAKE_TIMEOUT).expect("wait");
+    assert_eq!(head, store.head_position().expect("head"));
+    assert!(
+        started.elapsed() < PROMPTLY,
+        "an event beyond position 1 exists: no waiting"
+    );
+}
+
+/// With nothing beyond `after_position`, `wait_for_append` waits out its timeout and returns
+/// the unchanged head.
+pub fn wait_for_append_times_out_with_the_head(store: &dyn EventStore) {
+    assert_eq!(
+        store
+            .wait_for_append(0, Duration::from_millis(5))
+            .expect("wait on an empty store"),
+        0
+    );
+    store
+        .append("s", ExpectedVersion::NoStream, events(0..1))
+        .expect("append");
+    let head = store.head_position().expect("head");
+    assert_eq!(
+        store
+            .wait_for_append(head, Duration::from_millis(5))
+            .expect("wait"),
+        head,
+        "nothing beyond the head: the wait times out and reports it"
+    );
+}
+
+/// A thread blocked in `wait_for_append` returns soon after another thread appends.
+pub fn wait_for_append_wakes_when_another_thread_appends(store: &dyn EventStore) {
+    store
+        .append("s", ExpectedVersion::NoStream, events(0..1))
+        .expect("append");
+    let head = store.head_position().expect("head");
+    let barrier = Barrier::new(2);
+    let (woken_at, elapsed) = std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| {
+            barrier.wait();
+            let started = Instant::now();
+            let woken_at = store.wait_for_append(head, WAKE_TIMEOUT).expect("wait");
+            (woken_at, started.elapsed())
+        });
+        barrier.wait();
+        std::thread::sleep(Duration::from_millis(10));
+        store
+            .append("s", ExpectedVersion::Exact(1), events(1..2))
+            .expect("append while a reader waits");
+        waiter.join().expect("waiter thread")
+    });
+    assert!(woken_at > head, "woken with the new head");
+    assert!(
+        elapsed < PROMPTLY,
+        "woken by the append, not by the end of the timeout ({elapsed:?})"
+    );
 }

@@ -56,6 +56,106 @@ pub enum DecodeErrorKind {
         /// The upcaster's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// An event returned by a raw upcaster did not decode.
+    RawUpcastOutput(Box<RawUpcastOutputError>),
+    /// (The cause of a [`RawUpcastOutput`](DecodeErrorKind::RawUpcastOutput).) The returned
+    /// event is itself a raw upcaster's input or a removed tag: a raw upcaster's output decodes
+    /// through the typed chains only, so raw upcasters cannot loop.
+    RawUpcastReentry,
+}
+
+/// An event returned by a raw upcaster that did not decode, in
+/// [`DecodeErrorKind::RawUpcastOutput`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RawUpcastOutputError {
+    /// The raw upcaster, as written in `with = ...`.
+    pub upcaster: &'static str,
+    /// The tag of the returned event.
+    pub event_type: String,
+    /// The version of the returned event.
+    pub version: u32,
+    /// Why the returned event did not decode.
+    pub cause: DecodeErrorKind,
+}
+
+impl RawUpcastOutputError {
+    pub(crate) fn new(
+        upcaster: &'static str,
+        event_type: String,
+        version: u32,
+        cause: DecodeErrorKind,
+    ) -> Self {
+        Self {
+            upcaster,
+            event_type,
+            version,
+            cause,
+        }
+    }
+}
+
+impl DecodeErrorKind {
+    pub(crate) fn from_upcast(error: UpcastError) -> Self {
+        match error {
+            UpcastError::MalformedJson(e) => DecodeErrorKind::MalformedJson(e),
+            UpcastError::WrongShape(e) => DecodeErrorKind::WrongShape(e),
+            UpcastError::Failed { from, source } => DecodeErrorKind::UpcastFailed { from, source },
+            UpcastError::NotInChain { .. } => DecodeErrorKind::MissingVersion { known: Vec::new() },
+        }
+    }
+
+    /// Writes what went wrong with an event stored at `version`.
+    fn describe(&self, version: u32, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeErrorKind::UnknownType => f.write_str("unknown event type"),
+            DecodeErrorKind::FutureVersion { latest } => write!(
+                f,
+                "version {version} is newer than the latest this code knows (v{latest})"
+            ),
+            DecodeErrorKind::MissingVersion { known } => {
+                write!(
+                    f,
+                    "version {version} is missing from its upcaster chain (known: "
+                )?;
+                for (i, v) in known.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "v{v}")?;
+                }
+                f.write_str(")")
+            }
+            DecodeErrorKind::MalformedJson(_) => f.write_str("payload is not valid JSON"),
+            DecodeErrorKind::WrongShape(_) => {
+                f.write_str("payload does not match the shape of its version")
+            }
+            DecodeErrorKind::UpcastFailed { from, .. } => write!(f, "upcast from `{from}` failed"),
+            DecodeErrorKind::RawUpcastOutput(output) => {
+                write!(
+                    f,
+                    "raw upcaster `{}` returned `{}` v{}, which does not decode: ",
+                    output.upcaster, output.event_type, output.version
+                )?;
+                output.cause.describe(output.version, f)
+            }
+            DecodeErrorKind::RawUpcastReentry => f.write_str(
+                "it is itself a raw upcaster's input or a removed tag, and raw upcasters' outputs decode through the typed chains only",
+            ),
+        }
+    }
+
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DecodeErrorKind::MalformedJson(e) | DecodeErrorKind::WrongShape(e) => Some(e),
+            DecodeErrorKind::UpcastFailed { source, .. } => Some(source.as_ref()),
+            DecodeErrorKind::RawUpcastOutput(output) => output.cause.source(),
+            DecodeErrorKind::UnknownType
+            | DecodeErrorKind::FutureVersion { .. }
+            | DecodeErrorKind::MissingVersion { .. }
+            | DecodeErrorKind::RawUpcastReentry => None,
+        }
+    }
 }
 
 impl DecodeError {
@@ -75,13 +175,7 @@ impl DecodeError {
     /// An upcast failure, placed at `stored`.
     #[must_use]
     pub fn from_upcast(stored: &StoredEvent, error: UpcastError) -> Self {
-        let kind = match error {
-            UpcastError::MalformedJson(e) => DecodeErrorKind::MalformedJson(e),
-            UpcastError::WrongShape(e) => DecodeErrorKind::WrongShape(e),
-            UpcastError::Failed { from, source } => DecodeErrorKind::UpcastFailed { from, source },
-            UpcastError::NotInChain { .. } => DecodeErrorKind::MissingVersion { known: Vec::new() },
-        };
-        Self::new(stored, kind)
+        Self::new(stored, DecodeErrorKind::from_upcast(error))
     }
 }
 
@@ -96,44 +190,12 @@ impl fmt::Display for DecodeError {
             self.stream_version,
             self.position
         )?;
-        match &self.kind {
-            DecodeErrorKind::UnknownType => f.write_str("unknown event type"),
-            DecodeErrorKind::FutureVersion { latest } => write!(
-                f,
-                "version {} is newer than the latest this code knows (v{latest})",
-                self.schema_version
-            ),
-            DecodeErrorKind::MissingVersion { known } => {
-                write!(
-                    f,
-                    "version {} is missing from its upcaster chain (known: ",
-                    self.schema_version
-                )?;
-                for (i, v) in known.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "v{v}")?;
-                }
-                f.write_str(")")
-            }
-            DecodeErrorKind::MalformedJson(_) => f.write_str("payload is not valid JSON"),
-            DecodeErrorKind::WrongShape(_) => {
-                f.write_str("payload does not match the shape of its version")
-            }
-            DecodeErrorKind::UpcastFailed { from, .. } => write!(f, "upcast from `{from}` failed"),
-        }
+        self.kind.describe(self.schema_version, f)
     }
 }
 
 impl std::error::Error for DecodeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            DecodeErrorKind::MalformedJson(e) | DecodeErrorKind::WrongShape(e) => Some(e),
-            DecodeErrorKind::UpcastFailed { source, .. } => Some(source.as_ref()),
-            DecodeErrorKind::UnknownType
-            | DecodeErrorKind::FutureVersion { .. }
-            | DecodeErrorKind::MissingVersion { .. } => None,
-        }
+        self.kind.source()
     }
 }

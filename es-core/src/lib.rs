@@ -10,47 +10,91 @@
 //! into current types.
 
 mod aggregate;
+mod append_signal;
 pub mod checkpoint;
 pub mod codec;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod decode_error;
+mod decoded_chunk;
 mod envelope;
 pub mod file_store;
 mod memory_store;
+pub mod metadata;
 mod new_event;
+pub mod projection;
 mod repository_snapshots;
 pub mod schema;
 pub mod snapshot;
 pub mod store;
 mod stored_event;
+pub mod subscription;
+mod time_travel;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
 pub use aggregate::{Aggregate, ExecuteError, Executed, LoadError, Loaded, Repository};
-pub use checkpoint::{CheckpointError, CheckpointStore};
+pub use checkpoint::{CheckpointError, CheckpointStore, MemoryCheckpoints};
 pub use codec::{Decoded, Event, VersionedEvent};
-pub use decode_error::{DecodeError, DecodeErrorKind};
+pub use decode_error::{DecodeError, DecodeErrorKind, RawUpcastOutputError};
 pub use envelope::Envelope;
 pub use file_store::FileStore;
 pub use memory_store::MemoryStore;
 pub use new_event::{EncodeError, NewEvent, NewEventParts};
+pub use projection::{
+    Projection, ProjectionError, ProjectionRunner, ProjectionStatus, TransactionalProjection,
+};
 pub use snapshot::{Snapshot, SnapshotError, SnapshotStore};
 pub use store::{AppendError, AppendOutcome, EventStore, ExpectedVersion, ReadError};
 pub use stored_event::StoredEvent;
+pub use subscription::{StopHandle, Subscription, SubscriptionError, SubscriptionItem};
+pub use time_travel::WhatIf;
 
 /// Derives [`Event`] (and, on a struct, [`VersionedEvent`]).
 ///
-/// On a struct, one published version of an event type:
-/// `#[event(name = "Tag", version = N, upcast_from = Previous)]`; `name` defaults to the
-/// struct's name, `version` to 1; `upcast_from` names the previous version, converted with
-/// `From` (or `TryFrom` with `try_upcast`). The struct must also implement `Serialize`,
-/// `Deserialize` and `JsonSchema`.
+/// # On a struct: one published version of an event type
 ///
-/// On the domain enum, one single-field tuple variant per event type holding its current
-/// version: the derive decodes every `(tag, version)` of each variant's chain into the variant.
+/// `#[event(name = "Tag", version = N, upcast_from = Previous, try_upcast, alias = "Old")]`,
+/// every key optional. The struct must also implement `Serialize`, `Deserialize` and
+/// `JsonSchema`, and may not be generic.
+///
+/// - `name = "Tag"`: the stable type tag stored with the event; default: the struct's name.
+/// - `version = N`: the schema version, from 1; default: 1.
+/// - `upcast_from = Previous`: the struct of the previous version, whose `version` must be
+///   lower; the step is your `From<Previous> for Self`. A version may change `name` (a
+///   rename): the old tag keeps decoding through the link.
+/// - `try_upcast`: the step is `TryFrom<Previous>` instead; its error becomes
+///   [`DecodeErrorKind::UpcastFailed`] naming the stored event. Needs `upcast_from`.
+/// - `alias = "Old"`: another stored tag that decodes as this version; repeatable.
+/// - `crate = "path"`: where es-core is, when it is renamed in `Cargo.toml`; default
+///   `::es_core`.
+///
+/// # On the domain enum: one variant per event type
+///
+/// One single-field tuple variant per event type, holding its current version: the derive
+/// decodes every `(tag, version)` of each variant's chain into the variant, and encodes each
+/// variant under its current tag and version. Changes no version struct can express are enum
+/// attributes:
+///
+/// - `removed("Tag", ("Other", 2))`: stored events skipped on purpose, decoding into no
+///   event: every version of `"Tag"`, version 2 of `"Other"`; repeatable.
+/// - `raw_upcast(from = ("Tag", n), with = path::to::function, schema = TagV1)`: the
+///   [`RawUpcaster`](codec::RawUpcaster) for stored `(tag, n)`, which rewrites its JSON
+///   (rename, restructure, split, fill from the stream id or metadata) into events that then
+///   decode through the variants' chains. `schema` is optional: the type whose JSON Schema
+///   describes the stored input. Repeatable, one per `(tag, version)`.
+/// - `crate = "path"`, as on a struct.
+///
+/// # Checked at compile time
+///
+/// Unknown, repeated or misplaced keys, values of the wrong form, version 0, an `upcast_from`
+/// that is not lower, and two variants (or a variant and a `removed` or `raw_upcast` entry)
+/// claiming the same stored `(tag, version)`, aliases included, are compile errors pointing
+/// at the token to fix; all errors of one item are reported together.
+///
+/// See `docs/upcasting.md` in the repository for one worked example per kind of change.
 pub use es_derive::Event;
 
 pub use schemars;

@@ -2,13 +2,15 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use uuid::Uuid;
 
 use crate::checkpoint::{CheckpointError, CheckpointStore};
 use crate::snapshot::{Snapshot, SnapshotError, SnapshotStore};
-use crate::store::{plan_append, validate_batch, AppendOutcome, AppendPlan, EventIter, StoredId};
+use crate::store::{
+    plan_append, validate_batch, AppendOutcome, AppendPlan, AppendSignal, EventIter, StoredId,
+};
 use crate::{AppendError, EventStore, ExpectedVersion, NewEvent, ReadError, StoredEvent};
 
 /// An event store held in memory; gone when dropped. Same semantics as the durable stores.
@@ -27,6 +29,8 @@ use crate::{AppendError, EventStore, ExpectedVersion, NewEvent, ReadError, Store
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: RwLock<Inner>,
+    /// Wakes `wait_for_append` callers once an append is readable.
+    appended: AppendSignal,
     snapshots: RwLock<HashMap<String, Snapshot>>,
     checkpoints: RwLock<HashMap<String, u64>>,
 }
@@ -123,6 +127,8 @@ impl EventStore for MemoryStore {
             .entry(stream_id.to_owned())
             .or_default()
             .extend(first_position..first_position + count);
+        drop(inner);
+        self.appended.notify(first_position + count - 1);
         Ok(AppendOutcome::new(
             first_version + count - 1,
             first_position,
@@ -163,6 +169,10 @@ impl EventStore for MemoryStore {
 
     fn head_position(&self) -> Result<u64, ReadError> {
         Ok(self.read().events.len() as u64)
+    }
+
+    fn wait_for_append(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
+        Ok(self.appended.wait(after_position, timeout))
     }
 }
 

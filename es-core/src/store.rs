@@ -3,14 +3,20 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+pub use crate::append_signal::AppendSignal;
 use crate::{NewEvent, StoredEvent};
 
 /// The largest payload a store accepts, in bytes (16 MiB). Larger events are rejected before
 /// anything is written.
 pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// How often the default [`EventStore::wait_for_append`] looks at the head position, for
+/// backends that cannot notify waiters: the worst-case delay before a waiter sees an append.
+pub const APPEND_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// A stream of stored events, read lazily: stores never load a whole log into memory.
 pub type EventIter<'a> = Box<dyn Iterator<Item = Result<StoredEvent, ReadError>> + Send + 'a>;
@@ -224,6 +230,35 @@ pub trait EventStore: Send + Sync {
     /// # Errors
     /// When the storage fails.
     fn head_position(&self) -> Result<u64, ReadError>;
+
+    /// Blocks until the store holds an event beyond `after_position`, or until `timeout` ends,
+    /// and returns the head position then; returns at once when such an event already exists.
+    /// The caller compares the result with `after_position` to tell an append from a timeout.
+    ///
+    /// Subscriptions and following projections wait here instead of polling. The default
+    /// implementation is a fallback for backends that cannot notify: it polls
+    /// [`head_position`](Self::head_position) every [`APPEND_POLL_INTERVAL`] (sleeping in
+    /// between, so it costs little CPU but may notice an append that much late). Stores that
+    /// can do better override it: [`MemoryStore`](crate::MemoryStore) wakes waiters from
+    /// `append` through an [`AppendSignal`].
+    ///
+    /// # Errors
+    /// When the storage fails.
+    fn wait_for_append(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
+        // `None`: a timeout too large to add to now, which means no deadline.
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            let head = self.head_position()?;
+            let remaining = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+                None => APPEND_POLL_INTERVAL,
+            };
+            if head > after_position || remaining.is_zero() {
+                return Ok(head);
+            }
+            std::thread::sleep(remaining.min(APPEND_POLL_INTERVAL));
+        }
+    }
 }
 
 macro_rules! forward_event_store {
@@ -248,6 +283,9 @@ macro_rules! forward_event_store {
             }
             fn head_position(&self) -> Result<u64, ReadError> {
                 (**self).head_position()
+            }
+            fn wait_for_append(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
+                (**self).wait_for_append(after_position, timeout)
             }
         }
     )*};

@@ -1,6 +1,6 @@
 //! The derive's model of its input: borrows the syn tree, keeps the original nodes for spans.
 
-use syn::{Data, DeriveInput, Fields, Ident, Type};
+use syn::{Data, DeriveInput, Fields, Ident, Path, Type};
 
 use crate::attr::{self, EnumAttrs, StructAttrs};
 use crate::ctxt::Ctxt;
@@ -40,10 +40,13 @@ impl<'a> Input<'a> {
             );
         }
         match &input.data {
-            Data::Struct(_) => Some(Input::Struct(VersionStruct {
-                ident: &input.ident,
-                attrs: attr::parse_struct(cx, &input.attrs),
-            })),
+            Data::Struct(data) => {
+                attr::reject_on_fields(cx, &data.fields);
+                Some(Input::Struct(VersionStruct {
+                    ident: &input.ident,
+                    attrs: attr::parse_struct(cx, &input.attrs),
+                }))
+            }
             Data::Enum(data) => {
                 let attrs = attr::parse_enum(cx, &input.attrs);
                 let variants = data
@@ -69,24 +72,39 @@ impl<'a> Input<'a> {
     }
 }
 
+impl Input<'_> {
+    /// The path to es-core given with `crate = "..."`, if any.
+    pub fn krate(&self) -> Option<&Path> {
+        match self {
+            Input::Struct(s) => s.attrs.krate.as_ref(),
+            Input::Enum(e) => e.attrs.krate.as_ref(),
+        }
+    }
+}
+
 impl<'a> Variant<'a> {
     fn from_syn(cx: &Ctxt, variant: &'a syn::Variant) -> Option<Self> {
         attr::parse_variant(cx, &variant.attrs);
+        attr::reject_on_fields(cx, &variant.fields);
         match &variant.fields {
             Fields::Unnamed(fields) if fields.unnamed.len() == 1 => Some(Variant {
                 ident: &variant.ident,
                 ty: &fields.unnamed[0].ty,
             }),
+            Fields::Unit => {
+                cx.error_spanned_by(&variant.ident, variant_shape_message(&variant.ident));
+                None
+            }
             _ => {
-                cx.error_spanned_by(
-                    variant,
-                    format!(
-                        "each variant of an event enum holds one event type, like `{}(MyEvent)`",
-                        variant.ident
-                    ),
-                );
+                cx.error_spanned_by(&variant.fields, variant_shape_message(&variant.ident));
                 None
             }
         }
     }
+}
+
+fn variant_shape_message(ident: &Ident) -> String {
+    format!(
+        "each variant of an event enum holds one event type, like `{ident}({ident}Event)` where `{ident}Event` is a version struct with `#[derive(Event)]`"
+    )
 }

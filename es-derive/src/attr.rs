@@ -1,8 +1,10 @@
 //! Parsing of `#[event(...)]` attributes, with every key's span kept for error messages.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
-use syn::{Attribute, Expr, Lit, LitInt, LitStr, Path, Token};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Expr, Fields, Lit, LitInt, LitStr, Path, Token};
 
 use crate::ctxt::Ctxt;
 
@@ -13,9 +15,18 @@ pub const UPCAST_FROM: &str = "upcast_from";
 pub const TRY_UPCAST: &str = "try_upcast";
 pub const ALIAS: &str = "alias";
 pub const CRATE: &str = "crate";
+pub const REMOVED: &str = "removed";
+pub const RAW_UPCAST: &str = "raw_upcast";
+pub const FROM: &str = "from";
+pub const WITH: &str = "with";
+pub const SCHEMA: &str = "schema";
 
 const STRUCT_KEYS: &[&str] = &[NAME, VERSION, UPCAST_FROM, TRY_UPCAST, ALIAS, CRATE];
-const ENUM_KEYS: &[&str] = &[CRATE];
+const ENUM_KEYS: &[&str] = &[REMOVED, RAW_UPCAST, CRATE];
+const RAW_UPCAST_KEYS: &[&str] = &[FROM, WITH, SCHEMA];
+
+const RAW_UPCAST_EXAMPLE: &str = "raw_upcast(from = (\"OldTag\", 1), with = path::to::function)";
+const REMOVED_EXAMPLE: &str = "removed(\"OldTag\", (\"OtherTag\", 2))";
 
 /// Where an attribute was written.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -64,7 +75,7 @@ impl<T> Once<T> {
         if self.value.is_some() {
             cx.syn_error(syn::Error::new(
                 key_span,
-                format!("duplicate `{}` attribute", self.key),
+                format!("`{}` is set twice; keep one", self.key),
             ));
         } else {
             self.value = Some(Spanned { value, key_span });
@@ -85,6 +96,31 @@ pub struct StructAttrs {
 /// The attributes of an event enum.
 pub struct EnumAttrs {
     pub krate: Option<Path>,
+    pub removed: Vec<Removed>,
+    pub raw_upcasts: Vec<RawUpcast>,
+}
+
+/// A stored `("Tag", version)` written in an attribute.
+pub struct StoredVersion {
+    pub tag: LitStr,
+    pub version: u32,
+    /// The whole tuple, for spans.
+    pub node: Expr,
+}
+
+/// One entry of `removed(...)`: a tag (every version) or a `("Tag", version)` pair.
+pub struct Removed {
+    pub tag: LitStr,
+    pub version: Option<u32>,
+    /// The entry as written, for spans.
+    pub node: Expr,
+}
+
+/// One `raw_upcast(from = ("Tag", n), with = path, schema = Type)`.
+pub struct RawUpcast {
+    pub from: StoredVersion,
+    pub with: Path,
+    pub schema: Option<Path>,
 }
 
 /// Every key found, before they are sorted into the target's attribute set.
@@ -95,6 +131,8 @@ struct Collected {
     try_upcast: Once<()>,
     aliases: Vec<LitStr>,
     krate: Once<Path>,
+    removed: Vec<Removed>,
+    raw_upcasts: Vec<RawUpcast>,
 }
 
 pub fn parse_struct(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
@@ -113,11 +151,27 @@ pub fn parse_enum(cx: &Ctxt, attrs: &[Attribute]) -> EnumAttrs {
     let c = collect(cx, attrs, Target::Enum);
     EnumAttrs {
         krate: c.krate.value.map(|s| s.value),
+        removed: c.removed,
+        raw_upcasts: c.raw_upcasts,
     }
 }
 
 pub fn parse_variant(cx: &Ctxt, attrs: &[Attribute]) {
     collect(cx, attrs, Target::Variant);
+}
+
+/// `event` attributes are not read on fields: say so rather than ignore them.
+pub fn reject_on_fields(cx: &Ctxt, fields: &Fields) {
+    for attr in fields
+        .iter()
+        .flat_map(|field| &field.attrs)
+        .filter(|a| a.path().is_ident(EVENT))
+    {
+        cx.error_spanned_by(
+            attr.path(),
+            "`event` attributes belong on the version struct or the event enum, not on a field",
+        );
+    }
 }
 
 fn collect(cx: &Ctxt, attrs: &[Attribute], target: Target) -> Collected {
@@ -128,6 +182,8 @@ fn collect(cx: &Ctxt, attrs: &[Attribute], target: Target) -> Collected {
         try_upcast: Once::new(TRY_UPCAST),
         aliases: Vec::new(),
         krate: Once::new(CRATE),
+        removed: Vec::new(),
+        raw_upcasts: Vec::new(),
     };
     for attr in attrs.iter().filter(|a| a.path().is_ident(EVENT)) {
         let result = attr.parse_nested_meta(|meta| {
@@ -156,25 +212,7 @@ fn parse_key(
         .get_ident()
         .map_or_else(Span::call_site, syn::Ident::span);
     if !target.keys().contains(&key.as_str()) {
-        let known = STRUCT_KEYS.contains(&key.as_str()) || ENUM_KEYS.contains(&key.as_str());
-        let message = if known {
-            format!(
-                "`{key}` belongs on {}, not on {}",
-                owner_of(&key),
-                target.describe()
-            )
-        } else if target.keys().is_empty() {
-            format!(
-                "unknown `event` attribute `{key}`: {} takes no `event` attributes",
-                target.describe()
-            )
-        } else {
-            format!(
-                "unknown `event` attribute `{key}`; expected one of {}",
-                list(target.keys())
-            )
-        };
-        cx.syn_error(syn::Error::new(key_span, message));
+        cx.syn_error(syn::Error::new(key_span, misplaced_key(&key, target)));
         return skip_value(meta);
     }
     match key.as_str() {
@@ -190,8 +228,11 @@ fn parse_key(
             if let Some(lit) = string_value(cx, meta, ALIAS, "alias = \"OldName\"")? {
                 if lit.value().is_empty() {
                     cx.error_spanned_by(&lit, "an alias must not be empty");
+                } else if let Some(earlier) = c.aliases.iter().find(|a| a.value() == lit.value()) {
+                    cx.error_spanned_by(&lit, format!("duplicate alias `{}`", earlier.value()));
+                } else {
+                    c.aliases.push(lit);
                 }
-                c.aliases.push(lit);
             }
         }
         VERSION => {
@@ -200,14 +241,9 @@ fn parse_key(
             }
         }
         UPCAST_FROM => {
-            let expr = required_value(cx, meta, UPCAST_FROM, "upcast_from = AccountOpenedV1")?;
-            match expr {
-                Some(Expr::Path(p)) if p.qself.is_none() => c.upcast_from.set(cx, key_span, p.path),
-                Some(other) => cx.error_spanned_by(
-                    other,
-                    "`upcast_from` takes the path of the previous version's struct, e.g. `upcast_from = AccountOpenedV1`",
-                ),
-                None => {}
+            let example = "upcast_from = AccountOpenedV1";
+            if let Some(path) = path_value(cx, meta, UPCAST_FROM, example)? {
+                c.upcast_from.set(cx, key_span, path);
             }
         }
         TRY_UPCAST => {
@@ -229,16 +265,230 @@ fn parse_key(
                 }
             }
         }
+        REMOVED => parse_removed(cx, meta, &mut c.removed)?,
+        RAW_UPCAST => {
+            if let Some(raw) = parse_raw_upcast(cx, meta, key_span)? {
+                c.raw_upcasts.push(raw);
+            }
+        }
         _ => unreachable!("every key of STRUCT_KEYS and ENUM_KEYS is matched"),
     }
     Ok(())
 }
 
-fn owner_of(key: &str) -> &'static str {
-    if ENUM_KEYS.contains(&key) && !STRUCT_KEYS.contains(&key) {
-        Target::Enum.describe()
+/// `removed("Tag", ("Other", 2), ...)`.
+fn parse_removed(cx: &Ctxt, meta: &ParseNestedMeta<'_>, out: &mut Vec<Removed>) -> syn::Result<()> {
+    if !meta.input.peek(syn::token::Paren) {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`removed` takes a list of tags: `{REMOVED_EXAMPLE}`"),
+        );
+        return skip_value(meta);
+    }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let entries = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
+    if entries.is_empty() {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`removed` lists at least one tag: `{REMOVED_EXAMPLE}`"),
+        );
+    }
+    for entry in entries {
+        if let Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(tag), ..
+        }) = &entry
+        {
+            if non_empty_tag(cx, tag) {
+                out.push(Removed {
+                    tag: tag.clone(),
+                    version: None,
+                    node: entry.clone(),
+                });
+            }
+        } else if let Expr::Tuple(_) = &entry {
+            if let Some(stored) = stored_version(cx, entry, REMOVED_EXAMPLE) {
+                out.push(Removed {
+                    tag: stored.tag,
+                    version: Some(stored.version),
+                    node: stored.node,
+                });
+            }
+        } else {
+            cx.error_spanned_by(
+                &entry,
+                format!(
+                    "`removed` lists tags, `\"OldTag\"` (every version), or tag and version pairs, `(\"OldTag\", 2)`: `{REMOVED_EXAMPLE}`"
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `raw_upcast(from = ("Tag", n), with = path, schema = Type)`; `None` when a part is missing or
+/// wrong (errors recorded).
+fn parse_raw_upcast(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    key_span: Span,
+) -> syn::Result<Option<RawUpcast>> {
+    if !meta.input.peek(syn::token::Paren) {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`raw_upcast` takes its parts in parentheses: `{RAW_UPCAST_EXAMPLE}`"),
+        );
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    let mut from = Once::new(FROM);
+    let mut with = Once::new(WITH);
+    let mut schema = Once::new(SCHEMA);
+    // A key whose value was wrong is reported there, not again as missing.
+    let (mut from_written, mut with_written) = (false, false);
+    meta.parse_nested_meta(|inner| {
+        let key = inner.path.get_ident().map(ToString::to_string);
+        let inner_span = inner
+            .path
+            .get_ident()
+            .map_or_else(Span::call_site, syn::Ident::span);
+        match key.as_deref() {
+            Some(FROM) => {
+                from_written = true;
+                let example = "from = (\"OldTag\", 1)";
+                if let Some(expr) = required_value(cx, &inner, FROM, example)? {
+                    if let Some(stored) = stored_version(cx, expr, example) {
+                        from.set(cx, inner_span, stored);
+                    }
+                }
+            }
+            Some(WITH) => {
+                with_written = true;
+                if let Some(path) = path_value(cx, &inner, WITH, "with = path::to::function")? {
+                    with.set(cx, inner_span, path);
+                }
+            }
+            Some(SCHEMA) => {
+                if let Some(path) = path_value(cx, &inner, SCHEMA, "schema = OldTagV1")? {
+                    schema.set(cx, inner_span, path);
+                }
+            }
+            _ => {
+                cx.error_spanned_by(
+                    &inner.path,
+                    format!(
+                        "unknown `raw_upcast` key `{}`; expected one of {}",
+                        inner.path.to_token_stream().to_string().replace(' ', ""),
+                        list(RAW_UPCAST_KEYS)
+                    ),
+                );
+                skip_value(&inner)?;
+            }
+        }
+        Ok(())
+    })?;
+    if from.value.is_none() && !from_written {
+        cx.syn_error(syn::Error::new(
+            key_span,
+            "`raw_upcast` needs `from = (\"OldTag\", 1)`: the stored tag and version it rewrites",
+        ));
+    }
+    if with.value.is_none() && !with_written {
+        cx.syn_error(syn::Error::new(
+            key_span,
+            "`raw_upcast` needs `with = path::to::function`: the function that rewrites the stored event, an `es_core::codec::RawUpcaster`",
+        ));
+    }
+    Ok(match (from.value, with.value) {
+        (Some(from), Some(with)) => Some(RawUpcast {
+            from: from.value,
+            with: with.value,
+            schema: schema.value.map(|s| s.value),
+        }),
+        _ => None,
+    })
+}
+
+/// A `("Tag", version)` tuple with a non-empty tag and a version from 1.
+fn stored_version(cx: &Ctxt, expr: Expr, example: &str) -> Option<StoredVersion> {
+    let parts = match &expr {
+        Expr::Tuple(tuple) if tuple.elems.len() == 2 => Some((&tuple.elems[0], &tuple.elems[1])),
+        _ => None,
+    };
+    let Some((
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(tag), ..
+        }),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(version),
+            ..
+        }),
+    )) = parts
+    else {
+        cx.error_spanned_by(
+            &expr,
+            format!("expected a stored tag and version, a string and an integer: `{example}`"),
+        );
+        return None;
+    };
+    let version = parse_version(cx, version)?;
+    if !non_empty_tag(cx, tag) {
+        return None;
+    }
+    Some(StoredVersion {
+        tag: tag.clone(),
+        version,
+        node: expr,
+    })
+}
+
+fn non_empty_tag(cx: &Ctxt, tag: &LitStr) -> bool {
+    let empty = tag.value().is_empty();
+    if empty {
+        cx.error_spanned_by(tag, "a tag must not be empty");
+    }
+    !empty
+}
+
+fn path_value(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    example: &str,
+) -> syn::Result<Option<Path>> {
+    value_of(cx, meta, key, example, "a path", |expr| match expr {
+        Expr::Path(p) if p.qself.is_none() => Some(p.path.clone()),
+        _ => None,
+    })
+}
+
+/// Why `key` is not accepted on `target`: unknown, or belonging elsewhere.
+fn misplaced_key(key: &str, target: Target) -> String {
+    let known = STRUCT_KEYS.contains(&key) || ENUM_KEYS.contains(&key);
+    if known {
+        format!(
+            "`{key}` belongs on {}, not on {}",
+            owner_of(key),
+            target.describe()
+        )
+    } else if target.keys().is_empty() {
+        format!(
+            "unknown `event` attribute `{key}`: {} takes no `event` attributes",
+            target.describe()
+        )
     } else {
-        Target::Struct.describe()
+        format!(
+            "unknown `event` attribute `{key}`; expected one of {}",
+            list(target.keys())
+        )
+    }
+}
+
+fn owner_of(key: &str) -> &'static str {
+    match (STRUCT_KEYS.contains(&key), ENUM_KEYS.contains(&key)) {
+        (true, true) => "a version struct or an event enum",
+        (false, true) => Target::Enum.describe(),
+        _ => Target::Struct.describe(),
     }
 }
 
@@ -281,19 +531,39 @@ fn string_value(
     key: &str,
     example: &str,
 ) -> syn::Result<Option<LitStr>> {
-    Ok(match required_value(cx, meta, key, example)? {
-        Some(Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(lit), ..
-        })) => Some(lit),
-        Some(other) => {
-            cx.error_spanned_by(
-                other,
-                format!("`{key}` takes a string literal: `{example}`"),
-            );
-            None
-        }
-        None => None,
-    })
+    value_of(
+        cx,
+        meta,
+        key,
+        example,
+        "a string literal",
+        |expr| match expr {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(lit), ..
+            }) => Some(lit.clone()),
+            _ => None,
+        },
+    )
+}
+
+/// The value of `key = value` taken apart by `extract`, or an error at the value saying it
+/// takes `what`, with an example.
+fn value_of<T>(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    example: &str,
+    what: &str,
+    extract: impl FnOnce(&Expr) -> Option<T>,
+) -> syn::Result<Option<T>> {
+    let Some(expr) = required_value(cx, meta, key, example)? else {
+        return Ok(None);
+    };
+    let value = extract(&expr);
+    if value.is_none() {
+        cx.error_spanned_by(expr, format!("`{key}` takes {what}: `{example}`"));
+    }
+    Ok(value)
 }
 
 fn version_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<(u32, LitInt)>> {
@@ -307,15 +577,20 @@ fn version_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<(u
         cx.error_spanned_by(expr, "`version` takes an integer literal: `version = 2`");
         return Ok(None);
     };
+    Ok(parse_version(cx, &lit).map(|v| (v, lit)))
+}
+
+/// A version literal: from 1, fitting in a u32.
+fn parse_version(cx: &Ctxt, lit: &LitInt) -> Option<u32> {
     match lit.base10_parse::<u32>() {
         Ok(0) => {
-            cx.error_spanned_by(&lit, "versions start at 1: `version = 0` is not allowed");
-            Ok(None)
+            cx.error_spanned_by(lit, "versions start at 1: version 0 is not allowed");
+            None
         }
-        Ok(v) => Ok(Some((v, lit))),
+        Ok(v) => Some(v),
         Err(_) => {
-            cx.error_spanned_by(&lit, "`version` must fit in a u32");
-            Ok(None)
+            cx.error_spanned_by(lit, "a version must fit in a u32");
+            None
         }
     }
 }

@@ -5,6 +5,7 @@
 use quote::ToTokens;
 
 use crate::ast::{EventEnum, Input, VersionStruct};
+use crate::attr::{Removed, StoredVersion};
 use crate::ctxt::Ctxt;
 
 pub fn check(cx: &Ctxt, input: &Input<'_>) {
@@ -26,6 +27,17 @@ fn check_struct(cx: &Ctxt, s: &VersionStruct<'_>) {
             from.key_span,
             "a struct with `upcast_from` needs an explicit `version`, greater than the previous version's",
         ));
+    }
+    let name = s
+        .attrs
+        .name
+        .as_ref()
+        .map_or_else(|| s.ident.to_string(), |name| name.value.value());
+    for alias in s.attrs.aliases.iter().filter(|a| a.value() == name) {
+        cx.error_spanned_by(
+            alias,
+            format!("alias `{name}` is the event's own name; an alias is an extra, older tag"),
+        );
     }
 }
 
@@ -57,4 +69,62 @@ fn check_enum(cx: &Ctxt, e: &EventEnum<'_>) {
             );
         }
     }
+    check_enum_level(cx, e);
+}
+
+/// Each stored (tag, version) has at most one enum-level rule: one raw upcaster, or removed.
+fn check_enum_level(cx: &Ctxt, e: &EventEnum<'_>) {
+    let raw = &e.attrs.raw_upcasts;
+    for (i, upcast) in raw.iter().enumerate() {
+        if raw[..i]
+            .iter()
+            .any(|earlier| same(&earlier.from, &upcast.from))
+        {
+            cx.error_spanned_by(
+                &upcast.from.node,
+                format!(
+                    "{} already has a `raw_upcast`: one stored (tag, version) has one raw upcaster",
+                    describe(&upcast.from)
+                ),
+            );
+        }
+    }
+    let removed = &e.attrs.removed;
+    for (i, entry) in removed.iter().enumerate() {
+        if let Some(earlier) = removed[..i].iter().find(|earlier| overlaps(earlier, entry)) {
+            let what = match earlier.version {
+                None => format!("every version of `{}`", earlier.tag.value()),
+                Some(v) => format!("(`{}`, {v})", earlier.tag.value()),
+            };
+            cx.error_spanned_by(&entry.node, format!("{what} is already removed"));
+        }
+        if let Some(upcast) = raw.iter().find(|raw| {
+            raw.from.tag.value() == entry.tag.value()
+                && entry.version.is_none_or(|v| v == raw.from.version)
+        }) {
+            cx.error_spanned_by(
+                &entry.node,
+                format!(
+                    "{} is rewritten by a `raw_upcast`, so it cannot also be removed: remove one of the two",
+                    describe(&upcast.from)
+                ),
+            );
+        }
+    }
+}
+
+fn same(a: &StoredVersion, b: &StoredVersion) -> bool {
+    a.version == b.version && a.tag.value() == b.tag.value()
+}
+
+fn overlaps(a: &Removed, b: &Removed) -> bool {
+    a.tag.value() == b.tag.value()
+        && match (a.version, b.version) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }
+}
+
+fn describe(stored: &StoredVersion) -> String {
+    format!("(`{}`, {})", stored.tag.value(), stored.version)
 }

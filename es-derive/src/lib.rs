@@ -6,6 +6,8 @@ mod attr;
 mod check;
 mod ctxt;
 mod expand;
+#[cfg(test)]
+mod expansion_snapshots;
 
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};

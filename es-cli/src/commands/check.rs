@@ -5,7 +5,7 @@ use std::path::Path;
 
 use es_core::{Event, EventStore};
 
-use super::{count, open_existing, CommandResult};
+use super::{count, counted, open_existing, CommandResult};
 use crate::{progress, Exit, Output};
 
 /// Failures listed in full; the rest are counted.
@@ -52,7 +52,7 @@ pub fn run<E: Event>(dir: &Path, output: &mut Output<'_>) -> CommandResult {
                 row.failed += 1;
                 failed += 1;
                 if failures.len() < SHOWN_FAILURES {
-                    failures.push(error.to_string() + &causes(&error));
+                    failures.push(crate::with_causes(&error));
                 }
             }
         }
@@ -62,8 +62,8 @@ pub fn run<E: Event>(dir: &Path, output: &mut Output<'_>) -> CommandResult {
     let out = &mut *output.out;
     writeln!(
         out,
-        "checked {} events in {}: {} decoded ({} upcast, {} already current), {} failed",
-        count(events),
+        "checked {} in {}: {} decoded ({} upcast, {} already current), {} failed",
+        counted(events, "event"),
         dir.display(),
         count(events - failed),
         count(upcast),
@@ -71,7 +71,11 @@ pub fn run<E: Event>(dir: &Path, output: &mut Output<'_>) -> CommandResult {
         count(failed)
     )?;
     if produced != events - failed {
-        writeln!(out, "they decode into {} current events", count(produced))?;
+        writeln!(
+            out,
+            "they decode into {}",
+            counted(produced, "current event")
+        )?;
     }
     let width = rows.keys().map(|(t, _)| t.len()).max().unwrap_or(3).max(3);
     writeln!(
@@ -106,19 +110,11 @@ pub fn run<E: Event>(dir: &Path, output: &mut Output<'_>) -> CommandResult {
         writeln!(out, "  {failure}")?;
     }
     if failed > failures.len() as u64 {
-        writeln!(out, "  ... and {} more", count(failed - failures.len() as u64))?;
+        writeln!(
+            out,
+            "  ... and {} more",
+            count(failed - failures.len() as u64)
+        )?;
     }
     Ok(Exit::Problems)
-}
-
-/// `: cause: cause` for an error's sources.
-fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = String::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

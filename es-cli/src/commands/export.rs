@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 
 use es_core::EventStore;
 
-use super::{count, open_existing, CommandError, CommandResult};
+use super::{counted, open_existing, CommandError, CommandResult};
 use crate::args::ExportArgs;
 use crate::jsonl::ExportedEvent;
 use crate::{progress, Exit, Output};
@@ -49,7 +49,12 @@ pub fn run(args: &ExportArgs, output: &mut Output<'_>) -> CommandResult {
                     source,
                 })?;
         }
-        writeln!(output.out, "exported {} events to {}", count(exported), path.display())?;
+        writeln!(
+            output.out,
+            "exported {} to {}",
+            counted(exported, "event"),
+            path.display()
+        )?;
     }
     Ok(Exit::Success)
 }

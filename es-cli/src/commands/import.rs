@@ -11,7 +11,7 @@ use std::path::Path;
 
 use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent};
 
-use super::{count, open, CommandError, CommandResult};
+use super::{count, counted, open, CommandError, CommandResult};
 use crate::args::ImportArgs;
 use crate::jsonl::{parse_line, ImportedEvent};
 use crate::{progress, Exit, Output};
@@ -27,20 +27,25 @@ pub fn run(args: &ImportArgs, output: &mut Output<'_>) -> CommandResult {
     let mut batch_stream = String::new();
     let mut batch_first_version = 0;
     let (mut written, mut already) = (0u64, 0u64);
-    let mut flush = |stream: &str, first: u64, batch: &mut Vec<NewEvent>| -> Result<(), CommandError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let n = batch.len() as u64;
-        let outcome = store.append(stream, ExpectedVersion::Exact(first - 1), std::mem::take(batch))?;
-        if outcome.already_stored {
-            already += n;
-        } else {
-            written += n;
-        }
-        bar.inc(n);
-        Ok(())
-    };
+    let mut flush =
+        |stream: &str, first: u64, batch: &mut Vec<NewEvent>| -> Result<(), CommandError> {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let n = batch.len() as u64;
+            let outcome = store.append(
+                stream,
+                ExpectedVersion::Exact(first - 1),
+                std::mem::take(batch),
+            )?;
+            if outcome.already_stored {
+                already += n;
+            } else {
+                written += n;
+            }
+            bar.inc(n);
+            Ok(())
+        };
     for_each_line(&args.file, |_, event| {
         let ImportedEvent {
             stream_id,
@@ -63,8 +68,8 @@ pub fn run(args: &ImportArgs, output: &mut Output<'_>) -> CommandResult {
     bar.finish_and_clear();
     writeln!(
         output.out,
-        "imported {} events into {} ({} were already there)",
-        count(written),
+        "imported {} into {} ({} already there)",
+        counted(written, "event"),
         args.dir.display(),
         count(already)
     )?;
@@ -98,7 +103,10 @@ fn check_file(path: &Path, store: &FileStore) -> Result<u64, CommandError> {
             )));
         }
         // A version the store already has must be this very event: a repeated import.
-        if let Some(existing) = store.read_stream(&event.stream_id, event.stream_version)?.next() {
+        if let Some(existing) = store
+            .read_stream(&event.stream_id, event.stream_version)?
+            .next()
+        {
             let existing = existing?;
             if !event.has_id || existing.event_id != event.event.event_id() {
                 return Err(bad(format!(

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use es_core::EventStore;
 
-use super::{bytes, count, open_existing, CommandResult};
+use super::{bytes, count, counted, open_existing, CommandResult};
 use crate::args::InspectArgs;
 use crate::jsonl::format_time;
 use crate::{progress, Exit, Output};
@@ -36,24 +36,22 @@ pub fn run(args: &InspectArgs, output: &mut Output<'_>) -> CommandResult {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let disk: u64 = std::fs::read_dir(&args.dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter_map(|e| e.metadata().ok())
-                .filter(std::fs::Metadata::is_file)
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0);
+    let disk: u64 = std::fs::read_dir(&args.dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.metadata().ok())
+            .filter(std::fs::Metadata::is_file)
+            .map(|m| m.len())
+            .sum()
+    });
 
     let out = &mut *output.out;
     writeln!(out, "store      {}", args.dir.display())?;
     writeln!(
         out,
-        "events     {} in {} streams",
+        "events     {} in {}",
         count(events),
-        count(streams.len() as u64)
+        counted(streams.len() as u64, "stream")
     )?;
     match (first, last) {
         (Some((p0, t0)), Some((p1, t1))) => {
@@ -75,7 +73,7 @@ pub fn run(args: &InspectArgs, output: &mut Output<'_>) -> CommandResult {
     largest.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
     writeln!(out, "\nlargest streams")?;
     for (stream, n) in largest.iter().take(args.streams) {
-        writeln!(out, "  {stream:<30} {:>12} events", count(**n))?;
+        writeln!(out, "  {stream:<30} {:>14}", counted(**n, "event"))?;
     }
     if largest.len() > args.streams {
         writeln!(out, "  ... {} more", largest.len() - args.streams)?;

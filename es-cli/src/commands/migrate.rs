@@ -11,7 +11,7 @@ use std::path::Path;
 
 use es_core::{Event, EventStore, ExpectedVersion, FileStore, NewEvent, StoredEvent, Uuid};
 
-use super::{count, open, open_existing, CommandError, CommandResult};
+use super::{count, counted, open, open_existing, CommandError, CommandResult};
 use crate::{progress, Exit, Output};
 
 /// Events per append.
@@ -29,8 +29,7 @@ struct Tally {
 pub fn run<E: Event>(dir: &Path, new_dir: &Path, output: &mut Output<'_>) -> CommandResult {
     let new_dir_used = new_dir
         .read_dir()
-        .map(|mut entries| entries.next().is_some())
-        .unwrap_or(false);
+        .is_ok_and(|mut entries| entries.next().is_some());
     if new_dir_used {
         return Err(CommandError::Refused(format!(
             "{} is not empty: migrate writes a new log into a new or empty directory",
@@ -118,7 +117,11 @@ fn flush(
         return Ok(());
     }
     let version = versions.entry(stream.to_owned()).or_insert(0);
-    let outcome = target.append(stream, ExpectedVersion::Exact(*version), std::mem::take(batch))?;
+    let outcome = target.append(
+        stream,
+        ExpectedVersion::Exact(*version),
+        std::mem::take(batch),
+    )?;
     *version = outcome.stream_version;
     Ok(())
 }
@@ -150,8 +153,8 @@ fn report(
     let out = &mut *output.out;
     writeln!(
         out,
-        "migrated {} events from {} to {}: {} written ({} upcast, {} split, {} removed)",
-        count(tally.read),
+        "migrated {} from {} to {}: {} written ({} upcast, {} split, {} removed)",
+        counted(tally.read, "event"),
         dir.display(),
         new_dir.display(),
         count(tally.written),
@@ -167,6 +170,10 @@ fn report(
             "streams and event ids are kept; splits and removals renumbered the versions after them"
         )?;
     }
-    writeln!(out, "verified: the new log holds {} events; the source is unchanged", count(in_target))?;
+    writeln!(
+        out,
+        "verified: the new log holds {}; the source is unchanged",
+        counted(in_target, "event")
+    )?;
     Ok(Exit::Success)
 }

@@ -42,7 +42,11 @@ pub fn run(args: &TailArgs, output: &mut Output<'_>) -> CommandResult {
 fn print(stored: &StoredEvent, output: &mut Output<'_>) -> std::io::Result<()> {
     let payload = String::from_utf8_lossy(&stored.payload);
     let shown: String = payload.chars().take(PAYLOAD_CHARS).collect();
-    let ellipsis = if payload.chars().count() > PAYLOAD_CHARS { "…" } else { "" };
+    let ellipsis = if payload.chars().count() > PAYLOAD_CHARS {
+        "…"
+    } else {
+        ""
+    };
     writeln!(
         output.out,
         "#{} {} {}@{} {} v{} {shown}{ellipsis}",

@@ -4,12 +4,14 @@ use std::path::Path;
 
 use es_core::file_store::verify;
 
-use super::{count, CommandError, CommandResult};
+use super::{counted, CommandError, CommandResult};
 use crate::{Exit, Output};
 
 pub fn run(dir: &Path, output: &mut Output<'_>) -> CommandResult {
     if !dir.is_dir() {
-        return Err(CommandError::NoStore { dir: dir.to_owned() });
+        return Err(CommandError::NoStore {
+            dir: dir.to_owned(),
+        });
     }
     let report = verify(dir).map_err(|source| CommandError::Verify {
         dir: dir.to_owned(),
@@ -18,10 +20,10 @@ pub fn run(dir: &Path, output: &mut Output<'_>) -> CommandResult {
     let out = &mut *output.out;
     writeln!(
         out,
-        "{}: {} segments, {} intact events",
+        "{}: {}, {}",
         dir.display(),
-        report.segments,
-        count(report.events)
+        counted(report.segments as u64, "segment"),
+        counted(report.events, "intact event")
     )?;
     if let Some(tail) = &report.torn_tail {
         writeln!(
@@ -46,7 +48,11 @@ pub fn run(dir: &Path, output: &mut Output<'_>) -> CommandResult {
         writeln!(out, "ok: no damaged frames")?;
         Ok(Exit::Success)
     } else {
-        writeln!(out, "{} damaged frames", report.damaged.len())?;
+        writeln!(
+            out,
+            "{}",
+            counted(report.damaged.len() as u64, "damaged frame")
+        )?;
         Ok(Exit::Problems)
     }
 }

@@ -2,7 +2,7 @@
 //! atomically (temporary file, sync, rename, sync of the directory).
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::format::FORMAT_VERSION;
@@ -18,10 +18,38 @@ pub(crate) const SNAPSHOT_DIR: &str = "snapshots";
 /// The subdirectory holding checkpoints.
 pub(crate) const CHECKPOINT_DIR: &str = "checkpoints";
 
-const SNAPSHOT_MAGIC: [u8; 8] = *b"\x89ESSNAP\n";
-const CHECKPOINT_MAGIC: [u8; 8] = *b"\x89ESCKPT\n";
 /// Magic, format version, CRC32C of the rest.
 const PREFIX_LEN: usize = 16;
+
+/// The two kinds of small files kept beside the log.
+#[derive(Debug, Clone, Copy)]
+enum AuxKind {
+    Snapshot,
+    Checkpoint,
+}
+
+impl AuxKind {
+    fn subdir(self) -> &'static str {
+        match self {
+            AuxKind::Snapshot => SNAPSHOT_DIR,
+            AuxKind::Checkpoint => CHECKPOINT_DIR,
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            AuxKind::Snapshot => "snap",
+            AuxKind::Checkpoint => "ckpt",
+        }
+    }
+
+    fn magic(self) -> [u8; 8] {
+        match self {
+            AuxKind::Snapshot => *b"\x89ESSNAP\n",
+            AuxKind::Checkpoint => *b"\x89ESCKPT\n",
+        }
+    }
+}
 
 /// A file name for `key` (a stream id or projection name, any UTF-8): up to 40 of its
 /// characters that are safe in file names on every system, then a hash of the whole key, so
@@ -42,10 +70,10 @@ fn file_name(key: &str, extension: &str) -> String {
     format!("{readable}-{hash:016x}.{extension}")
 }
 
-/// `magic`, the format version, the CRC32C of `body`, then `body`.
-fn seal(magic: [u8; 8], body: &[u8]) -> Vec<u8> {
+/// The kind's magic, the format version, the CRC32C of `body`, then `body`.
+fn seal(kind: AuxKind, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(PREFIX_LEN + body.len());
-    out.extend_from_slice(&magic);
+    out.extend_from_slice(&kind.magic());
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&crc32c::crc32c(body).to_le_bytes());
     out.extend_from_slice(body);
@@ -53,11 +81,11 @@ fn seal(magic: [u8; 8], body: &[u8]) -> Vec<u8> {
 }
 
 /// The body of a sealed file, or what is wrong with it.
-fn unseal(magic: [u8; 8], bytes: &[u8]) -> Result<&[u8], String> {
+fn unseal(kind: AuxKind, bytes: &[u8]) -> Result<&[u8], String> {
     let (prefix, body) = bytes
         .split_at_checked(PREFIX_LEN)
         .ok_or_else(|| format!("the file is {} bytes, shorter than its header", bytes.len()))?;
-    if prefix[..8] != magic {
+    if prefix[..8] != kind.magic() {
         return Err("the file does not start with the magic".to_owned());
     }
     let version = u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]);
@@ -115,11 +143,11 @@ fn encode_snapshot(snapshot: &Snapshot) -> io::Result<Vec<u8>> {
     body.extend_from_slice(snapshot.stream_id.as_bytes());
     body.extend_from_slice(snapshot.fingerprint.as_bytes());
     body.extend_from_slice(&snapshot.state);
-    Ok(seal(SNAPSHOT_MAGIC, &body))
+    Ok(seal(AuxKind::Snapshot, &body))
 }
 
 fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, String> {
-    let mut fields = Fields(unseal(SNAPSHOT_MAGIC, bytes)?);
+    let mut fields = Fields(unseal(AuxKind::Snapshot, bytes)?);
     let stream_version = fields.u64()?;
     let stream_id_len = fields.u32()?;
     let fingerprint_len = fields.u32()?;
@@ -143,11 +171,11 @@ fn encode_checkpoint(projection: &str, position: u64) -> io::Result<Vec<u8>> {
     body.extend_from_slice(&position.to_le_bytes());
     body.extend_from_slice(&len_u32(projection.len())?.to_le_bytes());
     body.extend_from_slice(projection.as_bytes());
-    Ok(seal(CHECKPOINT_MAGIC, &body))
+    Ok(seal(AuxKind::Checkpoint, &body))
 }
 
 fn decode_checkpoint(bytes: &[u8]) -> Result<(String, u64), String> {
-    let mut fields = Fields(unseal(CHECKPOINT_MAGIC, bytes)?);
+    let mut fields = Fields(unseal(AuxKind::Checkpoint, bytes)?);
     let position = fields.u64()?;
     let name_len = fields.u32()?;
     let name = fields.text(name_len)?.to_owned();
@@ -179,9 +207,13 @@ impl Shared {
         Ok(())
     }
 
-    /// The whole content of `path`, `None` when it does not exist.
-    fn read_whole(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
-        let file = match self.fs.open(path, OpenMode::Read) {
+    /// The content of the `kind` file for `key`, `None` when there is none.
+    fn read_aux(&self, kind: AuxKind, key: &str) -> io::Result<Option<Vec<u8>>> {
+        let path = self
+            .dir
+            .join(kind.subdir())
+            .join(file_name(key, kind.extension()));
+        let file = match self.fs.open(&path, OpenMode::Read) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
@@ -194,18 +226,20 @@ impl Shared {
         Ok(Some(bytes))
     }
 
-    fn aux_path(&self, subdir: &str) -> PathBuf {
-        self.dir.join(subdir)
+    /// Replaces the `kind` file for `key` with `bytes`, atomically.
+    fn write_aux(&self, kind: AuxKind, key: &str, bytes: &[u8]) -> io::Result<()> {
+        self.write_atomically(
+            &self.dir.join(kind.subdir()),
+            &file_name(key, kind.extension()),
+            bytes,
+        )
     }
 }
 
 impl SnapshotStore for FileStore {
     fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, SnapshotError> {
-        let path = self
-            .shared
-            .aux_path(SNAPSHOT_DIR)
-            .join(file_name(stream_id, "snap"));
-        let Some(bytes) = self.shared.read_whole(&path).map_err(SnapshotError::Io)? else {
+        let read = self.shared.read_aux(AuxKind::Snapshot, stream_id);
+        let Some(bytes) = read.map_err(SnapshotError::Io)? else {
             return Ok(None);
         };
         let snapshot = decode_snapshot(&bytes).map_err(|reason| SnapshotError::Corrupt {
@@ -219,22 +253,15 @@ impl SnapshotStore for FileStore {
     fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), SnapshotError> {
         let bytes = encode_snapshot(snapshot).map_err(SnapshotError::Io)?;
         self.shared
-            .write_atomically(
-                &self.shared.aux_path(SNAPSHOT_DIR),
-                &file_name(&snapshot.stream_id, "snap"),
-                &bytes,
-            )
+            .write_aux(AuxKind::Snapshot, &snapshot.stream_id, &bytes)
             .map_err(SnapshotError::Io)
     }
 }
 
 impl CheckpointStore for FileStore {
     fn load_checkpoint(&self, projection: &str) -> Result<Option<u64>, CheckpointError> {
-        let path = self
-            .shared
-            .aux_path(CHECKPOINT_DIR)
-            .join(file_name(projection, "ckpt"));
-        let Some(bytes) = self.shared.read_whole(&path).map_err(CheckpointError::Io)? else {
+        let read = self.shared.read_aux(AuxKind::Checkpoint, projection);
+        let Some(bytes) = read.map_err(CheckpointError::Io)? else {
             return Ok(None);
         };
         let (name, position) =
@@ -248,11 +275,7 @@ impl CheckpointStore for FileStore {
     fn save_checkpoint(&self, projection: &str, position: u64) -> Result<(), CheckpointError> {
         let bytes = encode_checkpoint(projection, position).map_err(CheckpointError::Io)?;
         self.shared
-            .write_atomically(
-                &self.shared.aux_path(CHECKPOINT_DIR),
-                &file_name(projection, "ckpt"),
-                &bytes,
-            )
+            .write_aux(AuxKind::Checkpoint, projection, &bytes)
             .map_err(CheckpointError::Io)
     }
 }

@@ -14,6 +14,7 @@ use serde_json::json;
 use super::fs::{FileSystem, LogFile, OpenMode, StdFs};
 use super::{verify, Durability, FileStore};
 use crate::snapshot::{Snapshot, SnapshotStore};
+use crate::store::AppendOutcome;
 use crate::{AppendError, EventStore, ExpectedVersion, NewEvent};
 
 /// Which upcoming operations fail; shared by the file system and every file it opened.
@@ -147,6 +148,20 @@ fn tags(store: &FileStore) -> Vec<String> {
         .collect()
 }
 
+/// A store over the faulty seam in a new directory, holding one batch of `n` events `A`.
+fn faulty_store_holding_a(n: usize) -> (tempfile::TempDir, FileStore, Arc<Faults>) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (store, faults) = open_faulty(dir.path());
+    store
+        .append("s", ExpectedVersion::NoStream, batch("A", n))
+        .expect("first append");
+    (dir, store, faults)
+}
+
+fn assert_io_error(result: &Result<AppendOutcome, AppendError>) {
+    assert!(matches!(result, Err(AppendError::Io(_))), "got {result:?}");
+}
+
 fn reopen_and_check(dir: &Path, expected: &[&str]) -> FileStore {
     let report = verify(dir).expect("verify");
     assert!(report.is_clean(), "no damage: {report:?}");
@@ -157,14 +172,10 @@ fn reopen_and_check(dir: &Path, expected: &[&str]) -> FileStore {
 
 #[test]
 fn failed_write_is_reported_and_the_store_carries_on() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let (store, faults) = open_faulty(dir.path());
-    store
-        .append("s", ExpectedVersion::NoStream, batch("A", 2))
-        .expect("first append");
+    let (dir, store, faults) = faulty_store_holding_a(2);
     faults.failing_writes.store(1, Ordering::SeqCst);
     let failed = store.append("s", ExpectedVersion::Exact(2), batch("B", 2));
-    assert!(matches!(failed, Err(AppendError::Io(_))), "got {failed:?}");
+    assert_io_error(&failed);
     assert_eq!(store.stream_version("s").expect("version"), 2);
     store
         .append("s", ExpectedVersion::Exact(2), batch("C", 1))
@@ -177,14 +188,10 @@ fn failed_write_is_reported_and_the_store_carries_on() {
 
 #[test]
 fn torn_write_is_cut_off_before_the_next_append() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let (store, faults) = open_faulty(dir.path());
-    store
-        .append("s", ExpectedVersion::Any, batch("A", 1))
-        .expect("first append");
+    let (dir, store, faults) = faulty_store_holding_a(1);
     faults.tearing_writes.store(1, Ordering::SeqCst);
     let failed = store.append("s", ExpectedVersion::Any, batch("B", 5));
-    assert!(matches!(failed, Err(AppendError::Io(_))), "got {failed:?}");
+    assert_io_error(&failed);
     store
         .append("s", ExpectedVersion::Any, batch("C", 1))
         .expect("append after a torn write");
@@ -199,15 +206,11 @@ fn torn_write_is_cut_off_before_the_next_append() {
 
 #[test]
 fn torn_write_that_cannot_be_undone_stops_writes_and_reopening_recovers() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let (store, faults) = open_faulty(dir.path());
-    store
-        .append("s", ExpectedVersion::Any, batch("A", 1))
-        .expect("first append");
+    let (dir, store, faults) = faulty_store_holding_a(1);
     faults.tearing_writes.store(1, Ordering::SeqCst);
     faults.failing_truncations.store(1, Ordering::SeqCst);
     let failed = store.append("s", ExpectedVersion::Any, batch("B", 5));
-    assert!(matches!(failed, Err(AppendError::Io(_))), "got {failed:?}");
+    assert_io_error(&failed);
     let refused = store.append("s", ExpectedVersion::Any, batch("C", 1));
     assert!(
         matches!(refused, Err(AppendError::Unavailable { .. })),
@@ -230,14 +233,10 @@ fn torn_write_that_cannot_be_undone_stops_writes_and_reopening_recovers() {
 
 #[test]
 fn failed_sync_stops_writes_until_reopened_without_retrying() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let (store, faults) = open_faulty(dir.path());
-    store
-        .append("s", ExpectedVersion::NoStream, batch("A", 1))
-        .expect("first append");
+    let (dir, store, faults) = faulty_store_holding_a(1);
     faults.failing_syncs.store(1, Ordering::SeqCst);
     let failed = store.append("s", ExpectedVersion::Exact(1), batch("B", 1));
-    assert!(matches!(failed, Err(AppendError::Io(_))), "got {failed:?}");
+    assert_io_error(&failed);
     let attempts = faults.sync_attempts.load(Ordering::SeqCst);
     for _ in 0..3 {
         let refused = store.append("s", ExpectedVersion::Any, batch("C", 1));

@@ -100,7 +100,8 @@ impl fmt::Display for Damage {
             Damage::SegmentMissing { number } => write!(f, "segment {number} is missing"),
             Damage::FirstPositionMismatch { expected, found } => write!(
                 f,
-                "the segment starts at position {found}, but the previous one ends before {expected}"
+                "segments do not join: position {expected} should come next, but the next segment \
+                 starts at position {found}"
             ),
             Damage::HeaderTruncated { available } => write!(
                 f,
@@ -116,16 +117,17 @@ impl fmt::Display for Damage {
             Damage::HeaderChecksum => f.write_str("the frame header checksum is wrong"),
             Damage::BodyChecksum => f.write_str("the frame body checksum is wrong"),
             Damage::UnknownFlags { flags } => write!(f, "unknown frame flags {flags:#04x}"),
-            Damage::LengthsOutOfRange => f.write_str("the frame's lengths exceed the format limits"),
+            Damage::LengthsOutOfRange => {
+                f.write_str("the frame's lengths exceed the format limits")
+            }
             Damage::PositionOutOfOrder { expected, found } => {
                 write!(f, "expected position {expected}, found {found}")
             }
             Damage::InvalidText { field } => write!(f, "the {field} is not UTF-8"),
             Damage::InvalidMetadata => f.write_str("the metadata is not a JSON object"),
-            Damage::StreamVersionOutOfOrder { expected, found } => write!(
-                f,
-                "expected stream version {expected}, found {found}"
-            ),
+            Damage::StreamVersionOutOfOrder { expected, found } => {
+                write!(f, "expected stream version {expected}, found {found}")
+            }
             Damage::DuplicateEventId { event_id } => {
                 write!(f, "event id {event_id} is stored twice")
             }

@@ -27,7 +27,7 @@ pub(crate) trait FileSystem: Send + Sync + fmt::Debug {
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Makes the directory's entries (created, renamed, removed files) durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
-    /// The paths of the directory's entries; empty when it does not exist.
+    /// The paths of the directory's entries.
     fn list_dir(&self, dir: &Path) -> io::Result<Vec<PathBuf>>;
 }
 
@@ -103,11 +103,9 @@ impl FileSystem for StdFs {
     }
 
     fn list_dir(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
-        match std::fs::read_dir(dir) {
-            Ok(entries) => entries.map(|e| e.map(|e| e.path())).collect(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
+        std::fs::read_dir(dir)?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect()
     }
 }
 

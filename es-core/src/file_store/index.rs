@@ -1,7 +1,9 @@
 //! The in-memory index, rebuilt from the frame headers on open: where each position lives,
 //! each stream's positions, and where each event id is stored. It never holds event bodies.
 
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -43,6 +45,73 @@ pub(crate) struct Located {
     pub committed_len: u64,
 }
 
+/// Hashes event ids, as `u128`, with one folded multiplication keyed per process.
+///
+/// Ids are random (v4) unless callers choose them; `SipHash` over them dominated rebuilding the
+/// index of a large log. The keys come from the standard library's random hasher state, so
+/// colliding ids cannot be chosen without knowing them.
+#[derive(Debug, Clone, Copy)]
+struct IdHashing {
+    keys: [u64; 2],
+}
+
+impl Default for IdHashing {
+    fn default() -> Self {
+        let random = RandomState::new();
+        Self {
+            keys: [random.hash_one(0x9e37_u64), random.hash_one(0x79b9_u64)],
+        }
+    }
+}
+
+impl BuildHasher for IdHashing {
+    type Hasher = IdHasher;
+
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher {
+            keys: self.keys,
+            hash: 0,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct IdHasher {
+    keys: [u64; 2],
+    hash: u64,
+}
+
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    // The two halves of the product, folded together.
+    #[allow(clippy::cast_possible_truncation)]
+    let (low, high) = (product as u64, (product >> 64) as u64);
+    low ^ high
+}
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.hash = folded_multiply(
+                self.hash ^ u64::from_le_bytes(word) ^ self.keys[0],
+                self.keys[1] | 1,
+            );
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        #[allow(clippy::cast_possible_truncation)]
+        let (low, high) = (value as u64, (value >> 64) as u64);
+        self.hash = folded_multiply(low ^ self.keys[0], high ^ self.keys[1]);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     segments: Vec<SegmentEntry>,
@@ -50,7 +119,11 @@ pub(crate) struct Index {
     events: Vec<EventEntry>,
     streams: Vec<StreamEntry>,
     stream_slots: HashMap<Arc<str>, u32>,
-    ids: HashMap<Uuid, u64>,
+    /// The stream of the last event pushed: a batch is one stream, so most pushes skip the
+    /// lookup by name.
+    last_stream: Option<u32>,
+    /// Where each event id (as `u128`) is stored.
+    ids: HashMap<u128, u64, IdHashing>,
 }
 
 impl Index {
@@ -79,7 +152,7 @@ impl Index {
 
     /// Where an event id is stored.
     pub(crate) fn lookup_id(&self, event_id: Uuid) -> Option<StoredId<'_>> {
-        let position = *self.ids.get(&event_id)?;
+        let position = *self.ids.get(&event_id.as_u128())?;
         let entry = self.entry(position)?;
         let stream = self.streams.get(entry.stream as usize)?;
         let index = stream.positions.binary_search(&position).ok()?;
@@ -125,6 +198,13 @@ impl Index {
         }
     }
 
+    /// Makes room for `events` more events, so that rebuilding a large index does not
+    /// rehash the id table over and over.
+    pub(crate) fn reserve(&mut self, events: usize) {
+        self.events.reserve(events);
+        self.ids.reserve(events);
+    }
+
     /// Records the event at the next position; refuses one that breaks the log's invariants
     /// (consecutive positions and stream versions, unique ids), changing nothing then.
     pub(crate) fn push(&mut self, event: &IndexedEvent<'_>) -> Result<(), Damage> {
@@ -135,7 +215,7 @@ impl Index {
                 found: event.position,
             });
         }
-        let slot = self.stream_slots.get(event.stream_id).copied();
+        let slot = self.stream_slot(event.stream_id);
         let current = slot
             .and_then(|s| self.streams.get(s as usize))
             .map_or(0, |s| s.positions.len() as u64);
@@ -145,10 +225,15 @@ impl Index {
                 found: event.stream_version,
             });
         }
-        if self.ids.contains_key(&event.event_id) {
-            return Err(Damage::DuplicateEventId {
-                event_id: event.event_id,
-            });
+        match self.ids.entry(event.event_id.as_u128()) {
+            Entry::Occupied(_) => {
+                return Err(Damage::DuplicateEventId {
+                    event_id: event.event_id,
+                })
+            }
+            Entry::Vacant(vacant) => {
+                vacant.insert(event.position);
+            }
         }
         let slot = slot.unwrap_or_else(|| {
             let id: Arc<str> = Arc::from(event.stream_id);
@@ -163,13 +248,24 @@ impl Index {
         if let Some(stream) = self.streams.get_mut(slot as usize) {
             stream.positions.push(event.position);
         }
-        self.ids.insert(event.event_id, event.position);
+        self.last_stream = Some(slot);
         self.events.push(EventEntry {
             offset: event.offset,
             segment: event.segment,
             stream: slot,
         });
         Ok(())
+    }
+
+    /// The slot of a known stream.
+    fn stream_slot(&self, stream_id: &str) -> Option<u32> {
+        self.last_stream
+            .filter(|&slot| {
+                self.streams
+                    .get(slot as usize)
+                    .is_some_and(|s| &*s.id == stream_id)
+            })
+            .or_else(|| self.stream_slots.get(stream_id).copied())
     }
 }
 

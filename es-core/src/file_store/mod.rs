@@ -142,9 +142,15 @@ impl FileStoreOptions {
 /// - An index of positions, streams and event ids is rebuilt from the frame headers on open;
 ///   reads fetch event bodies from the files lazily, so reading the whole log takes constant
 ///   memory.
-/// - A lock file keeps a second store (in this or another process) out of the directory.
+/// - A lock file keeps a second store (in this or another process) out of the directory. The
+///   operating system releases it when the store is dropped or the process ends, however it
+///   ends. A child process forked while the store is open shares the lock until it executes
+///   another program or exits.
 /// - On open, a torn tail left by a crash is cut off, and damage elsewhere is an error; see
 ///   [`RecoveryReport`]. [`verify`] checks a directory without changing it.
+/// - Limits of the format: payloads up to [`MAX_PAYLOAD_BYTES`](crate::store::MAX_PAYLOAD_BYTES)
+///   (16 MiB), metadata up to 16 MiB as JSON text, event type tags up to 65,535 bytes; a
+///   larger event is refused with [`AppendError::TooLarge`] before anything is written.
 ///
 /// # Examples
 /// ```
@@ -389,7 +395,8 @@ fn lock_directory(dir: &Path) -> Result<File, OpenError> {
 /// concurrent append is writing to show as torn.
 ///
 /// # Errors
-/// [`VerifyError::Io`] when a file cannot be read; [`VerifyError::UnsupportedVersion`].
+/// [`VerifyError::Io`] when the directory does not exist or a file cannot be read;
+/// [`VerifyError::UnsupportedVersion`].
 ///
 /// # Examples
 /// ```

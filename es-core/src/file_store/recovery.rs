@@ -210,16 +210,31 @@ pub(crate) fn scan_log(
         torn_tail: None,
         temp_files,
     };
-    // The position the next segment must start at, when known.
-    let mut next_position = Some(1);
-    let count = listed.len();
-    for (i, (number, path)) in listed.into_iter().enumerate() {
+    let mut opened = Vec::with_capacity(listed.len());
+    for (number, path) in listed {
         let io_error = |source: io::Error| ScanError::Io {
             path: path.clone(),
             source,
         };
         let file = fs.open(&path, open_mode).map_err(io_error)?;
         let len = file.len().map_err(io_error)?;
+        opened.push((number, path, file, len));
+    }
+    let mut bytes_left: u64 = opened.iter().map(|(_, _, _, len)| len).sum();
+    let mut bytes_scanned = 0;
+    // The position the next segment must start at, when known.
+    let mut next_position = Some(1);
+    let count = opened.len();
+    for (i, (number, path, file, len)) in opened.into_iter().enumerate() {
+        let io_error = |source: io::Error| ScanError::Io {
+            path: path.clone(),
+            source,
+        };
+        if let Some(index) = scan.index.as_mut() {
+            index.reserve(expected_events(scan.events, bytes_scanned, bytes_left));
+        }
+        bytes_scanned += len;
+        bytes_left -= len;
         let expected_number = i as u64 + 1;
         if number != expected_number {
             scan.report(
@@ -246,30 +261,7 @@ pub(crate) fn scan_log(
             }
         };
         if let Some(expected) = next_position.filter(|&p| p != header.first_position) {
-            if header.first_position > expected && i > 0 {
-                // Events are missing between the two segments: the earlier one was cut short.
-                let previous = &scan.segments[i - 1];
-                let (previous_path, previous_end) = (previous.path.clone(), previous.committed_end);
-                scan.report(
-                    mode,
-                    &previous_path,
-                    previous_end,
-                    Damage::FirstPositionMismatch {
-                        expected,
-                        found: header.first_position,
-                    },
-                )?;
-            } else {
-                scan.report(
-                    mode,
-                    &path,
-                    0,
-                    Damage::FirstPositionMismatch {
-                        expected,
-                        found: header.first_position,
-                    },
-                )?;
-            }
+            scan.report_position_gap(mode, &path, expected, header.first_position)?;
         }
         let slot = u32::try_from(i).unwrap_or(u32::MAX);
         let ctx = SegmentContext {
@@ -299,7 +291,40 @@ pub(crate) fn scan_log(
     Ok(scan)
 }
 
+/// How many events the next `bytes_left` bytes of segments probably hold: at the rate seen so
+/// far, or before any was seen, at one per 256 bytes of the next 64 MiB (a guess that costs
+/// little memory when frames are larger).
+fn expected_events(events_so_far: u64, bytes_so_far: u64, bytes_left: u64) -> usize {
+    let estimate = if events_so_far == 0 || bytes_so_far == 0 {
+        bytes_left.min(64 << 20) / 256
+    } else {
+        u64::try_from(u128::from(bytes_left) * u128::from(events_so_far) / u128::from(bytes_so_far))
+            .unwrap_or(u64::MAX)
+    };
+    usize::try_from(estimate).unwrap_or(0)
+}
+
 impl Scan {
+    /// Reports a segment whose first position does not follow the previous segment's last.
+    /// When events are missing between them, the earlier segment was cut short: it is named,
+    /// at its end; otherwise the later one is, at its header.
+    fn report_position_gap(
+        &mut self,
+        mode: Mode,
+        path: &Path,
+        expected: u64,
+        found: u64,
+    ) -> Result<(), ScanError> {
+        let damage = Damage::FirstPositionMismatch { expected, found };
+        match self.segments.last() {
+            Some(previous) if found > expected => {
+                let (previous_path, previous_end) = (previous.path.clone(), previous.committed_end);
+                self.report(mode, &previous_path, previous_end, damage)
+            }
+            _ => self.report(mode, path, 0, damage),
+        }
+    }
+
     /// Records damage: in open mode, stops the scan with it; in verify mode, lists it and
     /// stops trusting the index. A format version this build does not read stops both.
     fn report(

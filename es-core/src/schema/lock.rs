@@ -1,6 +1,5 @@
 //! The schema lock: every published `(tag, version)` and its schema, checked in a test.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -9,6 +8,7 @@ use serde_json::Value;
 
 use super::compat::{compare, Compatibility, FieldChange};
 use super::{fingerprint_value, normalize};
+use crate::codec::Decoding;
 use crate::Event;
 
 /// Set this environment variable (to anything but `0` or empty) to accept new versions into
@@ -38,8 +38,15 @@ pub struct LockEntry {
     pub version: u32,
     /// [`fingerprint`](super::fingerprint) of the schema.
     pub fingerprint: String,
+    /// How the code decodes it: `typed`, `raw upcast by <fn>`, `removed`.
+    #[serde(default = "typed")]
+    pub decoding: String,
     /// The payload's JSON Schema, [`normalize`]d to its data shape.
     pub schema: Value,
+}
+
+fn typed() -> String {
+    "typed".to_owned()
 }
 
 /// What [`check_lock`] found when it passed.
@@ -89,6 +96,18 @@ pub enum LockProblem {
         /// The predecessor's version.
         predecessor: u32,
     },
+    /// A published version now decodes another way (for example moved from its struct to a
+    /// raw upcaster, or removed on purpose); accepted like a new version.
+    DecodingChanged {
+        /// The tag.
+        tag: String,
+        /// The version.
+        version: u32,
+        /// How the lock says it decodes.
+        from: String,
+        /// How the code decodes it now.
+        to: String,
+    },
     /// A new version, not yet accepted into the lock.
     New {
         /// The tag.
@@ -123,6 +142,10 @@ impl fmt::Display for LockProblem {
             LockProblem::NoUpcastPath { tag, version, predecessor } => write!(
                 f,
                 "✗ {tag} v{version} is new but has no upcast path from {tag} v{predecessor}: add `upcast_from` naming the v{predecessor} struct."
+            ),
+            LockProblem::DecodingChanged { tag, version, from, to } => write!(
+                f,
+                "~ {tag} v{version} now decodes {to} (was {from}); its published shape is kept"
             ),
             LockProblem::New { tag, version, note } => write!(f, "+ {tag} v{version} is new: {note}"),
         }
@@ -176,7 +199,7 @@ impl fmt::Display for LockError {
                 if *only_new_versions {
                     write!(
                         f,
-                        "Review the new versions above, then accept them with `{UPDATE_ENV}=1 cargo test` and commit the lock file."
+                        "Review the changes marked + and ~ above, then accept them with `{UPDATE_ENV}=1 cargo test` and commit the lock file."
                     )
                 } else {
                     write!(
@@ -213,8 +236,12 @@ impl std::error::Error for LockError {
 /// What the code decodes, one row per `(tag, version)`.
 struct Decodable {
     entry: LockEntry,
-    /// The current version its chain decodes into: identifies the chain.
-    head: (&'static str, u32),
+    decoding: Decoding,
+    /// Whether the code states the stored shape (a version struct, or a raw upcaster with
+    /// `schema = Type`), so the lock's schema can be checked against it.
+    states_shape: bool,
+    /// The current version its chain decodes into: identifies the chain (typed only).
+    head: Option<(&'static str, u32)>,
     /// The link it upcasts from, if any: `(tag, version, normalized schema)`.
     previous: Option<(&'static str, u32, Value)>,
 }
@@ -266,23 +293,44 @@ pub fn update_lock<E: Event>(path: impl AsRef<Path>) -> Result<LockOutcome, Lock
 
 fn check(path: &Path, accept_new: bool, current: &[Decodable]) -> Result<LockOutcome, LockError> {
     let locked = read_lock(path)?;
-    let locked_by_key: BTreeMap<(String, u32), &LockEntry> = locked
-        .iter()
-        .map(|e| ((e.tag.clone(), e.version), e))
-        .collect();
-    let current_by_key: BTreeMap<(String, u32), &Decodable> = current
-        .iter()
-        .map(|d| ((d.entry.tag.clone(), d.entry.version), d))
-        .collect();
+    let (mut problems, mut changes) = check_published(&locked, current);
+    let (unlinked, new_versions) = check_unpublished(&locked, current);
+    problems.extend(unlinked);
+    changes.extend(new_versions);
+    if problems.is_empty() && changes.is_empty() {
+        return Ok(LockOutcome::Unchanged);
+    }
+    let only_new_versions = problems.is_empty();
+    if only_new_versions && accept_new {
+        let notes: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        write_lock(path, &updated_lock(&locked, current))?;
+        eprintln!("schema lock {} updated:", path.display());
+        for line in &notes {
+            eprintln!("  {line}");
+        }
+        return Ok(LockOutcome::Updated { notes });
+    }
+    problems.extend(changes);
+    Err(LockError::Mismatch {
+        path: path.to_owned(),
+        problems,
+        only_new_versions,
+    })
+}
 
-    let mut problems = Vec::new();
-    for entry in &locked {
-        match current_by_key.get(&(entry.tag.clone(), entry.version)) {
+/// Each published entry against the code: problems, and changes of decoding to accept.
+fn check_published(
+    locked: &[LockEntry],
+    current: &[Decodable],
+) -> (Vec<LockProblem>, Vec<LockProblem>) {
+    let (mut problems, mut changes) = (Vec::new(), Vec::new());
+    for entry in locked {
+        match covering(current, &entry.tag, entry.version) {
             None => problems.push(LockProblem::Disappeared {
                 tag: entry.tag.clone(),
                 version: entry.version,
             }),
-            Some(now) if now.entry.fingerprint != entry.fingerprint => {
+            Some(now) if now.states_shape && now.entry.fingerprint != entry.fingerprint => {
                 let mut differences = Vec::new();
                 diff("", &entry.schema, &now.entry.schema, &mut differences);
                 problems.push(LockProblem::EditedInPlace {
@@ -293,14 +341,27 @@ fn check(path: &Path, accept_new: bool, current: &[Decodable]) -> Result<LockOut
                     differences,
                 });
             }
+            Some(now) if now.entry.decoding != entry.decoding => {
+                changes.push(LockProblem::DecodingChanged {
+                    tag: entry.tag.clone(),
+                    version: entry.version,
+                    from: entry.decoding.clone(),
+                    to: now.entry.decoding.clone(),
+                });
+            }
             Some(_) => {}
         }
     }
-    let mut new_versions = Vec::new();
-    for d in current
-        .iter()
-        .filter(|d| !locked_by_key.contains_key(&(d.entry.tag.clone(), d.entry.version)))
-    {
+    (problems, changes)
+}
+
+/// Each version the lock does not have yet: problems (no upcast path), and new versions.
+fn check_unpublished(
+    locked: &[LockEntry],
+    current: &[Decodable],
+) -> (Vec<LockProblem>, Vec<LockProblem>) {
+    let (mut problems, mut new_versions) = (Vec::new(), Vec::new());
+    for d in unpublished(locked, current) {
         let (tag, version) = (&d.entry.tag, d.entry.version);
         let same_tag_predecessor = locked
             .iter()
@@ -313,10 +374,11 @@ fn check(path: &Path, accept_new: bool, current: &[Decodable]) -> Result<LockOut
             .filter(|(t, v)| t == tag && *v < version)
             .map(|(_, v)| v)
             .max();
-        if let Some(predecessor) = same_tag_predecessor {
-            let in_chain = current_by_key
-                .get(&(tag.clone(), predecessor))
-                .is_some_and(|p| p.head == d.head);
+        if let (Some(predecessor), Decoding::Typed) = (same_tag_predecessor, d.decoding) {
+            let in_chain = current
+                .iter()
+                .find(|p| p.entry.tag == *tag && p.entry.version == predecessor)
+                .is_some_and(|p| p.head.is_some() && p.head == d.head);
             if !in_chain {
                 problems.push(LockProblem::NoUpcastPath {
                     tag: tag.clone(),
@@ -332,37 +394,41 @@ fn check(path: &Path, accept_new: bool, current: &[Decodable]) -> Result<LockOut
             note: note(d),
         });
     }
+    (problems, new_versions)
+}
 
-    if problems.is_empty() && new_versions.is_empty() {
-        return Ok(LockOutcome::Unchanged);
-    }
-    let only_new_versions = problems.is_empty();
-    if only_new_versions && accept_new {
-        let notes = new_versions
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>();
-        let mut entries: Vec<LockEntry> = current.iter().map(|d| d.entry.clone()).collect();
-        entries.sort_by(|a, b| (&a.tag, a.version).cmp(&(&b.tag, b.version)));
-        write_lock(
-            path,
-            &LockFile {
-                format: FORMAT,
-                events: entries,
-            },
-        )?;
-        eprintln!("schema lock {} updated:", path.display());
-        for line in &notes {
-            eprintln!("  {line}");
-        }
-        return Ok(LockOutcome::Updated { notes });
-    }
-    problems.extend(new_versions);
-    Err(LockError::Mismatch {
-        path: path.to_owned(),
-        problems,
-        only_new_versions,
+/// The code's `(tag, version)` entries the lock does not have.
+fn unpublished<'a>(
+    locked: &'a [LockEntry],
+    current: &'a [Decodable],
+) -> impl Iterator<Item = &'a Decodable> {
+    current.iter().filter(|d| {
+        d.decoding != Decoding::RemovedEveryVersion
+            && !locked
+                .iter()
+                .any(|e| e.tag == d.entry.tag && e.version == d.entry.version)
     })
+}
+
+/// The lock with new versions added; published entries keep their shape, and only how they
+/// decode is brought up to date.
+fn updated_lock(locked: &[LockEntry], current: &[Decodable]) -> LockFile {
+    let mut events: Vec<LockEntry> = locked
+        .iter()
+        .map(|entry| {
+            let mut entry = entry.clone();
+            if let Some(now) = covering(current, &entry.tag, entry.version) {
+                entry.decoding.clone_from(&now.entry.decoding);
+            }
+            entry
+        })
+        .chain(unpublished(locked, current).map(|d| d.entry.clone()))
+        .collect();
+    events.sort_by(|a, b| (&a.tag, a.version).cmp(&(&b.tag, b.version)));
+    LockFile {
+        format: FORMAT,
+        events,
+    }
 }
 
 fn update_requested() -> bool {
@@ -405,6 +471,14 @@ fn write_lock(path: &Path, lock: &LockFile) -> Result<(), LockError> {
     std::fs::rename(&temp, path).map_err(io)
 }
 
+/// The entry of `current` that decodes stored `(tag, version)`, if any.
+fn covering<'a>(current: &'a [Decodable], tag: &str, version: u32) -> Option<&'a Decodable> {
+    current.iter().find(|d| {
+        d.entry.tag == tag
+            && (d.entry.version == version || d.decoding == Decoding::RemovedEveryVersion)
+    })
+}
+
 fn decodable<E: Event>() -> Vec<Decodable> {
     let mut out = Vec::new();
     for chain in E::CHAINS {
@@ -420,13 +494,40 @@ fn decodable<E: Event>() -> Vec<Decodable> {
                         tag: tag.to_owned(),
                         version: link.version,
                         fingerprint: fingerprint.clone(),
+                        decoding: typed(),
                         schema: schema.clone(),
                     },
-                    head: (chain.tag, chain.version),
+                    decoding: Decoding::Typed,
+                    states_shape: true,
+                    head: Some((chain.tag, chain.version)),
                     previous: previous.clone(),
                 });
             }
         }
+    }
+    for info in E::RAW_VERSIONS {
+        let schema = normalize(info.json_schema().as_value());
+        let any_json =
+            schema == Value::Bool(true) || schema == Value::Object(serde_json::Map::new());
+        let decoding = match info.decoding {
+            Decoding::RawUpcast { upcaster } => format!("raw upcast by {upcaster}"),
+            Decoding::Removed => "removed".to_owned(),
+            Decoding::RemovedEveryVersion => "removed (every version)".to_owned(),
+            _ => typed(),
+        };
+        out.push(Decodable {
+            entry: LockEntry {
+                tag: info.tag.to_owned(),
+                version: info.version,
+                fingerprint: fingerprint_value(&schema),
+                decoding,
+                schema,
+            },
+            decoding: info.decoding,
+            states_shape: matches!(info.decoding, Decoding::RawUpcast { .. }) && !any_json,
+            head: None,
+            previous: None,
+        });
     }
     out.sort_by(|a, b| (&a.entry.tag, a.entry.version).cmp(&(&b.entry.tag, b.entry.version)));
     out
@@ -435,6 +536,7 @@ fn decodable<E: Event>() -> Vec<Decodable> {
 /// The compatibility note of a new version against the version it upcasts from.
 fn note(d: &Decodable) -> String {
     match &d.previous {
+        None if d.decoding != Decoding::Typed => format!("decodes {}", d.entry.decoding),
         None => "first version of its chain".to_owned(),
         Some((tag, version, previous)) => {
             let (changes, compatibility): (Vec<FieldChange>, Compatibility) =

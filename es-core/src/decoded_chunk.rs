@@ -1,0 +1,64 @@
+//! Reading `read_all` in decoded chunks: the catch-up step projections and subscriptions share.
+
+use crate::{DecodeError, Envelope, Event, EventStore, ReadError};
+
+/// Stored events after a position, decoded through [`Event::decode`], up to a limit or the
+/// first failure.
+pub(crate) struct DecodedChunk<E> {
+    /// The decoded events, in log order (a stored event may become none or several).
+    pub envelopes: Vec<Envelope<E>>,
+    /// The position of the last stored event consumed; the starting position when none was.
+    pub through: u64,
+    /// How many stored events were consumed (decoded, or removed on purpose).
+    pub consumed: usize,
+    /// What ended the chunk before the limit, just after `through`; `None` at the log's end or
+    /// at the limit.
+    pub failure: Option<ChunkFailure>,
+}
+
+/// Why a chunk ended early.
+pub(crate) enum ChunkFailure {
+    Read(ReadError),
+    Decode(DecodeError),
+}
+
+/// Reads up to `limit` stored events after `after_position` and decodes them. Events decoded
+/// before a failure are kept, so a caller can apply them and report the failure at the exact
+/// event that caused it.
+pub(crate) fn read_decoded<E: Event, S: EventStore + ?Sized>(
+    store: &S,
+    after_position: u64,
+    limit: usize,
+) -> DecodedChunk<E> {
+    let mut chunk = DecodedChunk {
+        envelopes: Vec::new(),
+        through: after_position,
+        consumed: 0,
+        failure: None,
+    };
+    let events = match store.read_all(after_position.saturating_add(1)) {
+        Ok(events) => events,
+        Err(e) => {
+            chunk.failure = Some(ChunkFailure::Read(e));
+            return chunk;
+        }
+    };
+    for stored in events.take(limit) {
+        let decoded = stored.map_err(ChunkFailure::Read).and_then(|stored| {
+            let envelopes = Envelope::decode(&stored).map_err(ChunkFailure::Decode)?;
+            Ok((stored.position, envelopes))
+        });
+        match decoded {
+            Ok((position, envelopes)) => {
+                chunk.envelopes.extend(envelopes);
+                chunk.through = position;
+                chunk.consumed += 1;
+            }
+            Err(failure) => {
+                chunk.failure = Some(failure);
+                break;
+            }
+        }
+    }
+    chunk
+}
