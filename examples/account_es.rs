@@ -1,4 +1,4 @@
-//! The `es` command line with the account events: every `es` command, plus `check` and
+//! The `es` command line with the bank's events: every `es` command, plus `check` and
 //! `migrate`, which decode through the account upcasters.
 //!
 //! ```sh
@@ -7,5 +7,5 @@
 //! ```
 
 fn main() -> std::process::ExitCode {
-    es_cli::run::<es_examples::account::AccountEvent>()
+    es_cli::run::<es_examples::account::BankLogEvent>()
 }
