@@ -104,6 +104,28 @@ pub enum AccountEvent {
     Withdrawn(FundsWithdrawn),
 }
 
+/// A username reserved for an account: appended with `ExpectedVersion::NoStream` to a stream
+/// named after the username, so only the first claim succeeds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Event)]
+#[event(name = "UsernameClaimed", version = 1)]
+pub struct UsernameClaimed {
+    /// The account that claimed it.
+    pub account: String,
+}
+
+/// Every event the bank's log holds, for tools that read the whole log (`check`, `migrate`).
+#[derive(Debug, Clone, PartialEq, Eq, Event)]
+pub enum BankLogEvent {
+    /// An account was opened.
+    Opened(AccountOpened),
+    /// Money came in.
+    Deposited(FundsDeposited),
+    /// Money went out.
+    Withdrawn(FundsWithdrawn),
+    /// A username was reserved.
+    UsernameClaimed(UsernameClaimed),
+}
+
 /// What can be asked of an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountCommand {

@@ -119,7 +119,7 @@ impl EventStore for MemoryStore {
                 schema_version: parts.schema_version,
                 payload: parts.payload,
                 metadata: parts.metadata,
-                recorded_at,
+                recorded_at: parts.recorded_at.unwrap_or(recorded_at),
             }));
         }
         inner

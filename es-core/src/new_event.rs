@@ -1,5 +1,7 @@
 //! [`NewEvent`]: an event on its way into a store.
 
+use std::time::SystemTime;
+
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -30,6 +32,7 @@ pub struct NewEvent {
     schema_version: u32,
     payload: Vec<u8>,
     metadata: Map<String, Value>,
+    recorded_at: Option<SystemTime>,
 }
 
 /// Error of [`NewEvent::encode`]: the typed event could not be serialized to JSON.
@@ -70,6 +73,7 @@ impl NewEvent {
             schema_version,
             payload,
             metadata: Map::new(),
+            recorded_at: None,
         }
     }
 
@@ -128,6 +132,21 @@ impl NewEvent {
         self
     }
 
+    /// Keeps an original recording time (imports, migrations) instead of the append time.
+    /// Stores do not reorder events by it: a log whose times go backwards stays in append
+    /// order.
+    #[must_use]
+    pub fn with_recorded_at(mut self, recorded_at: SystemTime) -> Self {
+        self.recorded_at = Some(recorded_at);
+        self
+    }
+
+    /// The original recording time given with [`NewEvent::with_recorded_at`], if any.
+    #[must_use]
+    pub fn recorded_at(&self) -> Option<SystemTime> {
+        self.recorded_at
+    }
+
     /// The unique id of this event.
     #[must_use]
     pub fn event_id(&self) -> Uuid {
@@ -167,6 +186,7 @@ impl NewEvent {
             schema_version: self.schema_version,
             payload: self.payload,
             metadata: self.metadata,
+            recorded_at: self.recorded_at,
         }
     }
 }
@@ -185,4 +205,6 @@ pub struct NewEventParts {
     pub payload: Vec<u8>,
     /// The metadata object.
     pub metadata: Map<String, Value>,
+    /// An original recording time to keep instead of the append time.
+    pub recorded_at: Option<SystemTime>,
 }

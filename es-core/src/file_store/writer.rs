@@ -334,7 +334,9 @@ impl Shared {
                         stream_version,
                         committed_through: writer.durable_through,
                         event_id: event.event_id(),
-                        recorded_at_nanos,
+                        recorded_at_nanos: event
+                            .recorded_at()
+                            .map_or(recorded_at_nanos, nanos_since_epoch),
                         schema_version: event.schema_version(),
                         stream_id,
                         event_type: event.event_type(),

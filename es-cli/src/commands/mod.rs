@@ -1,0 +1,133 @@
+//! One module per command; each writes its results to `Output::out`.
+
+mod check;
+mod export;
+mod import;
+mod inspect;
+mod migrate;
+mod tail;
+mod verify;
+
+use std::path::{Path, PathBuf};
+
+use es_core::file_store::{OpenError, VerifyError};
+use es_core::{AppendError, Event, FileStore, ReadError};
+
+use crate::args::{StoreCommand, TypedCommand};
+use crate::{Exit, Output};
+
+/// Why a command could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{} is not a store directory (no such directory)", dir.display())]
+    NoStore { dir: PathBuf },
+    #[error("cannot open the store in {}", dir.display())]
+    Open {
+        dir: PathBuf,
+        #[source]
+        source: OpenError,
+    },
+    #[error("cannot verify {}", dir.display())]
+    Verify {
+        dir: PathBuf,
+        #[source]
+        source: VerifyError,
+    },
+    #[error("cannot read the log")]
+    Read(#[from] ReadError),
+    #[error("cannot append")]
+    Append(#[from] AppendError),
+    #[error("{}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the output")]
+    Output(#[source] std::io::Error),
+    #[error("{}:{line}: {message}", path.display())]
+    BadLine {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl From<std::io::Error> for CommandError {
+    fn from(error: std::io::Error) -> Self {
+        CommandError::Output(error)
+    }
+}
+
+pub(crate) type CommandResult = Result<Exit, CommandError>;
+
+pub(crate) fn store(command: StoreCommand, output: &mut Output<'_>) -> CommandResult {
+    match command {
+        StoreCommand::Inspect(args) => inspect::run(&args, output),
+        StoreCommand::Tail(args) => tail::run(&args, output),
+        StoreCommand::Verify(args) => verify::run(&args.dir, output),
+        StoreCommand::Export(args) => export::run(&args, output),
+        StoreCommand::Import(args) => import::run(&args, output),
+    }
+}
+
+pub(crate) fn typed<E: Event>(command: TypedCommand, output: &mut Output<'_>) -> CommandResult {
+    match command {
+        TypedCommand::Store(command) => store(command, output),
+        TypedCommand::Check(args) => check::run::<E>(&args.dir, output),
+        TypedCommand::Migrate(args) => migrate::run::<E>(&args.dir, &args.new_dir, output),
+    }
+}
+
+/// Opens an existing store; a missing directory is an error rather than a new empty store.
+fn open_existing(dir: &Path) -> Result<FileStore, CommandError> {
+    if !dir.is_dir() {
+        return Err(CommandError::NoStore {
+            dir: dir.to_owned(),
+        });
+    }
+    open(dir)
+}
+
+fn open(dir: &Path) -> Result<FileStore, CommandError> {
+    FileStore::open(dir).map_err(|source| CommandError::Open {
+        dir: dir.to_owned(),
+        source,
+    })
+}
+
+/// `n` with thousands separators, for tables people read.
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `n` and `noun`, plural unless `n` is 1: "1 event", "2,000 events".
+fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{} {noun}s", count(n))
+    }
+}
+
+/// A byte count in B, KiB, MiB or GiB.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n;
+    let mut unit = 0;
+    while value >= 10 * 1024 && unit < UNITS.len() - 1 {
+        value /= 1024;
+        unit += 1;
+    }
+    format!("{value} {}", UNITS[unit])
+}

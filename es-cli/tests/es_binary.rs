@@ -1,0 +1,91 @@
+//! The `es` binary as a process: exit codes, and the typed commands it does not have.
+
+use std::process::{Command, Output};
+
+use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent};
+use serde_json::json;
+
+fn es(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_es"))
+        .args(args)
+        .output()
+        .expect("run es")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("es exits with a code")
+}
+
+fn store_with_events(dir: &std::path::Path) {
+    let store = FileStore::open(dir).expect("open");
+    for n in 0..20 {
+        let event = NewEvent::new("Pinged", 1, json!({ "n": n, "padding": "x".repeat(40) }));
+        store
+            .append("s", ExpectedVersion::Any, vec![event])
+            .expect("append");
+    }
+}
+
+#[test]
+fn verify_exits_zero_on_a_clean_log_and_one_on_damage() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = temp.path().join("store");
+    store_with_events(&dir);
+    let dir_arg = dir.to_str().expect("UTF-8 path");
+    let clean = es(&["verify", dir_arg]);
+    assert_eq!(
+        code(&clean),
+        0,
+        "{}",
+        String::from_utf8_lossy(&clean.stdout)
+    );
+
+    let segment = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "log"))
+        .expect("segment");
+    let mut bytes = std::fs::read(&segment).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&segment, bytes).expect("write");
+    let damaged = es(&["verify", dir_arg]);
+    let stdout = String::from_utf8_lossy(&damaged.stdout);
+    assert_eq!(code(&damaged), 1, "{stdout}");
+    assert!(
+        stdout.contains("DAMAGED:") && stdout.contains("at byte offset"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_store_that_cannot_be_opened_exits_two() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let missing = temp.path().join("missing");
+    let run = es(&["inspect", missing.to_str().expect("UTF-8 path")]);
+    assert_eq!(code(&run), 2);
+    assert!(String::from_utf8_lossy(&run.stderr).contains("is not a store directory"));
+
+    let dir = temp.path().join("store");
+    store_with_events(&dir);
+    let holder = FileStore::open(&dir).expect("open");
+    let locked = es(&["inspect", dir.to_str().expect("UTF-8 path")]);
+    assert_eq!(code(&locked), 2);
+    let stderr = String::from_utf8_lossy(&locked.stderr);
+    assert!(stderr.contains("already open"), "{stderr}");
+    drop(holder);
+}
+
+#[test]
+fn the_untyped_binary_has_no_check_or_migrate() {
+    let run = es(&["check", "somewhere"]);
+    assert_eq!(code(&run), 2);
+    let help = es(&["--help"]);
+    assert_eq!(code(&help), 0);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.contains("inspect") && !text.contains("migrate"),
+        "{text}"
+    );
+}
