@@ -102,6 +102,40 @@ pub struct ImportedEvent {
 /// The metadata keys an EventStoreDB-style line may carry its schema version under.
 pub const SCHEMA_VERSION_KEYS: &[&str] = &["schemaVersion", "schema_version", "$schemaVersion"];
 
+/// What both formats say about an event, before it becomes a [`NewEvent`].
+struct Parts {
+    stream_id: String,
+    stream_version: u64,
+    event_type: String,
+    schema_version: u32,
+    event_id: Option<Uuid>,
+    recorded_at: Option<String>,
+    metadata: Map<String, Value>,
+    payload: Value,
+}
+
+impl Parts {
+    fn into_imported(self) -> Result<ImportedEvent, String> {
+        if self.stream_version == 0 {
+            return Err("stream versions count from 1".to_owned());
+        }
+        let mut event = NewEvent::new(self.event_type, self.schema_version, self.payload)
+            .with_metadata_map(self.metadata);
+        if let Some(id) = self.event_id {
+            event = event.with_event_id(id);
+        }
+        if let Some(time) = self.recorded_at {
+            event = event.with_recorded_at(parse_time(&time)?);
+        }
+        Ok(ImportedEvent {
+            stream_id: self.stream_id,
+            stream_version: self.stream_version,
+            event,
+            has_id: self.event_id.is_some(),
+        })
+    }
+}
+
 /// Parses one line of either format.
 ///
 /// # Errors
@@ -110,39 +144,19 @@ pub fn parse_line(line: &str) -> Result<ImportedEvent, String> {
     let parsed: ImportLine = serde_json::from_str(line).map_err(|e| {
         format!("not an event in either format (this tool's export, or EventStoreDB-style with streamId, eventNumber, eventType, data): {e}")
     })?;
-    match parsed {
-        ImportLine::Native(line) => {
-            if line.stream_version == 0 {
-                return Err("stream_version counts from 1".to_owned());
-            }
-            let mut event = NewEvent::new(line.event_type, line.schema_version, line.payload)
-                .with_metadata_map(line.metadata);
-            let has_id = line.event_id.is_some();
-            if let Some(id) = line.event_id {
-                event = event.with_event_id(id);
-            }
-            if let Some(time) = line.recorded_at {
-                event = event.with_recorded_at(parse_time(&time)?);
-            }
-            Ok(ImportedEvent {
-                stream_id: line.stream_id,
-                stream_version: line.stream_version,
-                event,
-                has_id,
-            })
-        }
+    let parts = match parsed {
+        ImportLine::Native(line) => Parts {
+            stream_id: line.stream_id,
+            stream_version: line.stream_version,
+            event_type: line.event_type,
+            schema_version: line.schema_version,
+            event_id: line.event_id,
+            recorded_at: line.recorded_at,
+            metadata: line.metadata,
+            payload: line.payload,
+        },
         ImportLine::EventStoreDb(line) => {
-            let mut metadata = match line.metadata {
-                None | Some(Value::Null) => Map::new(),
-                Some(Value::Object(map)) => map,
-                // EventStoreDB exports often carry metadata as a JSON string.
-                Some(Value::String(text)) if text.trim().is_empty() => Map::new(),
-                Some(Value::String(text)) => match serde_json::from_str(&text) {
-                    Ok(Value::Object(map)) => map,
-                    _ => return Err("metadata is a string that is not a JSON object".to_owned()),
-                },
-                Some(_) => return Err("metadata must be an object".to_owned()),
-            };
+            let mut metadata = eventstoredb_metadata(line.metadata)?;
             let mut schema_version = 1;
             for key in SCHEMA_VERSION_KEYS {
                 if let Some(value) = metadata.remove(*key) {
@@ -153,27 +167,37 @@ pub fn parse_line(line: &str) -> Result<ImportedEvent, String> {
                         .ok_or_else(|| format!("metadata `{key}` must be a positive integer"))?;
                 }
             }
-            let data = match line.data {
+            let payload = match line.data {
                 // Some exports carry the data as a JSON string.
                 Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
                 other => other,
             };
-            let mut event =
-                NewEvent::new(line.event_type, schema_version, data).with_metadata_map(metadata);
-            let has_id = line.event_id.is_some();
-            if let Some(id) = line.event_id {
-                event = event.with_event_id(id);
-            }
-            if let Some(time) = line.created {
-                event = event.with_recorded_at(parse_time(&time)?);
-            }
-            Ok(ImportedEvent {
+            Parts {
                 stream_id: line.stream_id,
                 stream_version: line.event_number + 1,
-                event,
-                has_id,
-            })
+                event_type: line.event_type,
+                schema_version,
+                event_id: line.event_id,
+                recorded_at: line.created,
+                metadata,
+                payload,
+            }
         }
+    };
+    parts.into_imported()
+}
+
+/// EventStoreDB metadata: absent, an object, or (often) a string holding a JSON object.
+fn eventstoredb_metadata(metadata: Option<Value>) -> Result<Map<String, Value>, String> {
+    match metadata {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map),
+        Some(Value::String(text)) if text.trim().is_empty() => Ok(Map::new()),
+        Some(Value::String(text)) => match serde_json::from_str(&text) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err("metadata is a string that is not a JSON object".to_owned()),
+        },
+        Some(_) => Err("metadata must be an object".to_owned()),
     }
 }
 

@@ -65,32 +65,25 @@ pub struct Output<'a> {
 /// process's arguments.
 #[must_use]
 pub fn run<E: Event>() -> ExitCode {
-    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr());
-    let progress = err.is_terminal();
-    execute::<E>(
-        std::env::args_os(),
-        &mut Output {
-            out: &mut out,
-            err: &mut err,
-            progress,
-        },
-    )
-    .into()
+    on_process(|output| execute::<E>(std::env::args_os(), output))
 }
 
 /// Runs the `es` binary's command line (no typed commands) on the process's arguments.
 #[must_use]
 pub fn run_untyped() -> ExitCode {
+    on_process(|output| execute_untyped(std::env::args_os(), output))
+}
+
+/// Runs `command` on the process's standard output and error, with progress bars when
+/// standard error is a terminal.
+fn on_process(command: impl FnOnce(&mut Output<'_>) -> Exit) -> ExitCode {
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr());
     let progress = err.is_terminal();
-    execute_untyped(
-        std::env::args_os(),
-        &mut Output {
-            out: &mut out,
-            err: &mut err,
-            progress,
-        },
-    )
+    command(&mut Output {
+        out: &mut out,
+        err: &mut err,
+        progress,
+    })
     .into()
 }
 

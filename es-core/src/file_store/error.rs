@@ -11,7 +11,9 @@ use super::recovery::ScanError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenError {
-    /// Another open store (in this process or another) holds the directory's lock file.
+    /// Another open store (in this process or another) holds the directory's lock file;
+    /// reported after a quarter of a second of retrying, which rides out the moment a child
+    /// process, forked while a store was open, shares its lock until it runs its program.
     #[error("the store in {} is already open, by this or another process", dir.display())]
     Locked {
         /// The store directory.

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use error::{OpenError, VerifyError};
 pub use recovery::{DamagedFrame, RecoveryReport, TornTail, VerifyReport};
@@ -378,14 +378,32 @@ fn lock_directory(dir: &Path) -> Result<File, OpenError> {
             path: path.clone(),
             source,
         })?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(OpenError::Locked {
-            dir: dir.to_path_buf(),
-        }),
-        Err(TryLockError::Error(source)) => Err(OpenError::Io { path, source }),
+    // A process forking a child while it holds (or has just released) a store shares the
+    // lock's open file description with that child until the child runs another program,
+    // usually a few milliseconds: a store closed a moment ago can look locked. Waiting out
+    // that window keeps such a reopen from failing; a store that is really open elsewhere is
+    // still reported, `LOCK_GRACE` later.
+    let deadline = Instant::now() + LOCK_GRACE;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(LOCK_RETRY);
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(OpenError::Locked {
+                    dir: dir.to_path_buf(),
+                })
+            }
+            Err(TryLockError::Error(source)) => return Err(OpenError::Io { path, source }),
+        }
     }
 }
+
+/// How long `open` keeps trying a held lock before it reports [`OpenError::Locked`].
+const LOCK_GRACE: Duration = Duration::from_millis(250);
+/// The pause between two tries.
+const LOCK_RETRY: Duration = Duration::from_millis(5);
 
 /// Checks every frame of the store in `dir` without modifying anything, and lists every
 /// damaged frame with its segment file and byte offset, and the torn tail that
