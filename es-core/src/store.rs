@@ -239,8 +239,8 @@ pub trait EventStore: Send + Sync {
     /// implementation is a fallback for backends that cannot notify: it polls
     /// [`head_position`](Self::head_position) every [`APPEND_POLL_INTERVAL`] (sleeping in
     /// between, so it costs little CPU but may notice an append that much late). Stores that
-    /// can do better override it: [`MemoryStore`](crate::MemoryStore) wakes waiters from
-    /// `append` through an [`AppendSignal`].
+    /// can do better override it: [`MemoryStore`](crate::MemoryStore) and
+    /// [`FileStore`](crate::FileStore) wake waiters from `append` through an [`AppendSignal`].
     ///
     /// # Errors
     /// When the storage fails.

@@ -33,7 +33,7 @@ use self::index::{Index, SegmentEntry};
 use self::reader::{AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW};
 use self::recovery::{scan_log, Mode, ScanError, TEMP_SUFFIX};
 use self::writer::{create_segment, lock, CommitQueue, Writer};
-use crate::store::{AppendOutcome, EventIter};
+use crate::store::{AppendOutcome, AppendSignal, EventIter};
 use crate::{AppendError, EventStore, ExpectedVersion, NewEvent, ReadError};
 
 /// The name of the lock file in a store directory.
@@ -189,6 +189,8 @@ pub(crate) struct Shared {
     writer: Mutex<Writer>,
     /// Numbers temporary files, which must not collide between concurrent saves.
     temp_files: AtomicU64,
+    /// Wakes `wait_for_append` callers once a group commit made its events readable.
+    appended: AppendSignal,
 }
 
 impl Shared {
@@ -351,6 +353,7 @@ impl FileStore {
                 failed: None,
             }),
             temp_files: AtomicU64::new(0),
+            appended: AppendSignal::new(head),
         });
         let flusher = match durability {
             Durability::Flush { every } => Some(Flusher::start(Arc::clone(&shared), every)),
@@ -483,6 +486,12 @@ impl EventStore for FileStore {
 
     fn head_position(&self) -> Result<u64, ReadError> {
         Ok(self.shared.read_index().head())
+    }
+
+    /// Sleeps until a group commit makes an event beyond `after_position` readable (after its
+    /// write, and its sync under [`Durability::Sync`]), or until `timeout` ends; nothing polls.
+    fn wait_for_append(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
+        Ok(self.shared.appended.wait(after_position, timeout))
     }
 }
 

@@ -281,6 +281,11 @@ impl Shared {
             }
         }
         index.set_committed_len(writer.segment_slot, writer.end);
+        let head = index.head();
+        drop(index);
+        // Only now is the group written (and synced, under `Sync`) and in the index: a woken
+        // reader finds its events, as durable as the acknowledgements that follow.
+        self.appended.notify(head);
         decided.outcomes
     }
 
