@@ -245,19 +245,32 @@ pub trait EventStore: Send + Sync {
     /// # Errors
     /// When the storage fails.
     fn wait_for_append(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
-        // `None`: a timeout too large to add to now, which means no deadline.
-        let deadline = Instant::now().checked_add(timeout);
-        loop {
-            let head = self.head_position()?;
-            let remaining = match deadline {
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-                None => APPEND_POLL_INTERVAL,
-            };
-            if head > after_position || remaining.is_zero() {
-                return Ok(head);
-            }
-            std::thread::sleep(remaining.min(APPEND_POLL_INTERVAL));
+        poll_for_append(after_position, timeout, APPEND_POLL_INTERVAL, || {
+            self.head_position()
+        })
+    }
+}
+
+/// Calls `head` every `interval`, sleeping in between, until it passes `after_position` or
+/// `timeout` ends; returns the last head. For stores that learn of appends only by looking.
+pub(crate) fn poll_for_append(
+    after_position: u64,
+    timeout: Duration,
+    interval: Duration,
+    mut head: impl FnMut() -> Result<u64, ReadError>,
+) -> Result<u64, ReadError> {
+    // `None`: a timeout too large to add to now, which means no deadline.
+    let deadline = Instant::now().checked_add(timeout);
+    loop {
+        let head = head()?;
+        let remaining = match deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => interval,
+        };
+        if head > after_position || remaining.is_zero() {
+            return Ok(head);
         }
+        std::thread::sleep(remaining.min(interval));
     }
 }
 

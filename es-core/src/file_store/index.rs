@@ -257,6 +257,37 @@ impl Index {
         Ok(())
     }
 
+    /// Records the events of whole batches at the next positions, all or none: when one is
+    /// refused, the ones pushed before it are taken out again, and its index in `events` is
+    /// returned with what is wrong.
+    pub(crate) fn push_all(&mut self, events: &[IndexedEvent<'_>]) -> Result<(), (usize, Damage)> {
+        for (i, event) in events.iter().enumerate() {
+            if let Err(damage) = self.push(event) {
+                for pushed in events[..i].iter().rev() {
+                    self.pop(pushed);
+                }
+                return Err((i, damage));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes out the last event, which `push` recorded from `event`.
+    fn pop(&mut self, event: &IndexedEvent<'_>) {
+        if let Some(entry) = self.events.pop() {
+            if let Some(stream) = self.streams.get_mut(entry.stream as usize) {
+                stream.positions.pop();
+            }
+        }
+        self.ids.remove(&event.event_id.as_u128());
+    }
+
+    /// The last segment's slot and entry.
+    pub(crate) fn last_segment(&self) -> Option<(u32, &SegmentEntry)> {
+        let slot = u32::try_from(self.segments.len().checked_sub(1)?).ok()?;
+        Some((slot, self.segments.last()?))
+    }
+
     /// The slot of a known stream.
     fn stream_slot(&self, stream_id: &str) -> Option<u32> {
         self.last_stream
