@@ -37,6 +37,47 @@ fn segment_path(dir: &Path, number: u64) -> PathBuf {
     dir.join(format!("seg-{number:010}.log"))
 }
 
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).expect("file metadata").len()
+}
+
+/// Cuts the file at `path` to `len` bytes, as a crash or a writer undoing a write leaves it.
+fn cut_file(path: &Path, len: u64) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_len(len))
+        .expect("cut the file");
+}
+
+/// Appends each tag as a batch of one event.
+fn append_each(store: &FileStore, tags: &[&str]) {
+    for tag in tags {
+        store
+            .append("s", ExpectedVersion::Any, vec![event(tag)])
+            .expect("append");
+    }
+}
+
+/// Writes a log of `singles` (a batch of one event each), then one batch of `last`, and
+/// closes it; returns the length of segment 1 before the last batch.
+fn log_ending_in_a_batch(dir: &Path, singles: &[&str], last: &[&str]) -> u64 {
+    let writer = FileStore::options()
+        .durability(Durability::None)
+        .open(dir)
+        .expect("open");
+    append_each(&writer, singles);
+    let end = file_len(&segment_path(dir, 1));
+    writer
+        .append(
+            "s",
+            ExpectedVersion::Any,
+            last.iter().map(|t| event(t)).collect(),
+        )
+        .expect("append");
+    end
+}
+
 /// Every entry under `dir`, directories included (as `None`), with each file's bytes.
 fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
     let mut out = BTreeMap::new();
@@ -178,28 +219,12 @@ fn a_read_only_store_follows_a_writer_across_new_segments() {
 #[test]
 fn a_read_only_open_of_a_torn_tail_shows_the_events_before_it_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let writer = FileStore::open(dir.path()).expect("open");
-    for tag in ["A", "B"] {
-        writer
-            .append("s", ExpectedVersion::Any, vec![event(tag)])
-            .expect("append");
-    }
-    let intact = std::fs::metadata(segment_path(dir.path(), 1))
-        .expect("segment")
-        .len();
-    writer
-        .append("s", ExpectedVersion::Any, vec![event("C1"), event("C2")])
-        .expect("append");
-    drop(writer);
+    let intact = log_ending_in_a_batch(dir.path(), &["A", "B"], &["C1", "C2"]);
     // A crash while writing the last batch: its second frame lost its last bytes. The lock
     // file goes too, to show that the read-only open does not create one.
     let segment = segment_path(dir.path(), 1);
-    let len = std::fs::metadata(&segment).expect("segment").len();
-    std::fs::File::options()
-        .write(true)
-        .open(&segment)
-        .and_then(|f| f.set_len(len - 3))
-        .expect("tear the tail");
+    let len = file_len(&segment);
+    cut_file(&segment, len - 3);
     std::fs::remove_file(dir.path().join("LOCK")).expect("remove the lock file");
     std::fs::write(
         dir.path().join("seg-0000000002.log.tmp"),
@@ -244,20 +269,7 @@ fn a_read_only_open_of_a_torn_tail_shows_the_events_before_it_and_changes_nothin
 #[test]
 fn an_unfinished_batch_shows_once_the_writer_completes_it() {
     let scratch = tempfile::tempdir().expect("temporary directory");
-    let writer = FileStore::options()
-        .durability(Durability::None)
-        .open(scratch.path())
-        .expect("open");
-    writer
-        .append("s", ExpectedVersion::Any, vec![event("A")])
-        .expect("append");
-    let first_end = std::fs::metadata(segment_path(scratch.path(), 1))
-        .expect("segment")
-        .len();
-    writer
-        .append("s", ExpectedVersion::Any, vec![event("B1"), event("B2")])
-        .expect("append");
-    drop(writer);
+    let first_end = log_ending_in_a_batch(scratch.path(), &["A"], &["B1", "B2"]);
     let bytes = std::fs::read(segment_path(scratch.path(), 1)).expect("read segment");
 
     // The same log as a writer leaves it at every moment while it writes the second batch.
@@ -330,4 +342,29 @@ fn a_read_only_open_of_a_missing_directory_is_an_error() {
         "got {result:?}"
     );
     assert!(!missing.exists(), "a read-only open creates nothing");
+}
+
+#[test]
+fn a_segment_cut_below_what_a_read_only_store_showed_is_an_error() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let writer = FileStore::open(dir.path()).expect("open");
+    append_each(&writer, &["A"]);
+    let segment = segment_path(dir.path(), 1);
+    let first_end = file_len(&segment);
+    append_each(&writer, &["B"]);
+    let reader = FileStore::open_read_only(dir.path()).expect("open read-only");
+    assert_eq!(tags(&reader), ["A", "B"]);
+    drop(writer);
+    // What the writer does after a write that failed part-way, had `B` been in that write.
+    cut_file(&segment, first_end);
+    let refreshed = reader.refresh();
+    assert!(
+        matches!(&refreshed, Err(es_core::ReadError::Corrupt { offset, reason, .. })
+            if *offset == first_end && reason.contains("reopen")),
+        "got {refreshed:?}"
+    );
+    assert_eq!(
+        tags(&FileStore::open_read_only(dir.path()).expect("reopen")),
+        ["A"]
+    );
 }

@@ -167,6 +167,9 @@ impl FileStoreOptions {
 ///   operating system releases it when the store is dropped or the process ends, however it
 ///   ends. A child process forked while the store is open shares the lock until it executes
 ///   another program or exits.
+/// - [`FileStore::open_read_only`] opens a store beside the writing one, without the lock,
+///   for tools that inspect the log while it grows; it follows the writer's appends.
+/// - `wait_for_append` sleeps until a group commit wakes it (a read-only store polls).
 /// - On open, a torn tail left by a crash is cut off, and damage elsewhere is an error; see
 ///   [`RecoveryReport`]. [`verify`] checks a directory without changing it.
 /// - Limits of the format: payloads up to [`MAX_PAYLOAD_BYTES`](crate::store::MAX_PAYLOAD_BYTES)
@@ -424,7 +427,8 @@ impl FileStore {
         &self.shared.dir
     }
 
-    /// The durability mode appends run under.
+    /// The durability mode appends run under; [`Durability::None`] for a read-only store,
+    /// which writes nothing.
     #[must_use]
     pub fn durability(&self) -> Durability {
         self.shared.durability

@@ -58,9 +58,10 @@ pub struct RecoveryReport {
     pub segments: usize,
     /// Events in the log after recovery.
     pub events: u64,
-    /// The torn tail that was cut off, if there was one.
+    /// The torn tail that was cut off, if there was one. A read-only open reports the torn
+    /// tail it found and hid, and cuts nothing.
     pub torn_tail: Option<TornTail>,
-    /// Temporary files of interrupted writes that were removed.
+    /// Temporary files of interrupted writes that were removed (none by a read-only open).
     pub temp_files_removed: usize,
 }
 
