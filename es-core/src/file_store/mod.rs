@@ -221,8 +221,8 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// The state of a store just opened; `writer` is `None` for a read-only store. `settings`
-    /// are the durability and segment size appends run under.
+    /// The state of a store just opened, whose appends run under `durability` and
+    /// `segment_size`; `writer` is `None` for a read-only store.
     fn new(
         dir: &Path,
         fs: Arc<dyn FileSystem>,
