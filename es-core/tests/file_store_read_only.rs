@@ -368,3 +368,34 @@ fn a_segment_cut_below_what_a_read_only_store_showed_is_an_error() {
         ["A"]
     );
 }
+
+#[test]
+fn damage_that_a_later_frame_vouches_for_stops_following_with_an_error() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let writer = FileStore::open(dir.path()).expect("open with synced appends");
+    append_each(&writer, &["A"]);
+    let reader = FileStore::open_read_only(dir.path()).expect("open read-only");
+    let segment = segment_path(dir.path(), 1);
+    let b_start = file_len(&segment);
+    // `C` is written after `B` was synced, and its frame says so: damage in `B` is not a
+    // write in progress.
+    append_each(&writer, &["B", "C"]);
+    drop(writer);
+    let mut bytes = std::fs::read(&segment).expect("read segment");
+    let b_middle = usize::try_from(b_start).expect("fits") + 90;
+    bytes[b_middle] ^= 0x40;
+    std::fs::write(&segment, &bytes).expect("damage B");
+
+    let refreshed = reader.refresh();
+    assert!(
+        matches!(&refreshed, Err(es_core::ReadError::Corrupt { offset, file, .. })
+            if *offset == b_start && file.ends_with("seg-0000000001.log")),
+        "got {refreshed:?}"
+    );
+    assert_eq!(
+        tags(&reader),
+        ["A"],
+        "nothing of the damaged growth is added"
+    );
+    assert!(reader.wait_for_append(1, PATIENCE).is_err());
+}
