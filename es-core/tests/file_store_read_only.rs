@@ -108,9 +108,7 @@ fn assert_refused<T: std::fmt::Debug>(result: Result<T, AppendError>) {
 fn a_read_only_open_beside_an_open_writer_takes_no_lock() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let writer = FileStore::open(dir.path()).expect("open the writer");
-    writer
-        .append("s", ExpectedVersion::NoStream, vec![event("A")])
-        .expect("append");
+    append_each(&writer, &["A"]);
 
     let reader = FileStore::open_read_only(dir.path()).expect("read-only beside the writer");
     let second_reader = FileStore::options()
@@ -291,9 +289,7 @@ fn an_unfinished_batch_shows_once_the_writer_completes_it() {
 fn writes_to_a_read_only_store_are_refused_and_write_nothing() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let writer = FileStore::open(dir.path()).expect("open");
-    writer
-        .append("s", ExpectedVersion::NoStream, vec![event("A")])
-        .expect("append");
+    append_each(&writer, &["A"]);
     writer
         .save_snapshot(&Snapshot::new("s", 1, "00", b"{}".to_vec()))
         .expect("save snapshot");
