@@ -18,6 +18,12 @@ pub enum CheckpointError {
         /// What is wrong.
         reason: String,
     },
+    /// The store refuses writes (for example a file store opened read-only).
+    #[error("the store refuses checkpoint writes: {reason}")]
+    Unavailable {
+        /// Why.
+        reason: String,
+    },
     /// A backend-specific failure.
     #[error("the checkpoint backend failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -52,6 +52,12 @@ pub enum SnapshotError {
         /// What is wrong.
         reason: String,
     },
+    /// The store refuses writes (for example a file store opened read-only).
+    #[error("the store refuses snapshot writes: {reason}")]
+    Unavailable {
+        /// Why.
+        reason: String,
+    },
     /// Reading related data failed.
     #[error("could not read")]
     Read(#[source] ReadError),

@@ -239,25 +239,38 @@ pub trait EventStore: Send + Sync {
     /// implementation is a fallback for backends that cannot notify: it polls
     /// [`head_position`](Self::head_position) every [`APPEND_POLL_INTERVAL`] (sleeping in
     /// between, so it costs little CPU but may notice an append that much late). Stores that
-    /// can do better override it: [`MemoryStore`](crate::MemoryStore) wakes waiters from
-    /// `append` through an [`AppendSignal`].
+    /// can do better override it: [`MemoryStore`](crate::MemoryStore) and
+    /// [`FileStore`](crate::FileStore) wake waiters from `append` through an [`AppendSignal`].
     ///
     /// # Errors
     /// When the storage fails.
     fn wait_for_append(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
-        // `None`: a timeout too large to add to now, which means no deadline.
-        let deadline = Instant::now().checked_add(timeout);
-        loop {
-            let head = self.head_position()?;
-            let remaining = match deadline {
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-                None => APPEND_POLL_INTERVAL,
-            };
-            if head > after_position || remaining.is_zero() {
-                return Ok(head);
-            }
-            std::thread::sleep(remaining.min(APPEND_POLL_INTERVAL));
+        poll_for_append(after_position, timeout, APPEND_POLL_INTERVAL, || {
+            self.head_position()
+        })
+    }
+}
+
+/// Calls `head` every `interval`, sleeping in between, until it passes `after_position` or
+/// `timeout` ends; returns the last head. For stores that learn of appends only by looking.
+pub(crate) fn poll_for_append(
+    after_position: u64,
+    timeout: Duration,
+    interval: Duration,
+    mut head: impl FnMut() -> Result<u64, ReadError>,
+) -> Result<u64, ReadError> {
+    // `None`: a timeout too large to add to now, which means no deadline.
+    let deadline = Instant::now().checked_add(timeout);
+    loop {
+        let head = head()?;
+        let remaining = match deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => interval,
+        };
+        if head > after_position || remaining.is_zero() {
+            return Ok(head);
         }
+        std::thread::sleep(remaining.min(interval));
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use super::format::FORMAT_VERSION;
 use super::fs::{read_fully_at, write_all_at, OpenMode};
 use super::recovery::TEMP_SUFFIX;
-use super::{Durability, Shared};
+use super::{Durability, Shared, READ_ONLY};
 use crate::checkpoint::{CheckpointError, CheckpointStore};
 use crate::snapshot::{Snapshot, SnapshotError, SnapshotStore};
 use crate::FileStore;
@@ -251,6 +251,11 @@ impl SnapshotStore for FileStore {
     }
 
     fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), SnapshotError> {
+        if self.is_read_only() {
+            return Err(SnapshotError::Unavailable {
+                reason: READ_ONLY.to_owned(),
+            });
+        }
         let bytes = encode_snapshot(snapshot).map_err(SnapshotError::Io)?;
         self.shared
             .write_aux(AuxKind::Snapshot, &snapshot.stream_id, &bytes)
@@ -273,6 +278,11 @@ impl CheckpointStore for FileStore {
     }
 
     fn save_checkpoint(&self, projection: &str, position: u64) -> Result<(), CheckpointError> {
+        if self.is_read_only() {
+            return Err(CheckpointError::Unavailable {
+                reason: READ_ONLY.to_owned(),
+            });
+        }
         let bytes = encode_checkpoint(projection, position).map_err(CheckpointError::Io)?;
         self.shared
             .write_aux(AuxKind::Checkpoint, projection, &bytes)

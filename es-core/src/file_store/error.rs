@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::format::{Damage, FORMAT_VERSION};
 use super::recovery::ScanError;
+use crate::ReadError;
 
 /// Why [`FileStore::open`](super::FileStore::open) failed. Nothing in the directory was
 /// modified, except where [`OpenError::Io`] happened while repairing a torn tail.
@@ -107,4 +108,21 @@ pub enum VerifyError {
         #[source]
         source: io::Error,
     },
+}
+
+impl From<ScanError> for ReadError {
+    fn from(error: ScanError) -> Self {
+        match error {
+            ScanError::Io { source, .. } => ReadError::Io(source),
+            ScanError::Damaged {
+                segment,
+                offset,
+                damage,
+            } => ReadError::Corrupt {
+                file: segment.display().to_string(),
+                offset,
+                reason: damage.to_string(),
+            },
+        }
+    }
 }

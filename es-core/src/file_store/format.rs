@@ -78,6 +78,7 @@ pub(crate) enum Damage {
     DuplicateEventId { event_id: Uuid },
     SegmentEndsInsideBatch,
     BeyondCommittedEnd,
+    SegmentShrank { len: u64, read: u64 },
 }
 
 impl fmt::Display for Damage {
@@ -137,6 +138,11 @@ impl fmt::Display for Damage {
             Damage::BeyondCommittedEnd => {
                 f.write_str("the frame reaches past the committed end of the segment")
             }
+            Damage::SegmentShrank { len, read } => write!(
+                f,
+                "the segment is {len} bytes, shorter than the {read} bytes of complete batches \
+                 already read from it (the writer cut back a failed write): reopen"
+            ),
         }
     }
 }

@@ -257,6 +257,37 @@ impl Index {
         Ok(())
     }
 
+    /// Records the events of whole batches at the next positions, all or none: when one is
+    /// refused, the ones pushed before it are taken out again, and its index in `events` is
+    /// returned with what is wrong.
+    pub(crate) fn push_all(&mut self, events: &[IndexedEvent<'_>]) -> Result<(), (usize, Damage)> {
+        for (i, event) in events.iter().enumerate() {
+            if let Err(damage) = self.push(event) {
+                for pushed in events[..i].iter().rev() {
+                    self.pop(pushed);
+                }
+                return Err((i, damage));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes out the last event, which `push` recorded from `event`.
+    fn pop(&mut self, event: &IndexedEvent<'_>) {
+        if let Some(entry) = self.events.pop() {
+            if let Some(stream) = self.streams.get_mut(entry.stream as usize) {
+                stream.positions.pop();
+            }
+        }
+        self.ids.remove(&event.event_id.as_u128());
+    }
+
+    /// The last segment's slot and entry.
+    pub(crate) fn last_segment(&self) -> Option<(u32, &SegmentEntry)> {
+        let slot = u32::try_from(self.segments.len().checked_sub(1)?).ok()?;
+        Some((slot, self.segments.last()?))
+    }
+
     /// The slot of a known stream.
     fn stream_slot(&self, stream_id: &str) -> Option<u32> {
         self.last_stream
@@ -278,4 +309,64 @@ pub(crate) struct IndexedEvent<'a> {
     pub event_id: Uuid,
     pub segment: u32,
     pub offset: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(position: u64, stream_id: &str, stream_version: u64, id: u128) -> IndexedEvent<'_> {
+        IndexedEvent {
+            position,
+            stream_id,
+            stream_version,
+            event_id: Uuid::from_u128(id),
+            segment: 0,
+            offset: position * 100,
+        }
+    }
+
+    #[test]
+    fn push_all_takes_every_event_or_none() {
+        let mut index = Index::default();
+        index.push(&event(1, "a", 1, 1)).expect("first event");
+        let refused = [
+            event(2, "a", 2, 2),
+            event(3, "b", 1, 3),
+            event(4, "b", 2, 1),
+        ];
+        assert_eq!(
+            index.push_all(&refused),
+            Err((
+                2,
+                Damage::DuplicateEventId {
+                    event_id: Uuid::from_u128(1)
+                }
+            ))
+        );
+        assert_eq!(index.head(), 1);
+        assert_eq!(
+            (index.stream_version("a"), index.stream_version("b")),
+            (1, 0)
+        );
+        assert_eq!(index.lookup_id(Uuid::from_u128(2)), None);
+        assert_eq!(index.lookup_id(Uuid::from_u128(3)), None);
+        assert_eq!(
+            index.lookup_id(Uuid::from_u128(1)).map(|at| at.position),
+            Some(1)
+        );
+
+        let accepted = [event(2, "b", 1, 3), event(3, "a", 2, 2)];
+        index.push_all(&accepted).expect("a valid continuation");
+        assert_eq!(index.head(), 3);
+        assert_eq!(
+            (index.stream_version("a"), index.stream_version("b")),
+            (2, 1)
+        );
+        assert_eq!(index.position_of("a", 2), Some(3));
+        assert_eq!(
+            index.lookup_id(Uuid::from_u128(3)).map(|at| at.position),
+            Some(2)
+        );
+    }
 }

@@ -31,15 +31,21 @@ use self::format::{SegmentHeader, SEGMENT_HEADER_LEN};
 use self::fs::{FileSystem, OpenMode, StdFs};
 use self::index::{Index, SegmentEntry};
 use self::reader::{AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW};
-use self::recovery::{scan_log, Mode, ScanError, TEMP_SUFFIX};
+use self::recovery::{scan_growth, scan_log, IndexEnd, Mode, ScanError, TEMP_SUFFIX};
 use self::writer::{create_segment, lock, CommitQueue, Writer};
-use crate::store::{AppendOutcome, EventIter};
+use crate::store::{poll_for_append, AppendOutcome, AppendSignal, EventIter};
 use crate::{AppendError, EventStore, ExpectedVersion, NewEvent, ReadError};
 
 /// The name of the lock file in a store directory.
 const LOCK_FILE: &str = "LOCK";
 /// The default size at which a new segment is started.
 const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
+/// Why a read-only store refuses writes.
+pub(crate) const READ_ONLY: &str = "opened read-only";
+
+/// How often [`EventStore::wait_for_append`] on a store opened read-only looks at the segment
+/// files for batches the writing process committed: the longest such a waiter sees them late.
+pub const READ_ONLY_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// When an append's events are on disk, and what a power failure can take.
 ///
@@ -67,7 +73,7 @@ pub enum Durability {
     None,
 }
 
-/// How to open a [`FileStore`]: durability and segment size.
+/// How to open a [`FileStore`]: durability, segment size, or read-only.
 ///
 /// # Examples
 /// ```
@@ -87,6 +93,7 @@ pub enum Durability {
 pub struct FileStoreOptions {
     durability: Durability,
     segment_size: u64,
+    read_only: bool,
     fs: Arc<dyn FileSystem>,
 }
 
@@ -95,6 +102,7 @@ impl Default for FileStoreOptions {
         Self {
             durability: Durability::default(),
             segment_size: DEFAULT_SEGMENT_SIZE,
+            read_only: false,
             fs: Arc::new(StdFs),
         }
     }
@@ -116,6 +124,14 @@ impl FileStoreOptions {
         self
     }
 
+    /// Opens the store read-only, beside the process that writes it; see
+    /// [`FileStore::open_read_only`]. Durability and segment size do not apply then.
+    #[must_use]
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
     /// Replaces the file operations, for fault-injection tests.
     #[cfg(test)]
     pub(crate) fn file_system(mut self, fs: Arc<dyn FileSystem>) -> Self {
@@ -123,12 +139,17 @@ impl FileStoreOptions {
         self
     }
 
-    /// Opens (or creates) the store in `dir`; see [`FileStore::open`].
+    /// Opens (or creates) the store in `dir`; see [`FileStore::open`], and
+    /// [`FileStore::open_read_only`] after [`read_only`](Self::read_only).
     ///
     /// # Errors
-    /// See [`FileStore::open`].
+    /// See [`FileStore::open`] and [`FileStore::open_read_only`].
     pub fn open(self, dir: impl AsRef<Path>) -> Result<FileStore, OpenError> {
-        FileStore::open_with(self, dir.as_ref())
+        if self.read_only {
+            FileStore::open_read_only_with(self.fs, dir.as_ref())
+        } else {
+            FileStore::open_with(self, dir.as_ref())
+        }
     }
 }
 
@@ -146,6 +167,9 @@ impl FileStoreOptions {
 ///   operating system releases it when the store is dropped or the process ends, however it
 ///   ends. A child process forked while the store is open shares the lock until it executes
 ///   another program or exits.
+/// - [`FileStore::open_read_only`] opens a store beside the writing one, without the lock,
+///   for tools that inspect the log while it grows; it follows the writer's appends.
+/// - `wait_for_append` sleeps until a group commit wakes it (a read-only store polls).
 /// - On open, a torn tail left by a crash is cut off, and damage elsewhere is an error; see
 ///   [`RecoveryReport`]. [`verify`] checks a directory without changing it.
 /// - Limits of the format: payloads up to [`MAX_PAYLOAD_BYTES`](crate::store::MAX_PAYLOAD_BYTES)
@@ -172,8 +196,8 @@ pub struct FileStore {
     flusher: Option<Flusher>,
     recovery: RecoveryReport,
     /// Held, locked, for as long as the store is open; the operating system releases the lock
-    /// when the process ends, however it ends.
-    _lock: File,
+    /// when the process ends, however it ends. `None` for a read-only store, which takes none.
+    _lock: Option<File>,
 }
 
 /// What the store's handles, iterators and background thread share.
@@ -186,12 +210,86 @@ pub(crate) struct Shared {
     queue: Mutex<CommitQueue>,
     /// Signalled when a leader has posted its group's outcomes.
     committed: Condvar,
-    writer: Mutex<Writer>,
+    /// `None` when the store was opened read-only.
+    writer: Option<Mutex<Writer>>,
+    /// Lets one thread at a time extend a read-only store's index.
+    following: Mutex<()>,
     /// Numbers temporary files, which must not collide between concurrent saves.
     temp_files: AtomicU64,
+    /// Wakes `wait_for_append` callers once a group commit made its events readable.
+    appended: AppendSignal,
 }
 
 impl Shared {
+    /// The state of a store just opened, whose appends run under `durability` and
+    /// `segment_size`; `writer` is `None` for a read-only store.
+    fn new(
+        dir: &Path,
+        fs: Arc<dyn FileSystem>,
+        (durability, segment_size): (Durability, u64),
+        index: Index,
+        writer: Option<Writer>,
+    ) -> Self {
+        let head = index.head();
+        Self {
+            dir: dir.to_path_buf(),
+            fs,
+            durability,
+            segment_size,
+            index: RwLock::new(index),
+            queue: Mutex::default(),
+            committed: Condvar::new(),
+            writer: writer.map(Mutex::new),
+            following: Mutex::new(()),
+            temp_files: AtomicU64::new(0),
+            appended: AppendSignal::new(head),
+        }
+    }
+
+    /// Extends a read-only store's index with the complete batches the writing process
+    /// committed since it was last extended; returns the head position then.
+    fn follow(&self) -> Result<u64, ReadError> {
+        let _one_at_a_time = lock(&self.following);
+        let end = {
+            let index = self.read_index();
+            IndexEnd {
+                segments: index.segment_count(),
+                last: index
+                    .last_segment()
+                    .map(|(_, s)| (s.path.clone(), Arc::clone(&s.file), s.committed_len)),
+                next_position: index.head() + 1,
+            }
+        };
+        let growth = scan_growth(&*self.fs, &self.dir, end).map_err(ReadError::from)?;
+        let events = growth.collected.events();
+        let mut index = self.write_index();
+        if let Err((i, damage)) = index.push_all(&events) {
+            let event = &events[i];
+            let file = index
+                .segment(event.segment)
+                .map(|s| &s.path)
+                .or_else(|| {
+                    let first_new = index.segment_count();
+                    let new = (event.segment as usize).checked_sub(first_new)?;
+                    growth.new_segments.get(new).map(|s| &s.path)
+                })
+                .map(|path| path.display().to_string())
+                .unwrap_or_default();
+            return Err(ReadError::Corrupt {
+                file,
+                offset: event.offset,
+                reason: damage.to_string(),
+            });
+        }
+        if let (Some(end), Some((slot, _))) = (growth.last_end, index.last_segment()) {
+            index.set_committed_len(slot, end);
+        }
+        for segment in growth.new_segments {
+            index.add_segment(segment);
+        }
+        Ok(index.head())
+    }
+
     fn read_index(&self) -> RwLockReadGuard<'_, Index> {
         // The index is only changed by complete pushes (each checks before it mutates), so a
         // panic elsewhere cannot leave it half-updated.
@@ -212,6 +310,7 @@ impl fmt::Debug for FileStore {
         f.debug_struct("FileStore")
             .field("dir", &self.shared.dir)
             .field("durability", &self.shared.durability)
+            .field("read_only", &self.is_read_only())
             .field("head_position", &self.shared.read_index().head())
             .finish_non_exhaustive()
     }
@@ -243,7 +342,74 @@ impl FileStore {
         Self::options().open(dir)
     }
 
-    /// Options for opening a store: durability, segment size.
+    /// Opens the store in `dir` read-only, for tools that inspect a log while the process that
+    /// owns it keeps appending.
+    ///
+    /// - It takes no lock: it neither blocks the writing store (in this process or another)
+    ///   nor is blocked by it, and any number of read-only stores may be open at once.
+    /// - It never modifies anything: a torn or unfinished tail is not cut, only left out of
+    ///   view ([`recovery`](Self::recovery) names it), temporary files stay, no directory,
+    ///   segment or lock file is created.
+    /// - It sees the log as it was when opened, and then what
+    ///   [`wait_for_append`](EventStore::wait_for_append) or [`refresh`](Self::refresh) read:
+    ///   they look at the segment files (`wait_for_append` every [`READ_ONLY_POLL_INTERVAL`])
+    ///   and add the batches the writer completed since, new segments included. A batch shows
+    ///   once its last frame is intact in the file, even if the writer's sync has not returned
+    ///   yet; a batch still being written does not show.
+    /// - `append`, snapshot saves and checkpoint saves are refused:
+    ///   [`AppendError::Unavailable`] with the reason "opened read-only", and
+    ///   `Unavailable` errors of [`SnapshotError`](crate::snapshot::SnapshotError) and
+    ///   [`CheckpointError`](crate::checkpoint::CheckpointError). Loading snapshots and
+    ///   checkpoints works.
+    ///
+    /// # Errors
+    /// [`OpenError::Io`] when `dir` does not exist (nothing is created) or a file cannot be
+    /// read; [`OpenError::Corrupt`] for damage before the tail of the log;
+    /// [`OpenError::UnsupportedVersion`].
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use es_core::{AppendError, EventStore, ExpectedVersion, FileStore, NewEvent};
+    /// use serde_json::json;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let writer = FileStore::open(dir.path())?;
+    /// let reader = FileStore::open_read_only(dir.path())?;
+    /// writer.append("s", ExpectedVersion::Any, vec![NewEvent::new("Pinged", 1, json!({}))])?;
+    /// assert_eq!(reader.wait_for_append(0, Duration::from_secs(5))?, 1);
+    /// assert_eq!(reader.read_all(1)?.count(), 1);
+    /// let refused = reader.append("s", ExpectedVersion::Any, vec![NewEvent::new("Pinged", 1, json!({}))]);
+    /// assert!(matches!(refused, Err(AppendError::Unavailable { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self, OpenError> {
+        Self::options().read_only().open(dir)
+    }
+
+    /// Whether the store was opened read-only ([`FileStore::open_read_only`]).
+    #[must_use]
+    pub fn is_read_only(&self) -> bool {
+        self.shared.writer.is_none()
+    }
+
+    /// For a read-only store, adds the batches the writing process completed since the open
+    /// or the last refresh to what reads see, and returns the head position; for the writing
+    /// store, which always sees its own appends, returns the head position.
+    ///
+    /// # Errors
+    /// [`ReadError::Io`] when a segment cannot be read; [`ReadError::Corrupt`] for damage in
+    /// what the writer added (a torn or unfinished tail is not damage: it is left out until
+    /// it is complete). Nothing is added then.
+    pub fn refresh(&self) -> Result<u64, ReadError> {
+        if self.is_read_only() {
+            self.shared.follow()
+        } else {
+            Ok(self.shared.read_index().head())
+        }
+    }
+
+    /// Options for opening a store: durability, segment size, read-only.
     #[must_use]
     pub fn options() -> FileStoreOptions {
         FileStoreOptions::default()
@@ -261,7 +427,8 @@ impl FileStore {
         &self.shared.dir
     }
 
-    /// The durability mode appends run under.
+    /// The durability mode appends run under; [`Durability::None`] for a read-only store,
+    /// which writes nothing.
     #[must_use]
     pub fn durability(&self) -> Durability {
         self.shared.durability
@@ -272,6 +439,7 @@ impl FileStore {
             durability,
             segment_size,
             fs,
+            ..
         } = options;
         let io_error = |path: &Path| {
             let path = path.to_path_buf();
@@ -333,25 +501,22 @@ impl FileStore {
             torn_tail: scan.torn_tail,
             temp_files_removed: temp_files.len(),
         };
-        let shared = Arc::new(Shared {
-            dir: dir.to_path_buf(),
+        let writer = Writer {
+            segment_slot,
+            segment_number,
+            file,
+            end,
+            next_position: head + 1,
+            durable_through: head,
+            failed: None,
+        };
+        let shared = Arc::new(Shared::new(
+            dir,
             fs,
-            durability,
-            segment_size,
-            index: RwLock::new(index),
-            queue: Mutex::default(),
-            committed: Condvar::new(),
-            writer: Mutex::new(Writer {
-                segment_slot,
-                segment_number,
-                file,
-                end,
-                next_position: head + 1,
-                durable_through: head,
-                failed: None,
-            }),
-            temp_files: AtomicU64::new(0),
-        });
+            (durability, segment_size),
+            index,
+            Some(writer),
+        ));
         let flusher = match durability {
             Durability::Flush { every } => Some(Flusher::start(Arc::clone(&shared), every)),
             Durability::Sync | Durability::None => None,
@@ -360,7 +525,30 @@ impl FileStore {
             shared,
             flusher,
             recovery,
-            _lock: lock,
+            _lock: Some(lock),
+        })
+    }
+
+    fn open_read_only_with(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<Self, OpenError> {
+        let scan = scan_log(&*fs, dir, Mode::Open, OpenMode::Read)?;
+        let index = scan.index.unwrap_or_default();
+        let recovery = RecoveryReport {
+            segments: index.segment_count(),
+            events: index.head(),
+            torn_tail: scan.torn_tail,
+            temp_files_removed: 0,
+        };
+        Ok(Self {
+            shared: Arc::new(Shared::new(
+                dir,
+                fs,
+                (Durability::None, DEFAULT_SEGMENT_SIZE),
+                index,
+                None,
+            )),
+            flusher: None,
+            recovery,
+            _lock: None,
         })
     }
 }
@@ -501,6 +689,20 @@ impl EventStore for FileStore {
 
     fn head_position(&self) -> Result<u64, ReadError> {
         Ok(self.shared.read_index().head())
+    }
+
+    /// Sleeps until a group commit makes an event beyond `after_position` readable (after its
+    /// write, and its sync under [`Durability::Sync`]), or until `timeout` ends; nothing polls.
+    ///
+    /// A read-only store cannot be woken by another process: it [`refresh`](Self::refresh)es
+    /// every [`READ_ONLY_POLL_INTERVAL`] instead.
+    fn wait_for_append(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
+        if self.is_read_only() {
+            return poll_for_append(after_position, timeout, READ_ONLY_POLL_INTERVAL, || {
+                self.refresh()
+            });
+        }
+        Ok(self.shared.appended.wait(after_position, timeout))
     }
 }
 

@@ -58,9 +58,10 @@ pub struct RecoveryReport {
     pub segments: usize,
     /// Events in the log after recovery.
     pub events: u64,
-    /// The torn tail that was cut off, if there was one.
+    /// The torn tail that was cut off, if there was one. A read-only open reports the torn
+    /// tail it found and hid, and cuts nothing.
     pub torn_tail: Option<TornTail>,
-    /// Temporary files of interrupted writes that were removed.
+    /// Temporary files of interrupted writes that were removed (none by a read-only open).
     pub temp_files_removed: usize,
 }
 
@@ -155,6 +156,42 @@ pub(crate) struct Scan {
     pub torn_tail: Option<TornTail>,
     /// Temporary files found beside the segments.
     pub temp_files: Vec<PathBuf>,
+    /// Complete batches gathered instead of indexed (when following a log).
+    collected: Option<Collected>,
+}
+
+/// The frames of complete batches gathered by [`scan_growth`], to be indexed all at once.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    /// Each frame's header, segment slot, offset, and stream id (a range of `stream_ids`).
+    frames: Vec<(FrameHeader, u32, u64, Range<usize>)>,
+    stream_ids: String,
+}
+
+impl Collected {
+    fn take(&mut self, pending: &PendingBatch, slot: u32) {
+        let base = self.stream_ids.len();
+        self.stream_ids.push_str(&pending.stream_ids);
+        self.frames
+            .extend(pending.frames.iter().map(|(header, offset, name)| {
+                (*header, slot, *offset, name.start + base..name.end + base)
+            }));
+    }
+
+    /// The gathered frames, as the index records them.
+    pub(crate) fn events(&self) -> Vec<IndexedEvent<'_>> {
+        self.frames
+            .iter()
+            .map(|(header, slot, offset, name)| IndexedEvent {
+                position: header.position,
+                stream_id: &self.stream_ids[name.clone()],
+                stream_version: header.stream_version,
+                event_id: header.event_id,
+                segment: *slot,
+                offset: *offset,
+            })
+            .collect()
+    }
 }
 
 /// The files of a log directory.
@@ -209,6 +246,7 @@ pub(crate) fn scan_log(
         damaged: Vec::new(),
         torn_tail: None,
         temp_files,
+        collected: None,
     };
     let mut opened = Vec::with_capacity(listed.len());
     for (number, path) in listed {
@@ -271,7 +309,12 @@ pub(crate) fn scan_log(
             mode,
         };
         let end = reader
-            .scan_frames(&ctx, header.first_position, &mut scan)
+            .scan_frames(
+                &ctx,
+                SEGMENT_HEADER_LEN as u64,
+                header.first_position,
+                &mut scan,
+            )
             .map_err(io_error)??;
         next_position = end.next_position;
         if let Some(index) = scan.index.as_mut() {
@@ -527,14 +570,16 @@ impl SegmentReader {
         Ok(true)
     }
 
-    /// Scans the frames of one segment, feeding complete batches to the index.
+    /// Scans the frames of one segment from `start`, where position `first_position` is,
+    /// feeding complete batches to the index.
     fn scan_frames(
         &mut self,
         ctx: &SegmentContext<'_>,
+        start: u64,
         first_position: u64,
         scan: &mut Scan,
     ) -> io::Result<Result<SegmentEnd, ScanError>> {
-        let mut offset = SEGMENT_HEADER_LEN as u64;
+        let mut offset = start;
         let mut committed_end = offset;
         let mut expected = first_position;
         let mut first_uncommitted = first_position;
@@ -635,7 +680,9 @@ impl SegmentReader {
 fn flush(pending: &mut PendingBatch, slot: u32, scan: &mut Scan) -> Result<(), (u64, Damage)> {
     let mut result = Ok(());
     scan.events += pending.frames.len() as u64;
-    if let Some(index) = scan.index.as_mut() {
+    if let Some(collected) = scan.collected.as_mut() {
+        collected.take(pending, slot);
+    } else if let Some(index) = scan.index.as_mut() {
         for (header, offset, name) in &pending.frames {
             let pushed = index.push(&IndexedEvent {
                 position: header.position,
@@ -653,4 +700,145 @@ fn flush(pending: &mut PendingBatch, slot: u32, scan: &mut Scan) -> Result<(), (
     }
     pending.clear();
     result
+}
+
+/// Where a read-only store's index of a log ends: what [`scan_growth`] continues from.
+#[derive(Debug)]
+pub(crate) struct IndexEnd {
+    /// Segments in the index.
+    pub segments: usize,
+    /// The last of them, with the end of its complete batches.
+    pub last: Option<(PathBuf, Arc<dyn LogFile>, u64)>,
+    /// The position the next event will have.
+    pub next_position: u64,
+}
+
+/// What the writer of a log committed beyond an [`IndexEnd`].
+#[derive(Debug, Default)]
+pub(crate) struct Growth {
+    /// The complete batches, in log order.
+    pub collected: Collected,
+    /// The new end of the complete batches of the index's last segment.
+    pub last_end: Option<u64>,
+    /// Segments started since, each with the end of its complete batches.
+    pub new_segments: Vec<SegmentEntry>,
+}
+
+/// Reads the complete batches that another process appended to the log in `dir` after
+/// `end`, under the rules of an open (a torn or unfinished tail of the last segment is left
+/// out, any other damage is an error), without modifying anything.
+pub(crate) fn scan_growth(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    end: IndexEnd,
+) -> Result<Growth, ScanError> {
+    let mut scan = Scan {
+        index: None,
+        segments: Vec::new(),
+        events: 0,
+        damaged: Vec::new(),
+        torn_tail: None,
+        temp_files: Vec::new(),
+        collected: Some(Collected::default()),
+    };
+    let mut growth = Growth::default();
+    let mut next_position = end.next_position;
+    let mut slot = end.segments.checked_sub(1);
+    let mut current = end.last;
+    loop {
+        let number = slot.map_or(1, |s| s as u64 + 2);
+        let path = dir.join(segment_file_name(number));
+        // Looked for before the current segment's length is read: once the next segment
+        // exists, the writer has finished the current one.
+        let next = match fs.open(&path, OpenMode::Read) {
+            Ok(file) => Some(file),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(source) => return Err(ScanError::Io { path, source }),
+        };
+        if let (Some((current_path, file, start)), Some(slot)) = (current.take(), slot) {
+            let slot = u32::try_from(slot).unwrap_or(u32::MAX);
+            let ctx = SegmentContext {
+                path: &current_path,
+                slot,
+                is_last: next.is_none(),
+                mode: Mode::Open,
+            };
+            let end = scan_segment_from(&ctx, file, start, next_position, &mut scan)?;
+            next_position = end.next_position.unwrap_or(next_position);
+            match growth.new_segments.last_mut() {
+                Some(entry) => entry.committed_len = end.committed_end,
+                None => growth.last_end = Some(end.committed_end),
+            }
+        }
+        let Some(file) = next else { break };
+        let io_error = |source| ScanError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut reader = SegmentReader {
+            len: file.len().map_err(io_error)?,
+            file: Arc::clone(&file),
+            window: Window::new(SEGMENT_HEADER_LEN),
+        };
+        match reader.header(number).map_err(io_error)? {
+            Ok(header) if header.first_position == next_position => {}
+            Ok(header) => {
+                return Err(ScanError::Damaged {
+                    segment: path,
+                    offset: 0,
+                    damage: Damage::FirstPositionMismatch {
+                        expected: next_position,
+                        found: header.first_position,
+                    },
+                })
+            }
+            Err(damage) => {
+                return Err(ScanError::Damaged {
+                    segment: path,
+                    offset: 0,
+                    damage,
+                })
+            }
+        }
+        let committed_len = SEGMENT_HEADER_LEN as u64;
+        growth.new_segments.push(SegmentEntry {
+            path: path.clone(),
+            file: Arc::clone(&file),
+            committed_len,
+        });
+        slot = Some(slot.map_or(0, |s| s + 1));
+        current = Some((path, file, committed_len));
+    }
+    growth.collected = scan.collected.unwrap_or_default();
+    Ok(growth)
+}
+
+/// Scans one segment from `start` (where position `first_position` is) to its current end.
+fn scan_segment_from(
+    ctx: &SegmentContext<'_>,
+    file: Arc<dyn LogFile>,
+    start: u64,
+    first_position: u64,
+    scan: &mut Scan,
+) -> Result<SegmentEnd, ScanError> {
+    let io_error = |source| ScanError::Io {
+        path: ctx.path.to_path_buf(),
+        source,
+    };
+    let len = file.len().map_err(io_error)?;
+    if len < start {
+        return Err(ScanError::Damaged {
+            segment: ctx.path.to_path_buf(),
+            offset: len,
+            damage: Damage::SegmentShrank { len, read: start },
+        });
+    }
+    let mut reader = SegmentReader {
+        file,
+        len,
+        window: Window::new(WINDOW_BYTES),
+    };
+    reader
+        .scan_frames(ctx, start, first_position, scan)
+        .map_err(io_error)?
 }

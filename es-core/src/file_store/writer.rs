@@ -24,7 +24,7 @@ use super::format::{
 use super::fs::{write_all_at, FileSystem, LogFile, OpenMode};
 use super::index::{IndexedEvent, SegmentEntry};
 use super::recovery::{segment_file_name, TEMP_SUFFIX};
-use super::{Durability, Shared};
+use super::{Durability, Shared, READ_ONLY};
 use crate::store::{plan_append, validate_batch, AppendOutcome, AppendPlan, StoredId};
 use crate::{AppendError, ExpectedVersion, NewEvent};
 
@@ -96,6 +96,13 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The refusal of an append to a store opened read-only.
+fn refused_read_only() -> AppendError {
+    AppendError::Unavailable {
+        reason: READ_ONLY.to_owned(),
+    }
+}
+
 /// A copy of an I/O error for each appender of a failed group (`io::Error` is not `Clone`).
 fn copy_io_error(error: &io::Error) -> io::Error {
     io::Error::new(error.kind(), error.to_string())
@@ -159,14 +166,16 @@ struct Decided<'g> {
 }
 
 impl Shared {
-    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Writer> {
-        self.writer.lock().unwrap_or_else(|poisoned| {
+    /// The writer; `None` when the store was opened read-only.
+    pub(crate) fn lock_writer(&self) -> Option<MutexGuard<'_, Writer>> {
+        let writer = self.writer.as_ref()?.lock().unwrap_or_else(|poisoned| {
             let mut writer = poisoned.into_inner();
             writer
                 .failed
                 .get_or_insert_with(|| "an append panicked while writing".to_owned());
             writer
-        })
+        });
+        Some(writer)
     }
 
     pub(crate) fn append(
@@ -175,6 +184,9 @@ impl Shared {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendOutcome, AppendError> {
+        if self.writer.is_none() {
+            return Err(refused_read_only());
+        }
         validate_batch(stream_id, &events)?;
         let metadata = events
             .iter()
@@ -209,7 +221,10 @@ impl Shared {
                 tickets: group.iter().map(|r| r.ticket).collect(),
                 finished: false,
             };
-            let outcomes = self.try_commit_group(&mut self.lock_writer(), &group);
+            let outcomes = match self.lock_writer() {
+                Some(mut writer) => self.try_commit_group(&mut writer, &group),
+                None => group.iter().map(|_| Err(refused_read_only())).collect(),
+            };
             leadership.finished = true;
             queue = lock(&self.queue);
             for (request, outcome) in group.iter().zip(outcomes) {
@@ -281,6 +296,11 @@ impl Shared {
             }
         }
         index.set_committed_len(writer.segment_slot, writer.end);
+        let head = index.head();
+        drop(index);
+        // Only now is the group written (and synced, under `Sync`) and in the index: a woken
+        // reader finds its events, as durable as the acknowledgements that follow.
+        self.appended.notify(head);
         decided.outcomes
     }
 
@@ -408,7 +428,9 @@ impl Shared {
 
     /// Syncs what was written since the last sync (`Durability::Flush`).
     pub(crate) fn sync_now(&self) {
-        let mut writer = self.lock_writer();
+        let Some(mut writer) = self.lock_writer() else {
+            return;
+        };
         let target = writer.next_position - 1;
         if writer.failed.is_some() || target <= writer.durable_through {
             return;
