@@ -75,7 +75,8 @@ pub struct TailArgs {
     /// How many events.
     #[arg(short = 'n', long = "lines", default_value_t = 10)]
     pub count: u64,
-    /// Keep printing events as they are appended (by another process), until interrupted.
+    /// Keep printing events as they are appended (by the application that owns the log),
+    /// until interrupted.
     #[arg(short, long)]
     pub follow: bool,
 }

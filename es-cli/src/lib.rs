@@ -15,6 +15,11 @@
 //! }
 //! ```
 //!
+//! Commands that only read (`inspect`, `tail`, `export`, `check`, and the source of
+//! `migrate`) open the store read-only: they take no lock, so they work while the application
+//! that owns the log is running and appending, and they modify nothing. `import` and the
+//! target of `migrate` open it for writing, and fail if it is open elsewhere.
+//!
 //! Exit codes: 0 success; 1 the log has problems (damaged frames for `verify`, events that do
 //! not decode for `check`); 2 the command could not run (bad arguments, a store that does not
 //! open, I/O errors). Results go to standard output, errors and progress bars to standard

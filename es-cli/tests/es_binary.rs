@@ -1,6 +1,10 @@
-//! The `es` binary as a process: exit codes, and the typed commands it does not have.
+//! The `es` binary as a process: exit codes, following a running writer, and the typed
+//! commands it does not have.
 
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent};
 use serde_json::json;
@@ -60,7 +64,7 @@ fn verify_exits_zero_on_a_clean_log_and_one_on_damage() {
 }
 
 #[test]
-fn a_store_that_cannot_be_opened_exits_two() {
+fn reading_commands_work_beside_a_running_writer_and_writing_ones_exit_two() {
     let temp = tempfile::tempdir().expect("temp dir");
     let missing = temp.path().join("missing");
     let run = es(&["inspect", missing.to_str().expect("UTF-8 path")]);
@@ -69,12 +73,77 @@ fn a_store_that_cannot_be_opened_exits_two() {
 
     let dir = temp.path().join("store");
     store_with_events(&dir);
-    let holder = FileStore::open(&dir).expect("open");
-    let locked = es(&["inspect", dir.to_str().expect("UTF-8 path")]);
-    assert_eq!(code(&locked), 2);
-    let stderr = String::from_utf8_lossy(&locked.stderr);
+    let writer = FileStore::open(&dir).expect("open");
+    let dir_arg = dir.to_str().expect("UTF-8 path");
+    let inspect = es(&["inspect", dir_arg]);
+    assert_eq!(
+        code(&inspect),
+        0,
+        "{}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    assert!(String::from_utf8_lossy(&inspect.stdout).contains("events     20 in 1 stream"));
+
+    let file = temp.path().join("more.jsonl");
+    std::fs::write(
+        &file,
+        r#"{"stream_id":"t","stream_version":1,"event_type":"Pinged","schema_version":1,"payload":{}}"#,
+    )
+    .expect("write");
+    let import = es(&["import", dir_arg, file.to_str().expect("UTF-8 path")]);
+    assert_eq!(code(&import), 2);
+    let stderr = String::from_utf8_lossy(&import.stderr);
     assert!(stderr.contains("already open"), "{stderr}");
-    drop(holder);
+    drop(writer);
+}
+
+#[test]
+fn tail_follow_prints_events_a_running_writer_appends() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = temp.path().join("store");
+    store_with_events(&dir);
+    let writer = FileStore::open(&dir).expect("open");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_es"))
+        .args([
+            "tail",
+            dir.to_str().expect("UTF-8 path"),
+            "-n",
+            "1",
+            "--follow",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run es tail --follow");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        received
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a line from tail")
+    };
+    assert!(next().starts_with("#20 "), "the last stored event first");
+    for n in 21..=23 {
+        let event = NewEvent::new("Followed", 1, json!({ "n": n }));
+        writer
+            .append("live", ExpectedVersion::Any, vec![event])
+            .expect("append");
+        let line = next();
+        assert!(line.starts_with(&format!("#{n} ")), "{line}");
+        assert!(
+            line.contains(&format!("live@{} Followed v1", n - 20)),
+            "{line}"
+        );
+    }
+    child.kill().expect("stop tail");
+    child.wait().expect("reap tail");
 }
 
 #[test]

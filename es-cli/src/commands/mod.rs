@@ -81,16 +81,22 @@ pub(crate) fn typed<E: Event>(command: TypedCommand, output: &mut Output<'_>) ->
     }
 }
 
-/// Opens an existing store; a missing directory is an error rather than a new empty store.
+/// Opens an existing store for reading only: no lock is taken, so the application that owns
+/// the log can keep appending, and nothing is modified (a torn tail is left in place, unseen).
+/// A missing directory is an error rather than a new empty store.
 fn open_existing(dir: &Path) -> Result<FileStore, CommandError> {
     if !dir.is_dir() {
         return Err(CommandError::NoStore {
             dir: dir.to_owned(),
         });
     }
-    open(dir)
+    FileStore::open_read_only(dir).map_err(|source| CommandError::Open {
+        dir: dir.to_owned(),
+        source,
+    })
 }
 
+/// Opens (or creates) a store for writing; fails if another store has it open.
 fn open(dir: &Path) -> Result<FileStore, CommandError> {
     FileStore::open(dir).map_err(|source| CommandError::Open {
         dir: dir.to_owned(),
