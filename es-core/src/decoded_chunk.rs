@@ -1,6 +1,6 @@
 //! Reading `read_all` in decoded chunks: the catch-up step projections and subscriptions share.
 
-use crate::{DecodeError, Envelope, Event, EventStore, ReadError};
+use crate::{DecodeError, Envelope, Event, EventStore, ReadError, StoredEvent};
 
 /// Stored events after a position, decoded through [`Event::decode`], up to a limit or the
 /// first failure.
@@ -17,6 +17,7 @@ pub(crate) struct DecodedChunk<E> {
 }
 
 /// Why a chunk ended early.
+#[derive(Debug)]
 pub(crate) enum ChunkFailure {
     Read(ReadError),
     Decode(DecodeError),
@@ -28,6 +29,16 @@ pub(crate) enum ChunkFailure {
 pub(crate) fn read_decoded<E: Event, S: EventStore + ?Sized>(
     store: &S,
     after_position: u64,
+    limit: usize,
+) -> DecodedChunk<E> {
+    read_decoded_through(store, after_position, u64::MAX, limit)
+}
+
+/// [`read_decoded`], stopping also before the first stored event after `last_position`.
+pub(crate) fn read_decoded_through<E: Event, S: EventStore + ?Sized>(
+    store: &S,
+    after_position: u64,
+    last_position: u64,
     limit: usize,
 ) -> DecodedChunk<E> {
     let mut chunk = DecodedChunk {
@@ -43,14 +54,19 @@ pub(crate) fn read_decoded<E: Event, S: EventStore + ?Sized>(
             return chunk;
         }
     };
-    for stored in events.take(limit) {
+    let in_range = |stored: &Result<StoredEvent, ReadError>| {
+        stored
+            .as_ref()
+            .map_or(true, |stored| stored.position <= last_position)
+    };
+    for stored in events.take_while(in_range).take(limit) {
         let decoded = stored.map_err(ChunkFailure::Read).and_then(|stored| {
-            let envelopes = Envelope::decode(&stored).map_err(ChunkFailure::Decode)?;
-            Ok((stored.position, envelopes))
+            let position = stored.position;
+            Envelope::decode_into(stored, &mut chunk.envelopes).map_err(ChunkFailure::Decode)?;
+            Ok(position)
         });
         match decoded {
-            Ok((position, envelopes)) => {
-                chunk.envelopes.extend(envelopes);
+            Ok(position) => {
                 chunk.through = position;
                 chunk.consumed += 1;
             }
