@@ -31,15 +31,17 @@ pub(crate) fn read_decoded<E: Event, S: EventStore + ?Sized>(
     after_position: u64,
     limit: usize,
 ) -> DecodedChunk<E> {
-    read_decoded_through(store, after_position, u64::MAX, limit)
+    read_decoded_through(store, after_position, u64::MAX, limit, Vec::new())
 }
 
-/// [`read_decoded`], stopping also before the first stored event after `last_position`.
+/// [`read_decoded`], stopping also before the first stored event after `last_position`, and
+/// decoding into `reuse` (cleared), whose capacity and freed events the chunk then reuses.
 pub(crate) fn read_decoded_through<E: Event, S: EventStore + ?Sized>(
     store: &S,
     after_position: u64,
     last_position: u64,
     limit: usize,
+    mut reuse: Vec<Envelope<E>>,
 ) -> DecodedChunk<E> {
     let mut chunk = DecodedChunk {
         envelopes: Vec::new(),
@@ -59,7 +61,15 @@ pub(crate) fn read_decoded_through<E: Event, S: EventStore + ?Sized>(
             .as_ref()
             .map_or(true, |stored| stored.position <= last_position)
     };
-    for stored in events.take_while(in_range).take(limit) {
+    let mut events = events.take_while(in_range).take(limit).peekable();
+    // The first read allocates the reader's buffer. Only after it are the events of `reuse`
+    // freed, so that this chunk's events take their memory back at once: with the allocator
+    // of glibc, a large allocation while many small blocks wait in its fast lists merges them
+    // all, which cost more than the decoding when done for every chunk.
+    events.peek();
+    reuse.clear();
+    chunk.envelopes = reuse;
+    for stored in events {
         let decoded = stored.map_err(ChunkFailure::Read).and_then(|stored| {
             let position = stored.position;
             Envelope::decode_into(stored, &mut chunk.envelopes).map_err(ChunkFailure::Decode)?;

@@ -9,9 +9,9 @@
 //! ranges per worker in memory.
 
 use std::num::NonZeroUsize;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::sync_channel;
 
-use crate::decoded_chunk::{read_decoded_through, ChunkFailure, DecodedChunk};
+use crate::decoded_chunk::{read_decoded_through, ChunkFailure};
 use crate::{DecodeError, Envelope, Event, EventStore, ReadError};
 
 /// Stored events per range a worker reads and decodes at once.
@@ -107,7 +107,7 @@ impl ParallelReplay {
     where
         E: Event + Send,
         S: EventStore + ?Sized,
-        F: FnMut(Envelope<E>),
+        F: FnMut(&Envelope<E>),
     {
         let first = from_position.max(1);
         let head = store.head_position().map_err(ReplayError::Read)?;
@@ -122,16 +122,22 @@ impl ParallelReplay {
         let ranges = (head - first) / span + 1;
         let workers = u64::try_from(self.threads).unwrap_or(u64::MAX).min(ranges);
         std::thread::scope(|scope| {
-            let mut decoded: Vec<Receiver<DecodedChunk<E>>> = Vec::new();
+            let mut turns = Vec::new();
             for worker in 0..workers {
-                let (sender, receiver) = sync_channel(RANGES_AHEAD);
-                decoded.push(receiver);
+                let (sender, decoded) = sync_channel(RANGES_AHEAD);
+                let (recycle, applied) = sync_channel::<Vec<Envelope<E>>>(RANGES_AHEAD + 1);
+                turns.push((decoded, recycle));
                 scope.spawn(move || {
                     let mut range = worker;
                     while range < ranges {
+                        // Events are freed by the thread that allocated them (freeing them on
+                        // the caller's thread made the allocator's locks the bottleneck), and
+                        // their vector is reused.
+                        let reuse = applied.try_iter().last().unwrap_or_default();
                         let start = first + range * span;
                         let last = (start + span - 1).min(head);
-                        let chunk = read_decoded_through(store, start - 1, last, self.chunk_events);
+                        let chunk =
+                            read_decoded_through(store, start - 1, last, self.chunk_events, reuse);
                         let failed = chunk.failure.is_some();
                         // A closed channel means the caller stopped; so does this thread.
                         if sender.send(chunk).is_err() || failed {
@@ -141,15 +147,20 @@ impl ParallelReplay {
                     }
                 });
             }
-            let mut turn = decoded.iter().cycle();
+            let mut turn = turns.iter().cycle();
             for _ in 0..ranges {
-                let Some(Ok(chunk)) = turn.next().map(Receiver::recv) else {
+                let Some((decoded, recycle)) = turn.next() else {
+                    break;
+                };
+                let Ok(chunk) = decoded.recv() else {
                     // The worker ended without sending: it panicked, and the scope rethrows.
                     break;
                 };
                 outcome.events += chunk.consumed as u64;
                 outcome.through = chunk.through.max(outcome.through);
-                chunk.envelopes.into_iter().for_each(&mut apply);
+                chunk.envelopes.iter().for_each(&mut apply);
+                // Full or closed (the worker is done): the events are freed here instead.
+                let _ = recycle.try_send(chunk.envelopes);
                 match chunk.failure {
                     Some(ChunkFailure::Read(e)) => return Err(ReplayError::Read(e)),
                     Some(ChunkFailure::Decode(e)) => return Err(ReplayError::Decode(e)),

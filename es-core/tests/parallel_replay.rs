@@ -82,7 +82,7 @@ fn parallel<S: EventStore>(
 ) -> (Vec<Envelope<AccountEvent>>, u64, u64) {
     let mut seen = Vec::new();
     let outcome = replay
-        .run::<AccountEvent, _, _>(store, from, |envelope| seen.push(envelope))
+        .run::<AccountEvent, _, _>(store, from, |envelope| seen.push(envelope.clone()))
         .expect("replays");
     (seen, outcome.through, outcome.events)
 }
@@ -145,7 +145,7 @@ fn stops_at_the_first_event_that_does_not_decode_after_applying_those_before() {
     let error = ParallelReplay::new()
         .threads(3)
         .chunk_events(16)
-        .run::<AccountEvent, _, _>(&store, 1, |envelope| seen.push(envelope))
+        .run::<AccountEvent, _, _>(&store, 1, |envelope| seen.push(envelope.clone()))
         .expect_err("version 9 is from the future");
     let ReplayError::Decode(error) = error else {
         panic!("a decode error, not {error:?}");
