@@ -1,7 +1,8 @@
 //! The child side of measurements that need a fresh process: replays (whose peak memory must
 //! belong to the replay alone) and opening a large log (whose index memory is measured).
 //!
-//! Each prints one line of `key=value` pairs for the parent.
+//! Each prints one line of `key=value` pairs for the parent. `write DIR EVENTS GENERATION`
+//! writes a benchmark log to profile the other commands on.
 
 use std::path::Path;
 
@@ -22,6 +23,14 @@ pub fn run(args: &[String]) {
         "open" => open(Path::new(arg(1))),
         "replay" => replay(arg(1), Path::new(arg(2))),
         "bare" => bare(arg(1).parse().expect("an event count"), generation(arg(2))),
+        "write" => crate::runs::write_log(
+            Path::new(arg(1)),
+            &crate::Scale {
+                events: arg(2).parse().expect("an event count"),
+                ..crate::Scale::full()
+            },
+            generation(arg(3)),
+        ),
         other => panic!("unknown child measurement {other}"),
     }
 }
@@ -77,7 +86,17 @@ fn replay(engine: &str, path: &Path) {
             assert!(reset_peak_rss(), "the peak RSS can be reset");
             let secs = seconds(|| {
                 if engine == "file-par" {
+                    let chunk = std::env::var("ES_BENCH_CHUNK")
+                        .ok()
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(1024);
+                    let threads = std::env::var("ES_BENCH_THREADS")
+                        .ok()
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(2);
                     let outcome = ParallelReplay::new()
+                        .threads(threads)
+                        .chunk_events(chunk)
                         .run::<ShopEvent, _, _>(&store, 1, |envelope| {
                             totals.apply_event(&envelope.event);
                         })

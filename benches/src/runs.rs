@@ -155,7 +155,7 @@ fn batch_appends(scale: &Scale, dir: &Path) -> Vec<Row> {
 }
 
 /// A log of `generation` events, written unsynced (setup, not measured).
-fn write_log(path: &Path, scale: &Scale, generation: Generation) {
+pub(crate) fn write_log(path: &Path, scale: &Scale, generation: Generation) {
     let store = FileStore::options()
         .durability(Durability::None)
         .open(path)
