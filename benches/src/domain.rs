@@ -372,90 +372,61 @@ pub enum Generation {
 }
 
 /// Event `n` of the benchmark log as `(tag, version, JSON payload)`; the order flow cycles
-/// placed, paid, shipped.
+/// placed, paid, shipped. Current-version payloads are the v1 events upcast, so every
+/// generation holds the same facts.
 ///
 /// # Panics
 /// Never: the benchmark's structs always serialize.
 #[must_use]
 pub fn payload(n: u64, generation: Generation) -> (String, u32, Vec<u8>) {
     let order_id = format!("ord-{:09}", n / 3);
-    let (tag, json) = match (n % 3, generation) {
-        (0, Generation::V1 | Generation::Legacy) => (
-            "OrderPlaced",
-            serde_json::to_vec(&OrderPlacedV1 {
+    let current = generation == Generation::Current;
+    let (tag, json) = match n % 3 {
+        0 => {
+            let v1 = OrderPlacedV1 {
                 order_id,
                 customer: format!("Customer {}", n % 100_000),
                 email: format!("customer{}@example.com", n % 100_000),
                 lines: lines_v1(n),
                 note: "leave at the door if nobody answers".to_owned(),
-            }),
-        ),
-        (0, Generation::Current) => {
-            let v1 = lines_v1(n);
-            (
-                "OrderPlaced",
-                serde_json::to_vec(&OrderPlaced {
-                    order_id,
-                    customer: format!("Customer {}", n % 100_000),
-                    email: format!("customer{}@example.com", n % 100_000),
-                    lines: v1
-                        .into_iter()
-                        .map(|l| Line {
-                            sku: l.sku,
-                            qty: l.qty,
-                            unit_price_cents: l.price,
-                        })
-                        .collect(),
-                    note: "leave at the door if nobody answers".to_owned(),
-                    currency: "EUR".to_owned(),
-                    channel: "web".to_owned(),
-                }),
-            )
+            };
+            let json = if current {
+                serde_json::to_vec(&OrderPlaced::from(OrderPlacedV2::from(v1)))
+            } else {
+                serde_json::to_vec(&v1)
+            };
+            ("OrderPlaced", json)
         }
-        (1, Generation::V1 | Generation::Legacy) => (
-            "PaymentCaptured",
-            serde_json::to_vec(&PaymentCapturedV1 {
+        1 => {
+            let v1 = PaymentCapturedV1 {
                 order_id,
                 amount: 1999 + n % 5000,
                 method: "card".to_owned(),
                 reference: format!("pay_{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
                 card_last4: format!("{:04}", n % 10_000),
-            }),
-        ),
-        (1, Generation::Current) => (
-            "PaymentCaptured",
-            serde_json::to_vec(&PaymentCaptured {
-                order_id,
-                amount_cents: 1999 + n % 5000,
-                method: "card".to_owned(),
-                reference: format!("pay_{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
-                card_last4: format!("{:04}", n % 10_000),
-                currency: "EUR".to_owned(),
-                captured_by: "checkout".to_owned(),
-            }),
-        ),
-        (_, Generation::V1 | Generation::Legacy) => (
-            "OrderShipped",
-            serde_json::to_vec(&OrderShippedV1 {
+            };
+            let json = if current {
+                serde_json::to_vec(&PaymentCaptured::from(PaymentCapturedV2::from(v1)))
+            } else {
+                serde_json::to_vec(&v1)
+            };
+            ("PaymentCaptured", json)
+        }
+        _ => {
+            let v1 = OrderShippedV1 {
                 order_id,
                 carrier: "DHL Express".to_owned(),
                 tracking: format!("JD{:018}", n.wrapping_mul(7_919)),
                 address: format!("{} Example Street, 10115 Berlin, DE", n % 300),
                 items: 1 + u32::try_from(n % 4).unwrap_or(0),
-            }),
-        ),
-        (_, Generation::Current) => (
-            "OrderShipped",
-            serde_json::to_vec(&OrderShipped {
-                order_id,
-                carrier: "DHL Express".to_owned(),
-                tracking: format!("JD{:018}", n.wrapping_mul(7_919)),
-                address: format!("{} Example Street, 10115 Berlin, DE", n % 300),
-                items: 1 + u32::try_from(n % 4).unwrap_or(0),
-                service: "standard".to_owned(),
-                weight_grams: 0,
-            }),
-        ),
+            };
+            let json = if current {
+                serde_json::to_vec(&OrderShipped::from(OrderShippedV2::from(v1)))
+            } else {
+                serde_json::to_vec(&v1)
+            };
+            ("OrderShipped", json)
+        }
     };
     let json = json.expect("benchmark payloads serialize");
     match generation {

@@ -178,38 +178,39 @@ fn replay_child(args: &[&str], runs: usize) -> (f64, Vec<ChildReport>) {
     (events / median_of(&reports, "secs"), reports)
 }
 
+/// Every engine and generation holds the same facts, so every replay must fold them into the
+/// same totals: a harness that compared different work would be worthless.
+fn assert_same_totals(reports: &[&Vec<ChildReport>]) {
+    let checks: Vec<f64> = reports.iter().map(|r| median_of(r, "check")).collect();
+    assert!(
+        checks.iter().all(|c| (c - checks[0]).abs() < 0.5),
+        "every replay must fold the same events into the same totals: {checks:?}"
+    );
+}
+
 fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
     let n = scale.events.to_string();
     let runs = scale.runs;
-    let log = |name: &str| dir.join(name);
-    let (par_v1, par_v1_reports) =
-        replay_child(&["replay", "file-par", path_arg(&log("log-v1"))], runs);
-    let (seq_v1, seq_v1_reports) =
-        replay_child(&["replay", "file-seq", path_arg(&log("log-v1"))], runs);
-    let (sqlite_v1, sqlite_reports) =
-        replay_child(&["replay", "sqlite", path_arg(&log("v1.sqlite"))], runs);
+    let stored = |engine: &str, name: &str| {
+        replay_child(&["replay", engine, path_arg(&dir.join(name))], runs)
+    };
+    let (par_v1, par_v1_reports) = stored("file-par", "log-v1");
+    let (seq_v1, seq_v1_reports) = stored("file-seq", "log-v1");
+    let (sqlite_v1, sqlite_reports) = stored("sqlite", "v1.sqlite");
+    let (read_v1, _) = stored("file-read", "log-v1");
+    let (seq_current, current_reports) = stored("file-seq", "log-current");
+    let (par_current, _) = stored("file-par", "log-current");
+    let (seq_legacy, legacy_reports) = stored("file-seq", "log-legacy");
     let (bare_v1, bare_reports) = replay_child(&["bare", &n, "v1"], runs);
-    let (seq_current, current_reports) =
-        replay_child(&["replay", "file-seq", path_arg(&log("log-current"))], runs);
-    let (par_current, _) =
-        replay_child(&["replay", "file-par", path_arg(&log("log-current"))], runs);
-    let (seq_legacy, legacy_reports) =
-        replay_child(&["replay", "file-seq", path_arg(&log("log-legacy"))], runs);
-    let checks: Vec<f64> = [
+    let (bare_current, _) = replay_child(&["bare", &n, "current"], runs);
+    assert_same_totals(&[
         &par_v1_reports,
         &seq_v1_reports,
         &sqlite_reports,
         &bare_reports,
         &current_reports,
         &legacy_reports,
-    ]
-    .iter()
-    .map(|reports| median_of(reports, "check"))
-    .collect();
-    assert!(
-        checks.iter().all(|c| (c - checks[0]).abs() < 0.5),
-        "every replay must fold the same events into the same totals: {checks:?}"
-    );
+    ]);
 
     let fig = |label: &str, value: f64| Figure::new(label, value, PER_SEC);
     vec![
@@ -231,11 +232,23 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
             fig("bare serde_json, 1 core", bare_v1),
             None,
         ),
+        Row::ratio(
+            &format!("read {n} stored events, no decode, one thread"),
+            fig("FileStore, read_all loop", read_v1),
+            fig("bare serde_json, 1 core", bare_v1),
+            None,
+        ),
         Row::overhead(
             "typed upcast overhead, one thread (v1 log vs current-version log)",
             fig("v1, 2 typed steps", seq_v1),
             fig("v3, no upcast", seq_current),
             Some(0.10),
+        ),
+        Row::overhead(
+            "parse cost of v1 vs v3 payloads alone (bare serde_json, 1 core)",
+            fig("v1 payloads", bare_v1),
+            fig("v3 payloads", bare_current),
+            None,
         ),
         Row::overhead(
             "typed upcast overhead, ParallelReplay",
