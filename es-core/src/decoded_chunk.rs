@@ -63,9 +63,9 @@ pub(crate) fn read_decoded_through<E: Event, S: EventStore + ?Sized>(
     };
     let mut events = events.take_while(in_range).take(limit).peekable();
     // The first read allocates the reader's buffer. Only after it are the events of `reuse`
-    // freed, so that this chunk's events take their memory back at once: with the allocator
-    // of glibc, a large allocation while many small blocks wait in its fast lists merges them
-    // all, which cost more than the decoding when done for every chunk.
+    // freed, so that this chunk's events take their memory back at once: with glibc's
+    // allocator, a large allocation while many small freed blocks wait in its fast lists
+    // merges them all (`malloc_consolidate`), a cost paid again for every chunk.
     events.peek();
     reuse.clear();
     chunk.envelopes = reuse;
