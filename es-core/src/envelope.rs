@@ -56,6 +56,28 @@ impl<E: Event> Envelope<E> {
             .collect())
     }
 
+    /// Decodes a stored event it owns, appending the envelopes to `out`: the stream id and
+    /// metadata move into the envelope instead of being copied when there is one event.
+    pub(crate) fn decode_into(stored: StoredEvent, out: &mut Vec<Self>) -> Result<(), DecodeError> {
+        let mut events = E::decode(&stored)?.into_iter();
+        if events.len() == 1 {
+            if let Some(event) = events.next() {
+                out.push(Self {
+                    position: stored.position,
+                    stream_id: stored.stream_id,
+                    stream_version: stored.stream_version,
+                    event_id: stored.event_id,
+                    metadata: stored.metadata,
+                    recorded_at: stored.recorded_at,
+                    event,
+                });
+            }
+            return Ok(());
+        }
+        out.extend(events.map(|event| Self::wrap(&stored, event)));
+        Ok(())
+    }
+
     /// Wraps an already decoded event with the facts of the stored event it came from.
     #[must_use]
     pub fn wrap(stored: &StoredEvent, event: E) -> Self {

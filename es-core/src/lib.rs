@@ -23,6 +23,7 @@ mod memory_store;
 pub mod metadata;
 mod new_event;
 pub mod projection;
+pub mod replay;
 mod repository_snapshots;
 pub mod schema;
 pub mod snapshot;

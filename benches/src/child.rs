@@ -1,0 +1,156 @@
+//! The child side of measurements that need a fresh process: replays (whose peak memory must
+//! belong to the replay alone) and opening a large log (whose index memory is measured).
+//!
+//! Each prints one line of `key=value` pairs for the parent. `write DIR EVENTS GENERATION`
+//! writes a benchmark log to profile the other commands on.
+
+use std::path::Path;
+
+use es_core::replay::ParallelReplay;
+use es_core::{Event, EventStore, FileStore};
+
+use crate::domain::{decode_bare, payload, Generation, ShopEvent, ShopTotals};
+use crate::measure::{reset_peak_rss, seconds, status_kib};
+use crate::sqlite_log;
+
+/// Runs the child measurement named by `args` and prints its report.
+///
+/// # Panics
+/// On unknown arguments or a failing store: the harness is broken.
+pub fn run(args: &[String]) {
+    let arg = |i: usize| args.get(i).map(String::as_str).expect("child arguments");
+    match arg(0) {
+        "open" => open(Path::new(arg(1))),
+        "replay" => replay(arg(1), Path::new(arg(2))),
+        "bare" => bare(arg(1).parse().expect("an event count"), generation(arg(2))),
+        "write" => crate::runs::write_log(
+            Path::new(arg(1)),
+            &crate::Scale {
+                events: arg(2).parse().expect("an event count"),
+                ..crate::Scale::full()
+            },
+            generation(arg(3)),
+        ),
+        other => panic!("unknown child measurement {other}"),
+    }
+}
+
+fn generation(name: &str) -> Generation {
+    match name {
+        "v1" => Generation::V1,
+        "current" => Generation::Current,
+        "legacy" => Generation::Legacy,
+        other => panic!("unknown generation {other}"),
+    }
+}
+
+/// A checksum of the totals, so the parent can see every engine replayed the same events.
+fn check(totals: &ShopTotals) -> u64 {
+    totals.orders + totals.units * 3 + totals.revenue_cents * 7 + totals.parcels * 11
+}
+
+fn open(dir: &Path) {
+    let before = status_kib("VmRSS");
+    let mut store = None;
+    let secs = seconds(|| store = Some(FileStore::open(dir).expect("open the log")));
+    let after = status_kib("VmRSS");
+    let store = store.expect("opened");
+    let events = store.head_position().expect("head");
+    println!(
+        "secs={secs} events={events} index_kib={}",
+        after.saturating_sub(before)
+    );
+}
+
+fn replay(engine: &str, path: &Path) {
+    let mut totals = ShopTotals::default();
+    let mut events = 0u64;
+    let (secs, base, peak) = match engine {
+        "sqlite" => {
+            let conn = sqlite_log::open(path);
+            let base = status_kib("VmRSS");
+            assert!(reset_peak_rss(), "the peak RSS can be reset");
+            let secs = seconds(|| {
+                sqlite_log::scan(&conn, |stored| {
+                    events += 1;
+                    for event in ShopEvent::decode(stored).expect("benchmark events decode") {
+                        totals.apply_event(&event);
+                    }
+                });
+            });
+            (secs, base, status_kib("VmHWM"))
+        }
+        "file-read" => {
+            let store = FileStore::open(path).expect("open the log");
+            let base = status_kib("VmRSS");
+            assert!(reset_peak_rss(), "the peak RSS can be reset");
+            let secs = seconds(|| {
+                for stored in store.read_all(1).expect("read the log") {
+                    let stored = stored.expect("the log reads");
+                    events += 1;
+                    totals.units += stored.payload.len() as u64;
+                }
+            });
+            (secs, base, status_kib("VmHWM"))
+        }
+        "file-seq" | "file-par" => {
+            let store = FileStore::open(path).expect("open the log");
+            let base = status_kib("VmRSS");
+            assert!(reset_peak_rss(), "the peak RSS can be reset");
+            let secs = seconds(|| {
+                if engine == "file-par" {
+                    let chunk = std::env::var("ES_BENCH_CHUNK")
+                        .ok()
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(1024);
+                    let threads = std::env::var("ES_BENCH_THREADS")
+                        .ok()
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(2);
+                    let outcome = ParallelReplay::new()
+                        .threads(threads)
+                        .chunk_events(chunk)
+                        .run::<ShopEvent, _, _>(&store, 1, |envelope| {
+                            totals.apply_event(&envelope.event);
+                        })
+                        .expect("the log replays");
+                    events = outcome.events;
+                } else {
+                    for stored in store.read_all(1).expect("read the log") {
+                        let stored = stored.expect("the log reads");
+                        events += 1;
+                        for event in ShopEvent::decode(&stored).expect("benchmark events decode") {
+                            totals.apply_event(&event);
+                        }
+                    }
+                }
+            });
+            (secs, base, status_kib("VmHWM"))
+        }
+        other => panic!("unknown replay engine {other}"),
+    };
+    // Reading without decoding folds payload sizes, not events: no check to compare.
+    let check = if engine == "file-read" {
+        0
+    } else {
+        check(&totals)
+    };
+    println!(
+        "secs={secs} events={events} check={check} base_kib={base} peak_kib={peak} growth_kib={}",
+        peak.saturating_sub(base)
+    );
+}
+
+/// Bare `serde_json`: the same payloads, in memory, decoded into the structs of their stored
+/// version on one thread.
+fn bare(count: u64, generation: Generation) {
+    let payloads: Vec<(String, u32, Vec<u8>)> =
+        (0..count).map(|n| payload(n, generation)).collect();
+    let mut totals = ShopTotals::default();
+    let secs = seconds(|| {
+        for (tag, version, json) in &payloads {
+            decode_bare(&mut totals, tag, *version, json);
+        }
+    });
+    println!("secs={secs} events={count} check={}", check(&totals));
+}

@@ -1,0 +1,516 @@
+//! The measurements, each beside its peer, in the order the table prints them.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::{Barrier, Mutex};
+
+use es_core::file_store::Durability;
+use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent, Repository};
+
+use crate::domain::{new_event, Generation, ShopTotals};
+use crate::measure::{child_runs, max_of, median, median_of, seconds, ChildReport};
+use crate::sqlite_log;
+use crate::table::{Figure, Row, Target};
+
+/// How much work each measurement does.
+#[derive(Debug, Clone)]
+pub struct Scale {
+    /// Events in the replayed logs (and in the batch-append run).
+    pub events: u64,
+    /// Events per batch append.
+    pub batch: u64,
+    /// Durable single-event appends by one writer.
+    pub single_appends: u64,
+    /// Concurrent writers.
+    pub writers: u64,
+    /// Single-event appends per concurrent writer.
+    pub per_writer: u64,
+    /// Timed runs of each cheap measurement, after one warm-up; the median is reported.
+    pub runs: usize,
+    /// Stream lengths of the aggregate loads: the first is the baseline.
+    pub stream_lengths: [u64; 3],
+}
+
+impl Scale {
+    /// The sizes the targets are stated for.
+    #[must_use]
+    pub fn full() -> Self {
+        Self {
+            events: 1_000_000,
+            batch: 1_000,
+            single_appends: 1_000,
+            writers: 16,
+            per_writer: 100,
+            runs: 3,
+            stream_lengths: [100, 10_000, 100_000],
+        }
+    }
+
+    /// Seconds of work: every code path runs, no figure means anything.
+    #[must_use]
+    pub fn quick() -> Self {
+        Self {
+            events: 2_000,
+            batch: 1_000,
+            single_appends: 20,
+            writers: 16,
+            per_writer: 4,
+            runs: 1,
+            stream_lengths: [100, 1_000, 2_000],
+        }
+    }
+}
+
+const PER_SEC: &str = "events/s";
+
+fn per_sec(events: u64, secs: f64) -> f64 {
+    // Counts far below 2^52: exact as f64.
+    #[allow(clippy::cast_precision_loss)]
+    let events = events as f64;
+    events / secs
+}
+
+fn mib(kib: f64) -> f64 {
+    kib / 1024.0
+}
+
+fn path_arg(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// Runs everything in a temporary directory under `base`; returns the table's rows.
+///
+/// # Panics
+/// When a store or the file system fails.
+pub fn all(scale: &Scale, base: &Path) -> Vec<Row> {
+    let work = tempfile::Builder::new()
+        .prefix("es-bench-")
+        .tempdir_in(base)
+        .expect("a temporary directory for the stores");
+    let dir = work.path();
+    eprintln!("stores under {}", dir.display());
+    let mut rows = Vec::new();
+
+    eprintln!("== batch appends of {} events", scale.events);
+    let batch_rows = batch_appends(scale, dir);
+    eprintln!("== writing the current-version and legacy-tag logs");
+    write_log(&dir.join("log-current"), scale, Generation::Current);
+    write_log(&dir.join("log-legacy"), scale, Generation::Legacy);
+    eprintln!("== replays");
+    rows.extend(replays(scale, dir));
+    eprintln!("== open");
+    rows.extend(open(scale, dir));
+    eprintln!("== single-event appends");
+    rows.extend(single_writer(scale, dir));
+    rows.extend(concurrent_writers(scale, dir));
+    rows.extend(batch_rows);
+    eprintln!("== aggregate loads");
+    rows.extend(aggregate_loads(scale, dir));
+    rows
+}
+
+fn batch_stream(b: u64) -> String {
+    format!("shop-{b}")
+}
+
+fn batch_events(scale: &Scale, b: u64, generation: Generation) -> Vec<NewEvent> {
+    (0..scale.batch)
+        .map(|i| new_event(b * scale.batch + i, generation))
+        .collect()
+}
+
+/// Durable batch appends: the `FileStore` (synced) and SQLite (a transaction per batch). They
+/// write the v1 logs the replays read. Only the appends are timed, not building the events.
+fn batch_appends(scale: &Scale, dir: &Path) -> Vec<Row> {
+    let batches = scale.events / scale.batch;
+    let store = FileStore::open(dir.join("log-v1")).expect("open the FileStore");
+    let mut file_secs = 0.0;
+    for b in 0..batches {
+        let events = batch_events(scale, b, Generation::V1);
+        file_secs += seconds(|| {
+            store
+                .append(&batch_stream(b), ExpectedVersion::NoStream, events)
+                .expect("batch append");
+        });
+    }
+    drop(store);
+    let mut conn = sqlite_log::open(&dir.join("v1.sqlite"));
+    let mut sqlite_secs = 0.0;
+    for b in 0..batches {
+        let events = batch_events(scale, b, Generation::V1);
+        sqlite_secs +=
+            seconds(|| sqlite_log::append_batch(&mut conn, &batch_stream(b), 1, &events));
+    }
+    let what = format!(
+        "batch appends, {} events in batches of {}, durable",
+        scale.events, scale.batch
+    );
+    vec![Row::ratio(
+        &what,
+        Figure::new("FileStore", per_sec(scale.events, file_secs), PER_SEC),
+        Figure::new("SQLite", per_sec(scale.events, sqlite_secs), PER_SEC),
+        Some(Target::AtLeast(2.0)),
+    )]
+}
+
+/// A log of `generation` events, written unsynced (setup, not measured).
+pub(crate) fn write_log(path: &Path, scale: &Scale, generation: Generation) {
+    let store = FileStore::options()
+        .durability(Durability::None)
+        .open(path)
+        .expect("open the FileStore");
+    for b in 0..scale.events / scale.batch {
+        store
+            .append(
+                &batch_stream(b),
+                ExpectedVersion::NoStream,
+                batch_events(scale, b, generation),
+            )
+            .expect("append");
+    }
+}
+
+/// One replay measurement in fresh processes: its events per second (median) and reports.
+fn replay_child(args: &[&str], runs: usize) -> (f64, Vec<ChildReport>) {
+    let reports = child_runs(args, runs);
+    let events = median_of(&reports, "events");
+    (events / median_of(&reports, "secs"), reports)
+}
+
+/// Every engine and generation holds the same facts, so every replay must fold them into the
+/// same totals: a harness that compared different work would be worthless.
+fn assert_same_totals(reports: &[&Vec<ChildReport>]) {
+    let checks: Vec<f64> = reports.iter().map(|r| median_of(r, "check")).collect();
+    assert!(
+        checks.iter().all(|c| (c - checks[0]).abs() < 0.5),
+        "every replay must fold the same events into the same totals: {checks:?}"
+    );
+}
+
+fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
+    let n = scale.events.to_string();
+    let runs = scale.runs;
+    let stored = |engine: &str, name: &str| {
+        replay_child(&["replay", engine, path_arg(&dir.join(name))], runs)
+    };
+    let (par_v1, par_v1_reports) = stored("file-par", "log-v1");
+    let (seq_v1, seq_v1_reports) = stored("file-seq", "log-v1");
+    let (sqlite_v1, sqlite_reports) = stored("sqlite", "v1.sqlite");
+    let (read_v1, _) = stored("file-read", "log-v1");
+    let (seq_current, current_reports) = stored("file-seq", "log-current");
+    let (par_current, _) = stored("file-par", "log-current");
+    let (seq_legacy, legacy_reports) = stored("file-seq", "log-legacy");
+    let (bare_v1, bare_reports) = replay_child(&["bare", &n, "v1"], runs);
+    let (bare_current, _) = replay_child(&["bare", &n, "current"], runs);
+    assert_same_totals(&[
+        &par_v1_reports,
+        &seq_v1_reports,
+        &sqlite_reports,
+        &bare_reports,
+        &current_reports,
+        &legacy_reports,
+    ]);
+
+    let fig = |label: &str, value: f64| Figure::new(label, value, PER_SEC);
+    vec![
+        Row::ratio(
+            &format!("replay {n} v1 events (read, decode, 2 typed upcasts, apply)"),
+            fig("FileStore, ParallelReplay", par_v1),
+            fig("bare serde_json, 1 core", bare_v1),
+            Some(Target::AtLeast(1.0)),
+        ),
+        Row::ratio(
+            &format!("replay {n} v1 events"),
+            fig("FileStore, ParallelReplay", par_v1),
+            fig("SQLite scan + same decode", sqlite_v1),
+            Some(Target::AtLeast(1.5)),
+        ),
+        Row::ratio(
+            &format!("replay {n} v1 events, one thread"),
+            fig("FileStore, read_all loop", seq_v1),
+            fig("bare serde_json, 1 core", bare_v1),
+            None,
+        ),
+        Row::ratio(
+            &format!("read {n} stored events, no decode, one thread"),
+            fig("FileStore, read_all loop", read_v1),
+            fig("bare serde_json, 1 core", bare_v1),
+            None,
+        ),
+        Row::overhead(
+            "typed upcast overhead, one thread (v1 log vs current-version log)",
+            fig("v1, 2 typed steps", seq_v1),
+            fig("v3, no upcast", seq_current),
+            Some(0.10),
+        ),
+        Row::overhead(
+            "parse cost of v1 vs v3 payloads alone (bare serde_json, 1 core)",
+            fig("v1 payloads", bare_v1),
+            fig("v3 payloads", bare_current),
+            None,
+        ),
+        Row::overhead(
+            "typed upcast overhead, ParallelReplay",
+            fig("v1, 2 typed steps", par_v1),
+            fig("v3, no upcast", par_current),
+            None,
+        ),
+        Row::overhead(
+            "raw JSON upcaster path vs typed path, one thread",
+            fig("legacy tag, raw + 2 typed", seq_legacy),
+            fig("v1, 2 typed steps", seq_v1),
+            None,
+        ),
+        Row::single(
+            "replay peak RSS above the opened store (VmHWM - VmRSS)",
+            Figure::new(
+                "ParallelReplay",
+                mib(max_of(&par_v1_reports, "growth_kib")),
+                "MiB",
+            ),
+            Some(64.0),
+        ),
+        Row::single(
+            "replay peak RSS above the opened store, one thread",
+            Figure::new(
+                "read_all loop",
+                mib(max_of(&seq_v1_reports, "growth_kib")),
+                "MiB",
+            ),
+            Some(64.0),
+        ),
+    ]
+}
+
+fn open(scale: &Scale, dir: &Path) -> Vec<Row> {
+    let reports = child_runs(&["open", path_arg(&dir.join("log-v1"))], scale.runs);
+    vec![
+        Row::single(
+            &format!("open a {}-event log (index rebuilt)", scale.events),
+            Figure::new("FileStore::open", median_of(&reports, "secs"), "s"),
+            Some(0.5),
+        ),
+        Row::single(
+            &format!(
+                "index memory of a {}-event log (VmRSS growth)",
+                scale.events
+            ),
+            Figure::new("FileStore", mib(median_of(&reports, "index_kib")), "MiB"),
+            None,
+        ),
+    ]
+}
+
+/// Bytes of every file under `dir`.
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .expect("list a store directory")
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.metadata().ok())
+        .filter(std::fs::Metadata::is_file)
+        .map(|meta| meta.len())
+        .sum()
+}
+
+fn single_writer(scale: &Scale, dir: &Path) -> Vec<Row> {
+    let count = scale.single_appends;
+    let warm_up = 10;
+    let store_dir = dir.join("single");
+    let store = FileStore::open(&store_dir).expect("open the FileStore");
+    let before = dir_bytes(&store_dir);
+    let mut file_secs = 0.0;
+    for i in 0..warm_up + count {
+        let event = new_event(i, Generation::Current);
+        let secs = seconds(|| {
+            store
+                .append("single", ExpectedVersion::Exact(i), vec![event])
+                .expect("append");
+        });
+        if i >= warm_up {
+            file_secs += secs;
+        }
+    }
+    drop(store);
+    let frame_bytes = (dir_bytes(&store_dir) - before) / (warm_up + count);
+
+    let raw_path = dir.join("raw-fsync.log");
+    let raw = OpenOptions::new()
+        .create(true)
+        .append(false)
+        .write(true)
+        .truncate(true)
+        .open(&raw_path)
+        .expect("create the raw log");
+    let frame = vec![0x5a_u8; usize::try_from(frame_bytes).expect("frame size")];
+    let mut raw_secs = 0.0;
+    for i in 0..warm_up + count {
+        let secs = seconds(|| {
+            raw.write_all_at(&frame, i * frame_bytes).expect("write");
+            raw.sync_data().expect("fdatasync");
+        });
+        if i >= warm_up {
+            raw_secs += secs;
+        }
+    }
+
+    let conn = sqlite_log::open(&dir.join("single.sqlite"));
+    let mut sqlite_secs = 0.0;
+    for i in 0..warm_up + count {
+        let event = new_event(i, Generation::Current);
+        let secs = seconds(|| sqlite_log::insert(&conn, "single", i + 1, &[event]));
+        if i >= warm_up {
+            sqlite_secs += secs;
+        }
+    }
+    let ours = Figure::new("FileStore, Sync", per_sec(count, file_secs), PER_SEC);
+    vec![
+        Row::ratio(
+            &format!("durable appends, 1 event per call, 1 writer ({frame_bytes} B frames)"),
+            ours.clone(),
+            Figure::new("write + fdatasync loop", per_sec(count, raw_secs), PER_SEC),
+            Some(Target::AtLeast(0.9)),
+        ),
+        Row::ratio(
+            "durable appends, 1 event per call, 1 writer",
+            ours,
+            Figure::new("SQLite", per_sec(count, sqlite_secs), PER_SEC),
+            None,
+        ),
+    ]
+}
+
+/// `writers` threads, each appending one event per call to its own stream, started together;
+/// returns the wall time.
+fn concurrent(writers: u64, per_writer: u64, append: impl Fn(u64, u64) + Sync) -> f64 {
+    let barrier = Barrier::new(usize::try_from(writers).expect("writer count") + 1);
+    std::thread::scope(|scope| {
+        for w in 0..writers {
+            let (barrier, append) = (&barrier, &append);
+            scope.spawn(move || {
+                barrier.wait();
+                for i in 0..per_writer {
+                    append(w, i);
+                }
+            });
+        }
+        barrier.wait();
+        let started = std::time::Instant::now();
+        // The scope joins every writer before returning.
+        started
+    })
+    .elapsed()
+    .as_secs_f64()
+}
+
+fn concurrent_writers(scale: &Scale, dir: &Path) -> Vec<Row> {
+    let (writers, per_writer) = (scale.writers, scale.per_writer);
+    let total = writers * per_writer;
+    // Built before the clock starts; a clone inside the timed loop copies a few hundred bytes.
+    let prepared: Vec<Vec<NewEvent>> = (0..writers)
+        .map(|w| {
+            (0..per_writer)
+                .map(|i| new_event(w * per_writer + i, Generation::Current))
+                .collect()
+        })
+        .collect();
+    let event = |w: u64, i: u64| {
+        prepared[usize::try_from(w).expect("writer")][usize::try_from(i).expect("event")].clone()
+    };
+    let store = FileStore::open(dir.join("writers")).expect("open the FileStore");
+    let file_secs = concurrent(writers, per_writer, |w, i| {
+        store
+            .append(
+                &format!("writer-{w}"),
+                ExpectedVersion::Exact(i),
+                vec![event(w, i)],
+            )
+            .expect("append");
+    });
+    drop(store);
+
+    let db = dir.join("writers.sqlite");
+    let connections: Vec<Mutex<rusqlite::Connection>> = (0..writers)
+        .map(|_| Mutex::new(sqlite_log::open(&db)))
+        .collect();
+    let sqlite_secs = concurrent(writers, per_writer, |w, i| {
+        let conn = connections[usize::try_from(w).expect("writer")]
+            .lock()
+            .expect("each writer has its own connection");
+        sqlite_log::insert(&conn, &format!("writer-{w}"), i + 1, &[event(w, i)]);
+    });
+    vec![Row::ratio(
+        &format!("durable appends, 1 event per call, {writers} writers"),
+        Figure::new(
+            "FileStore, group commit",
+            per_sec(total, file_secs),
+            PER_SEC,
+        ),
+        Figure::new("SQLite", per_sec(total, sqlite_secs), PER_SEC),
+        Some(Target::AtLeast(10.0)),
+    )]
+}
+
+fn aggregate_loads(scale: &Scale, dir: &Path) -> Vec<Row> {
+    let store = FileStore::options()
+        .durability(Durability::None)
+        .open(dir.join("aggregates"))
+        .expect("open the FileStore");
+    for len in scale.stream_lengths {
+        let stream = format!("agg-{len}");
+        let mut written = 0;
+        while written < len {
+            let n = (len - written).min(1_000);
+            let events = (written..written + n)
+                .map(|i| new_event(i, Generation::V1))
+                .collect();
+            store
+                .append(&stream, ExpectedVersion::Exact(written), events)
+                .expect("append");
+            written += n;
+        }
+    }
+    let with_snapshots = Repository::<ShopTotals, _>::new(&store).snapshot_every(100);
+    let without = Repository::<ShopTotals, _>::new(&store);
+    let load_secs = |repo: &Repository<ShopTotals, &FileStore>, len: u64, runs: usize| {
+        let stream = format!("agg-{len}");
+        // The first load also takes the snapshot.
+        let loaded = repo.load(&stream).expect("load");
+        assert_eq!(loaded.version, len, "the whole stream is loaded");
+        median(
+            (0..runs)
+                .map(|_| {
+                    seconds(|| {
+                        repo.load(&stream).expect("load");
+                    })
+                })
+                .collect(),
+        )
+    };
+    let loads = 5 * scale.runs + 6;
+    let [small, medium, large] = scale.stream_lengths;
+    let snap = |len| load_secs(&with_snapshots, len, loads) * 1e3;
+    let (t_small, t_medium, t_large) = (snap(small), snap(medium), snap(large));
+    let t_large_replayed = load_secs(&without, large, scale.runs) * 1e3;
+    let fig = |label: String, ms: f64| Figure::new(label, ms, "ms");
+    vec![
+        Row::ratio(
+            &format!("aggregate load, snapshot_every(100): {large} vs {small} events"),
+            fig(format!("{large}-event stream"), t_large),
+            fig(format!("{small}-event stream"), t_small),
+            Some(Target::AtMost(2.0)),
+        ),
+        Row::ratio(
+            &format!("aggregate load, snapshot_every(100): {medium} vs {small} events"),
+            fig(format!("{medium}-event stream"), t_medium),
+            fig(format!("{small}-event stream"), t_small),
+            None,
+        ),
+        Row::ratio(
+            &format!("aggregate load of {large} events: snapshot vs full replay"),
+            fig("with snapshot".to_owned(), t_large),
+            fig("without snapshots".to_owned(), t_large_replayed),
+            None,
+        ),
+    ]
+}
