@@ -162,3 +162,24 @@ fn a_concurrent_write_makes_execute_a_conflict_that_a_retry_resolves() {
         "got {retry:?}"
     );
 }
+
+#[test]
+fn execute_with_metadata_writes_it_with_every_event_of_the_command() {
+    use es_core::metadata::{CAUSATION_ID, CORRELATION_ID};
+    use serde_json::{json, Map};
+
+    let repo = Repository::<Account, _>::new(MemoryStore::new());
+    let mut request = Map::new();
+    request.insert(CORRELATION_ID.to_owned(), json!("req-7"));
+    request.insert(CAUSATION_ID.to_owned(), json!("cmd-1"));
+    repo.execute_with_metadata("acc", open(), &request)
+        .expect("open");
+    repo.execute("acc", AccountCommand::Deposit { amount: 5 })
+        .expect("deposit");
+    let history = repo.history("acc").expect("history");
+    let ids: Vec<(Option<&str>, Option<&str>)> = history
+        .iter()
+        .map(|e| (e.correlation_id(), e.causation_id()))
+        .collect();
+    assert_eq!(ids, [(Some("req-7"), Some("cmd-1")), (None, None)]);
+}

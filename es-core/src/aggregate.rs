@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::repository_snapshots::{load_snapshot, save_snapshot, SnapshotPolicy};
 use crate::snapshot::SnapshotStore;
@@ -336,6 +337,49 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         stream_id: &str,
         command: A::Command,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        self.execute_with_metadata(stream_id, command, &Map::new())
+    }
+
+    /// [`execute`](Self::execute), writing `metadata` with every event the command produces:
+    /// typically the correlation and causation ids of the request that sent the command
+    /// ([`metadata::CORRELATION_ID`](crate::metadata::CORRELATION_ID),
+    /// [`metadata::CAUSATION_ID`](crate::metadata::CAUSATION_ID)), so the audit trail of
+    /// [`history`](Self::history) can follow it.
+    ///
+    /// # Errors
+    /// As [`execute`](Self::execute).
+    ///
+    /// # Examples
+    /// ```
+    /// # use es_core::{Aggregate, Event, MemoryStore, Repository};
+    /// # use schemars::JsonSchema;
+    /// # use serde::{Deserialize, Serialize};
+    /// use es_core::metadata::CORRELATION_ID;
+    /// use serde_json::{json, Map};
+    /// # #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    /// # struct Pinged {}
+    /// # #[derive(Default)]
+    /// # struct Pinger;
+    /// # impl Aggregate for Pinger {
+    /// #     type Event = Pinged;
+    /// #     type Command = ();
+    /// #     type Error = std::convert::Infallible;
+    /// #     fn handle(&self, (): ()) -> Result<Vec<Pinged>, Self::Error> { Ok(vec![Pinged {}]) }
+    /// #     fn apply(&mut self, _: &Pinged) {}
+    /// # }
+    /// let repo = Repository::<Pinger, _>::new(MemoryStore::new());
+    /// let mut metadata = Map::new();
+    /// metadata.insert(CORRELATION_ID.to_owned(), json!("request-42"));
+    /// repo.execute_with_metadata("p-1", (), &metadata)?;
+    /// assert_eq!(repo.history("p-1")?[0].correlation_id(), Some("request-42"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn execute_with_metadata(
+        &self,
+        stream_id: &str,
+        command: A::Command,
+        metadata: &Map<String, Value>,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
         let Loaded { mut state, version } = self.load(stream_id).map_err(ExecuteError::Load)?;
         let events = state.handle(command).map_err(ExecuteError::Rejected)?;
         if events.is_empty() {
@@ -347,7 +391,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         }
         let new_events = events
             .iter()
-            .map(NewEvent::encode)
+            .map(|event| NewEvent::encode(event).map(|new| new.with_metadata_map(metadata.clone())))
             .collect::<Result<Vec<_>, _>>()
             .map_err(ExecuteError::Encode)?;
         let outcome = self
