@@ -91,6 +91,11 @@ fn main() -> Result<(), Box<dyn Error>> {
             "  {ACCOUNT} claims it: ok (stream version {})",
             outcome.stream_version
         ),
+        Err(AppendError::Conflict { .. }) => {
+            println!(
+                "  {ACCOUNT} claims it: conflict: already taken (by an earlier run of this demo)"
+            );
+        }
         Err(e) => println!("  {ACCOUNT} claims it: {e}"),
     }
     match claim("acc-002") {
