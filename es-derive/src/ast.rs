@@ -1,8 +1,11 @@
 //! The derive's model of its input: borrows the syn tree, keeps the original nodes for spans.
+//! Building it parses the attributes and runs the checks, so a model without recorded errors
+//! is ready for code generation.
 
 use syn::{Data, DeriveInput, Fields, Ident, Path, Type};
 
 use crate::attr::{self, EnumAttrs, StructAttrs};
+use crate::check;
 use crate::ctxt::Ctxt;
 
 pub enum Input<'a> {
@@ -14,11 +17,12 @@ pub enum Input<'a> {
 pub struct VersionStruct<'a> {
     pub ident: &'a Ident,
     pub attrs: StructAttrs,
+    /// The event type's stored name: `name = "..."`, or the struct's own name.
+    pub event_type: String,
 }
 
 /// The domain's event enum: one variant per event type.
 pub struct EventEnum<'a> {
-    pub original: &'a DeriveInput,
     pub ident: &'a Ident,
     pub attrs: EnumAttrs,
     pub variants: Vec<Variant<'a>>,
@@ -31,8 +35,15 @@ pub struct Variant<'a> {
 }
 
 impl<'a> Input<'a> {
-    /// The model of `input`, or `None` when its shape rules out a derive (errors recorded).
+    /// The model of `input`, checked, or `None` when its shape rules out a derive (errors
+    /// recorded).
     pub fn from_syn(cx: &Ctxt, input: &'a DeriveInput) -> Option<Self> {
+        let model = Self::from_shape(cx, input)?;
+        check::check(cx, &model);
+        Some(model)
+    }
+
+    fn from_shape(cx: &Ctxt, input: &'a DeriveInput) -> Option<Self> {
         if !input.generics.params.is_empty() {
             cx.error_spanned_by(
                 &input.generics,
@@ -42,9 +53,15 @@ impl<'a> Input<'a> {
         match &input.data {
             Data::Struct(data) => {
                 attr::reject_on_fields(cx, &data.fields);
+                let attrs = attr::parse_struct(cx, &input.attrs);
+                let event_type = attrs
+                    .event_type
+                    .as_ref()
+                    .map_or_else(|| input.ident.to_string(), |name| name.value.value());
                 Some(Input::Struct(VersionStruct {
                     ident: &input.ident,
-                    attrs: attr::parse_struct(cx, &input.attrs),
+                    attrs,
+                    event_type,
                 }))
             }
             Data::Enum(data) => {
@@ -54,8 +71,13 @@ impl<'a> Input<'a> {
                     .iter()
                     .filter_map(|variant| Variant::from_syn(cx, variant))
                     .collect();
+                if data.variants.is_empty() {
+                    cx.error_spanned_by(
+                        &input.ident,
+                        "an event enum needs at least one variant, one per event type",
+                    );
+                }
                 Some(Input::Enum(EventEnum {
-                    original: input,
                     ident: &input.ident,
                     attrs,
                     variants,

@@ -7,23 +7,10 @@ use syn::punctuated::Punctuated;
 use syn::{Attribute, Expr, Fields, Lit, LitInt, LitStr, Path, Token};
 
 use crate::ctxt::Ctxt;
-
-pub const EVENT: &str = "event";
-pub const NAME: &str = "name";
-pub const VERSION: &str = "version";
-pub const UPCAST_FROM: &str = "upcast_from";
-pub const TRY_UPCAST: &str = "try_upcast";
-pub const ALIAS: &str = "alias";
-pub const CRATE: &str = "crate";
-pub const REMOVED: &str = "removed";
-pub const RAW_UPCAST: &str = "raw_upcast";
-pub const FROM: &str = "from";
-pub const WITH: &str = "with";
-pub const SCHEMA: &str = "schema";
-
-const STRUCT_KEYS: &[&str] = &[NAME, VERSION, UPCAST_FROM, TRY_UPCAST, ALIAS, CRATE];
-const ENUM_KEYS: &[&str] = &[REMOVED, RAW_UPCAST, CRATE];
-const RAW_UPCAST_KEYS: &[&str] = &[FROM, WITH, SCHEMA];
+use crate::symbol::{
+    ALIAS, CRATE, ENUM_KEYS, EVENT, FROM, NAME, RAW_UPCAST, RAW_UPCAST_KEYS, REMOVED, SCHEMA,
+    STRUCT_KEYS, TRY_UPCAST, UPCAST_FROM, VERSION, WITH,
+};
 
 const RAW_UPCAST_EXAMPLE: &str = "raw_upcast(from = (\"OldTag\", 1), with = path::to::function)";
 const REMOVED_EXAMPLE: &str = "removed(\"OldTag\", (\"OtherTag\", 2))";
@@ -85,7 +72,8 @@ impl<T> Once<T> {
 
 /// The attributes of a version struct.
 pub struct StructAttrs {
-    pub name: Option<Spanned<LitStr>>,
+    /// `name = "..."`: the stored name of the event type, when not the struct's own.
+    pub event_type: Option<Spanned<LitStr>>,
     pub version: Option<Spanned<(u32, LitInt)>>,
     pub upcast_from: Option<Spanned<Path>>,
     pub try_upcast: Option<Spanned<()>>,
@@ -100,23 +88,23 @@ pub struct EnumAttrs {
     pub raw_upcasts: Vec<RawUpcast>,
 }
 
-/// A stored `("Tag", version)` written in an attribute.
+/// A stored `("EventType", version)` written in an attribute.
 pub struct StoredVersion {
-    pub tag: LitStr,
+    pub event_type: LitStr,
     pub version: u32,
     /// The whole tuple, for spans.
     pub node: Expr,
 }
 
-/// One entry of `removed(...)`: a tag (every version) or a `("Tag", version)` pair.
+/// One entry of `removed(...)`: an event type (every version) or an `("EventType", version)` pair.
 pub struct Removed {
-    pub tag: LitStr,
+    pub event_type: LitStr,
     pub version: Option<u32>,
     /// The entry as written, for spans.
     pub node: Expr,
 }
 
-/// One `raw_upcast(from = ("Tag", n), with = path, schema = Type)`.
+/// One `raw_upcast(from = ("EventType", n), with = path, schema = Type)`.
 pub struct RawUpcast {
     pub from: StoredVersion,
     pub with: Path,
@@ -125,7 +113,7 @@ pub struct RawUpcast {
 
 /// Every key found, before they are sorted into the target's attribute set.
 struct Collected {
-    name: Once<LitStr>,
+    event_type: Once<LitStr>,
     version: Once<(u32, LitInt)>,
     upcast_from: Once<Path>,
     try_upcast: Once<()>,
@@ -138,7 +126,7 @@ struct Collected {
 pub fn parse_struct(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
     let c = collect(cx, attrs, Target::Struct);
     StructAttrs {
-        name: c.name.value,
+        event_type: c.event_type.value,
         version: c.version.value,
         upcast_from: c.upcast_from.value,
         try_upcast: c.try_upcast.value,
@@ -176,7 +164,7 @@ pub fn reject_on_fields(cx: &Ctxt, fields: &Fields) {
 
 fn collect(cx: &Ctxt, attrs: &[Attribute], target: Target) -> Collected {
     let mut c = Collected {
-        name: Once::new(NAME),
+        event_type: Once::new(NAME),
         version: Once::new(VERSION),
         upcast_from: Once::new(UPCAST_FROM),
         try_upcast: Once::new(TRY_UPCAST),
@@ -203,14 +191,11 @@ fn parse_key(
     target: Target,
     c: &mut Collected,
 ) -> syn::Result<()> {
-    let Some(key) = meta.path.get_ident().map(ToString::to_string) else {
+    let Some(ident) = meta.path.get_ident() else {
         cx.error_spanned_by(&meta.path, "expected an `event` attribute key");
         return skip_value(meta);
     };
-    let key_span = meta
-        .path
-        .get_ident()
-        .map_or_else(Span::call_site, syn::Ident::span);
+    let (key, key_span) = (ident.to_string(), ident.span());
     if !target.keys().contains(&key.as_str()) {
         cx.syn_error(syn::Error::new(key_span, misplaced_key(&key, target)));
         return skip_value(meta);
@@ -218,19 +203,15 @@ fn parse_key(
     match key.as_str() {
         NAME => {
             if let Some(lit) = string_value(cx, meta, NAME, "name = \"AccountOpened\"")? {
-                if lit.value().is_empty() {
-                    cx.error_spanned_by(&lit, "an event name must not be empty");
-                }
-                c.name.set(cx, key_span, lit);
+                non_empty(cx, &lit, "an event name must not be empty");
+                c.event_type.set(cx, key_span, lit);
             }
         }
         ALIAS => {
             if let Some(lit) = string_value(cx, meta, ALIAS, "alias = \"OldName\"")? {
-                if lit.value().is_empty() {
-                    cx.error_spanned_by(&lit, "an alias must not be empty");
-                } else if let Some(earlier) = c.aliases.iter().find(|a| a.value() == lit.value()) {
+                if let Some(earlier) = c.aliases.iter().find(|a| a.value() == lit.value()) {
                     cx.error_spanned_by(&lit, format!("duplicate alias `{}`", earlier.value()));
-                } else {
+                } else if non_empty(cx, &lit, "an alias must not be empty") {
                     c.aliases.push(lit);
                 }
             }
@@ -276,7 +257,7 @@ fn parse_key(
     Ok(())
 }
 
-/// `removed("Tag", ("Other", 2), ...)`.
+/// `removed("EventType", ("Other", 2), ...)`.
 fn parse_removed(cx: &Ctxt, meta: &ParseNestedMeta<'_>, out: &mut Vec<Removed>) -> syn::Result<()> {
     if !meta.input.peek(syn::token::Paren) {
         cx.error_spanned_by(
@@ -295,21 +276,18 @@ fn parse_removed(cx: &Ctxt, meta: &ParseNestedMeta<'_>, out: &mut Vec<Removed>) 
         );
     }
     for entry in entries {
-        if let Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(tag), ..
-        }) = &entry
-        {
-            if non_empty_tag(cx, tag) {
+        if let Some(event_type) = lit_str(&entry) {
+            if non_empty(cx, event_type, EMPTY_EVENT_TYPE) {
                 out.push(Removed {
-                    tag: tag.clone(),
+                    event_type: event_type.clone(),
                     version: None,
-                    node: entry.clone(),
+                    node: entry,
                 });
             }
         } else if let Expr::Tuple(_) = &entry {
             if let Some(stored) = stored_version(cx, entry, REMOVED_EXAMPLE) {
                 out.push(Removed {
-                    tag: stored.tag,
+                    event_type: stored.event_type,
                     version: Some(stored.version),
                     node: stored.node,
                 });
@@ -326,7 +304,7 @@ fn parse_removed(cx: &Ctxt, meta: &ParseNestedMeta<'_>, out: &mut Vec<Removed>) 
     Ok(())
 }
 
-/// `raw_upcast(from = ("Tag", n), with = path, schema = Type)`; `None` when a part is missing or
+/// `raw_upcast(from = ("EventType", n), with = path, schema = Type)`; `None` when a part is missing or
 /// wrong (errors recorded).
 fn parse_raw_upcast(
     cx: &Ctxt,
@@ -347,12 +325,9 @@ fn parse_raw_upcast(
     // A key whose value was wrong is reported there, not again as missing.
     let (mut from_written, mut with_written) = (false, false);
     meta.parse_nested_meta(|inner| {
-        let key = inner.path.get_ident().map(ToString::to_string);
-        let inner_span = inner
-            .path
-            .get_ident()
-            .map_or_else(Span::call_site, syn::Ident::span);
-        match key.as_deref() {
+        let ident = inner.path.get_ident();
+        let inner_span = ident.map_or_else(Span::call_site, syn::Ident::span);
+        match ident.map(ToString::to_string).as_deref() {
             Some(FROM) => {
                 from_written = true;
                 let example = "from = (\"OldTag\", 1)";
@@ -409,22 +384,15 @@ fn parse_raw_upcast(
     })
 }
 
-/// A `("Tag", version)` tuple with a non-empty tag and a version from 1.
+/// An `("EventType", version)` tuple with a non-empty event type and a version from 1.
 fn stored_version(cx: &Ctxt, expr: Expr, example: &str) -> Option<StoredVersion> {
     let parts = match &expr {
-        Expr::Tuple(tuple) if tuple.elems.len() == 2 => Some((&tuple.elems[0], &tuple.elems[1])),
+        Expr::Tuple(tuple) if tuple.elems.len() == 2 => {
+            lit_str(&tuple.elems[0]).zip(lit_int(&tuple.elems[1]))
+        }
         _ => None,
     };
-    let Some((
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(tag), ..
-        }),
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Int(version),
-            ..
-        }),
-    )) = parts
-    else {
+    let Some((event_type, version)) = parts else {
         cx.error_spanned_by(
             &expr,
             format!("expected a stored tag and version, a string and an integer: `{example}`"),
@@ -432,22 +400,45 @@ fn stored_version(cx: &Ctxt, expr: Expr, example: &str) -> Option<StoredVersion>
         return None;
     };
     let version = parse_version(cx, version)?;
-    if !non_empty_tag(cx, tag) {
+    if !non_empty(cx, event_type, EMPTY_EVENT_TYPE) {
         return None;
     }
     Some(StoredVersion {
-        tag: tag.clone(),
+        event_type: event_type.clone(),
         version,
         node: expr,
     })
 }
 
-fn non_empty_tag(cx: &Ctxt, tag: &LitStr) -> bool {
-    let empty = tag.value().is_empty();
+const EMPTY_EVENT_TYPE: &str = "a tag must not be empty";
+
+/// Whether `lit` is a non-empty string; when it is empty, `message` is recorded at it.
+fn non_empty(cx: &Ctxt, lit: &LitStr, message: &str) -> bool {
+    let empty = lit.value().is_empty();
     if empty {
-        cx.error_spanned_by(tag, "a tag must not be empty");
+        cx.error_spanned_by(lit, message);
     }
     !empty
+}
+
+/// The string literal `expr` is, if it is one.
+fn lit_str(expr: &Expr) -> Option<&LitStr> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Some(lit),
+        _ => None,
+    }
+}
+
+/// The integer literal `expr` is, if it is one.
+fn lit_int(expr: &Expr) -> Option<&LitInt> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => Some(lit),
+        _ => None,
+    }
 }
 
 fn path_value(
@@ -531,19 +522,9 @@ fn string_value(
     key: &str,
     example: &str,
 ) -> syn::Result<Option<LitStr>> {
-    value_of(
-        cx,
-        meta,
-        key,
-        example,
-        "a string literal",
-        |expr| match expr {
-            Expr::Lit(syn::ExprLit {
-                lit: Lit::Str(lit), ..
-            }) => Some(lit.clone()),
-            _ => None,
-        },
-    )
+    value_of(cx, meta, key, example, "a string literal", |expr| {
+        lit_str(expr).cloned()
+    })
 }
 
 /// The value of `key = value` taken apart by `extract`, or an error at the value saying it
@@ -567,17 +548,15 @@ fn value_of<T>(
 }
 
 fn version_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<(u32, LitInt)>> {
-    let Some(expr) = required_value(cx, meta, VERSION, "version = 2")? else {
-        return Ok(None);
-    };
-    let Expr::Lit(syn::ExprLit {
-        lit: Lit::Int(lit), ..
-    }) = expr
-    else {
-        cx.error_spanned_by(expr, "`version` takes an integer literal: `version = 2`");
-        return Ok(None);
-    };
-    Ok(parse_version(cx, &lit).map(|v| (v, lit)))
+    let lit = value_of(
+        cx,
+        meta,
+        VERSION,
+        "version = 2",
+        "an integer literal",
+        |expr| lit_int(expr).cloned(),
+    )?;
+    Ok(lit.and_then(|lit| parse_version(cx, &lit).map(|v| (v, lit))))
 }
 
 /// A version literal: from 1, fitting in a u32.

@@ -1,5 +1,5 @@
 //! Checks that span several attributes or variants. Checks that need facts the macro cannot
-//! see (the versions and tags of types defined elsewhere) are `const` assertions in the
+//! see (the versions and stored names of event types defined elsewhere) are `const` assertions in the
 //! expansion instead.
 
 use quote::ToTokens;
@@ -28,32 +28,18 @@ fn check_struct(cx: &Ctxt, s: &VersionStruct<'_>) {
             "a struct with `upcast_from` needs an explicit `version`, greater than the previous version's",
         ));
     }
-    let name = s
-        .attrs
-        .name
-        .as_ref()
-        .map_or_else(|| s.ident.to_string(), |name| name.value.value());
-    for alias in s.attrs.aliases.iter().filter(|a| a.value() == name) {
+    let event_type = &s.event_type;
+    for alias in s.attrs.aliases.iter().filter(|a| a.value() == *event_type) {
         cx.error_spanned_by(
             alias,
-            format!("alias `{name}` is the event's own name; an alias is an extra, older tag"),
+            format!(
+                "alias `{event_type}` is the event's own name; an alias is an extra, older tag"
+            ),
         );
     }
 }
 
 fn check_enum(cx: &Ctxt, e: &EventEnum<'_>) {
-    let Some(enum_data) = (match &e.original.data {
-        syn::Data::Enum(data) => Some(data),
-        _ => None,
-    }) else {
-        return;
-    };
-    if enum_data.variants.is_empty() {
-        cx.error_spanned_by(
-            e.ident,
-            "an event enum needs at least one variant, one per event type",
-        );
-    }
     for (i, variant) in e.variants.iter().enumerate() {
         let ty = variant.ty.to_token_stream().to_string();
         if let Some(first) = e.variants[..i]
@@ -72,7 +58,8 @@ fn check_enum(cx: &Ctxt, e: &EventEnum<'_>) {
     check_enum_level(cx, e);
 }
 
-/// Each stored (tag, version) has at most one enum-level rule: one raw upcaster, or removed.
+/// Each stored (event type, version) has at most one enum-level rule: one raw upcaster, or
+/// removed.
 fn check_enum_level(cx: &Ctxt, e: &EventEnum<'_>) {
     let raw = &e.attrs.raw_upcasts;
     for (i, upcast) in raw.iter().enumerate() {
@@ -93,13 +80,13 @@ fn check_enum_level(cx: &Ctxt, e: &EventEnum<'_>) {
     for (i, entry) in removed.iter().enumerate() {
         if let Some(earlier) = removed[..i].iter().find(|earlier| overlaps(earlier, entry)) {
             let what = match earlier.version {
-                None => format!("every version of `{}`", earlier.tag.value()),
-                Some(v) => format!("(`{}`, {v})", earlier.tag.value()),
+                None => format!("every version of `{}`", earlier.event_type.value()),
+                Some(v) => format!("(`{}`, {v})", earlier.event_type.value()),
             };
             cx.error_spanned_by(&entry.node, format!("{what} is already removed"));
         }
         if let Some(upcast) = raw.iter().find(|raw| {
-            raw.from.tag.value() == entry.tag.value()
+            raw.from.event_type.value() == entry.event_type.value()
                 && entry.version.is_none_or(|v| v == raw.from.version)
         }) {
             cx.error_spanned_by(
@@ -114,11 +101,11 @@ fn check_enum_level(cx: &Ctxt, e: &EventEnum<'_>) {
 }
 
 fn same(a: &StoredVersion, b: &StoredVersion) -> bool {
-    a.version == b.version && a.tag.value() == b.tag.value()
+    a.version == b.version && a.event_type.value() == b.event_type.value()
 }
 
 fn overlaps(a: &Removed, b: &Removed) -> bool {
-    a.tag.value() == b.tag.value()
+    a.event_type.value() == b.event_type.value()
         && match (a.version, b.version) {
             (Some(x), Some(y)) => x == y,
             _ => true,
@@ -126,5 +113,5 @@ fn overlaps(a: &Removed, b: &Removed) -> bool {
 }
 
 fn describe(stored: &StoredVersion) -> String {
-    format!("(`{}`, {})", stored.tag.value(), stored.version)
+    format!("(`{}`, {})", stored.event_type.value(), stored.version)
 }

@@ -7,15 +7,11 @@ use syn::{Data, DeriveInput, Path};
 
 use crate::ast::{EventEnum, Input, Variant, VersionStruct};
 use crate::attr::{crate_path, RawUpcast, Removed};
-use crate::check;
 use crate::ctxt::Ctxt;
 
 pub fn derive(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let parsed = Input::from_syn(&cx, input);
-    if let Some(parsed) = &parsed {
-        check::check(&cx, parsed);
-    }
     let krate = crate_path(parsed.as_ref().and_then(Input::krate));
     match (cx.check(), parsed) {
         (Ok(()), Some(Input::Struct(s))) => expand_struct(&s),
@@ -42,11 +38,7 @@ fn int(value: u32) -> Literal {
 fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
     let krate = crate_path(s.attrs.krate.as_ref());
     let ident = s.ident;
-    let tag = s
-        .attrs
-        .name
-        .as_ref()
-        .map_or_else(|| ident.to_string(), |name| name.value.value());
+    let event_type = &s.event_type;
     let version = int(s.attrs.version.as_ref().map_or(1, |v| v.value.0));
     let aliases = s.attrs.aliases.iter();
     let rust_type = ident.to_string();
@@ -61,10 +53,10 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
         const _: () = {
             #[automatically_derived]
             impl #krate::VersionedEvent for #ident {
-                const TAG: &'static str = #tag;
+                const TAG: &'static str = #event_type;
                 const VERSION: u32 = #version;
                 const LINK: #krate::codec::ChainLink = #krate::codec::ChainLink {
-                    tag: #tag,
+                    tag: #event_type,
                     aliases: &[#(#aliases),*],
                     version: #version,
                     rust_type: #rust_type,
@@ -269,7 +261,7 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
 
 /// The `decode` branch of a raw upcaster: only its own (tag, version) reaches it.
 fn raw_upcast_arm(raw: &RawUpcast, krate: &TokenStream) -> TokenStream {
-    let tag = &raw.from.tag;
+    let tag = &raw.from.event_type;
     let version = int(raw.from.version);
     let name = display(&raw.with);
     let with = &raw.with;
@@ -289,7 +281,7 @@ fn raw_upcast_arm(raw: &RawUpcast, krate: &TokenStream) -> TokenStream {
 
 /// The `decode` branch of a removed tag: no event.
 fn removed_arm(removed: &Removed, krate: &TokenStream) -> TokenStream {
-    let tag = &removed.tag;
+    let tag = &removed.event_type;
     let condition = if let Some(version) = removed.version.map(int) {
         quote!(tag == #tag && version == #version)
     } else {
@@ -329,7 +321,7 @@ fn typed_dispatch(e: &EventEnum<'_>, krate: &TokenStream) -> TokenStream {
 }
 
 fn raw_upcast_version(raw: &RawUpcast, krate: &TokenStream) -> TokenStream {
-    let tag = &raw.from.tag;
+    let tag = &raw.from.event_type;
     let version = int(raw.from.version);
     let name = display(&raw.with);
     let schema = raw.schema.as_ref().map_or_else(
@@ -340,7 +332,7 @@ fn raw_upcast_version(raw: &RawUpcast, krate: &TokenStream) -> TokenStream {
 }
 
 fn removed_version(removed: &Removed, krate: &TokenStream) -> TokenStream {
-    let tag = &removed.tag;
+    let tag = &removed.event_type;
     let version = optional_version(removed.version);
     quote!(#krate::__private::removed_version(#tag, #version))
 }
@@ -387,14 +379,14 @@ fn enum_assertions(e: &EventEnum<'_>, krate: &TokenStream) -> TokenStream {
     }
     for removed in &e.attrs.removed {
         let what = match removed.version {
-            None => format!("tag `{}` is removed", removed.tag.value()),
-            Some(v) => format!("(`{}`, {v}) is removed", removed.tag.value()),
+            None => format!("tag `{}` is removed", removed.event_type.value()),
+            Some(v) => format!("(`{}`, {v}) is removed", removed.event_type.value()),
         };
         out.extend(not_decoded_by_variants(
             e,
             krate,
             &removed.node,
-            &removed.tag,
+            &removed.event_type,
             removed.version,
             &what,
             "a stored tag is either removed or decoded, not both",
@@ -403,14 +395,14 @@ fn enum_assertions(e: &EventEnum<'_>, krate: &TokenStream) -> TokenStream {
     for raw in &e.attrs.raw_upcasts {
         let what = format!(
             "(`{}`, {}) has a `raw_upcast`",
-            raw.from.tag.value(),
+            raw.from.event_type.value(),
             raw.from.version
         );
         out.extend(not_decoded_by_variants(
             e,
             krate,
             &raw.from.node,
-            &raw.from.tag,
+            &raw.from.event_type,
             Some(raw.from.version),
             &what,
             "a stored (tag, version) is either rewritten by its raw upcaster or decoded by a typed chain, not both",

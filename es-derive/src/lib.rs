@@ -8,6 +8,7 @@ mod ctxt;
 mod expand;
 #[cfg(test)]
 mod expansion_snapshots;
+mod symbol;
 
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
