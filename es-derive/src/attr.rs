@@ -1,6 +1,6 @@
 //! Parsing of `#[event(...)]` attributes, with every key's span kept for error messages.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::punctuated::Punctuated;
@@ -572,9 +572,4 @@ fn parse_version(cx: &Ctxt, lit: &LitInt) -> Option<u32> {
             None
         }
     }
-}
-
-/// The path generated code uses to reach es-core.
-pub fn crate_path(krate: Option<&Path>) -> TokenStream {
-    krate.map_or_else(|| quote::quote!(::es_core), |path| quote::quote!(#path))
 }

@@ -1,27 +1,44 @@
 //! Code generation only: every decision was made by `ast`, `attr` and `check`.
+//!
+//! Every expansion is one `const _: () = { use <es-core> as _es; ... };` block: es-core's path
+//! (`::es_core`, or the `crate = "..."` given) is written once, and the items inside reach it
+//! as `_es`.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Path};
+use syn::{DeriveInput, LitStr, Path};
 
 use crate::ast::{EventEnum, Input, Variant, VersionStruct};
-use crate::attr::{crate_path, RawUpcast, Removed};
+use crate::attr::{RawUpcast, Removed};
 use crate::ctxt::Ctxt;
+use crate::fallback;
 
 pub fn derive(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let parsed = Input::from_syn(&cx, input);
-    let krate = crate_path(parsed.as_ref().and_then(Input::krate));
-    match (cx.check(), parsed) {
-        (Ok(()), Some(Input::Struct(s))) => expand_struct(&s),
-        (Ok(()), Some(Input::Enum(e))) => expand_enum(&e),
+    let krate = parsed.as_ref().and_then(Input::krate);
+    let items = match (cx.check(), &parsed) {
+        (Ok(()), Some(Input::Struct(s))) => expand_struct(s),
+        (Ok(()), Some(Input::Enum(e))) => expand_enum(e),
         (Err(error), _) => {
             let mut out = error.to_compile_error();
-            out.extend(fallback(input, &krate));
-            out
+            out.extend(in_const_block(krate, &fallback::items(input)));
+            return out;
         }
-        (Ok(()), None) => fallback(input, &krate),
+        (Ok(()), None) => fallback::items(input),
+    };
+    in_const_block(krate, &items)
+}
+
+/// `items` inside `const _: () = { ... };`, with es-core in scope as `_es`.
+fn in_const_block(krate: Option<&Path>, items: &TokenStream) -> TokenStream {
+    let krate = krate.map_or_else(|| quote!(::es_core), ToTokens::to_token_stream);
+    quote! {
+        const _: () = {
+            use #krate as _es;
+            #items
+        };
     }
 }
 
@@ -36,7 +53,6 @@ fn int(value: u32) -> Literal {
 }
 
 fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
-    let krate = crate_path(s.attrs.krate.as_ref());
     let ident = s.ident;
     let event_type = &s.event_type;
     let version = int(s.attrs.version.as_ref().map_or(1, |v| v.value.0));
@@ -47,27 +63,26 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
         previous_link,
         upcast_step,
         order_assertion,
-    } = upcast_parts(s, &krate, &version);
+    } = upcast_parts(s, &version);
 
     quote! {
-        const _: () = {
-            #[automatically_derived]
-            impl #krate::VersionedEvent for #ident {
+        #[automatically_derived]
+            impl _es::VersionedEvent for #ident {
                 const TAG: &'static str = #event_type;
                 const VERSION: u32 = #version;
-                const LINK: #krate::codec::ChainLink = #krate::codec::ChainLink {
+                const LINK: _es::codec::ChainLink = _es::codec::ChainLink {
                     tag: #event_type,
                     aliases: &[#(#aliases),*],
                     version: #version,
                     rust_type: #rust_type,
-                    schema: #krate::__private::root_schema::<Self>,
+                    schema: _es::__private::root_schema::<Self>,
                     previous: #previous_link,
                 };
 
                 fn upcast_from_version(
                     version: u32,
-                    payload: #krate::codec::RawPayload<'_>,
-                ) -> ::core::result::Result<Self, #krate::codec::UpcastError> {
+                    payload: _es::codec::RawPayload<'_>,
+                ) -> ::core::result::Result<Self, _es::codec::UpcastError> {
                     if version == #version {
                         return payload.parse::<Self>();
                     }
@@ -76,33 +91,32 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
             }
 
             #[automatically_derived]
-            impl #krate::Event for #ident {
-                const CHAINS: &'static [&'static #krate::codec::ChainLink] =
-                    &[&<Self as #krate::VersionedEvent>::LINK];
+            impl _es::Event for #ident {
+                const CHAINS: &'static [&'static _es::codec::ChainLink] =
+                    &[&<Self as _es::VersionedEvent>::LINK];
 
                 fn event_type(&self) -> &'static str {
-                    <Self as #krate::VersionedEvent>::TAG
+                    <Self as _es::VersionedEvent>::TAG
                 }
 
                 fn event_version(&self) -> u32 {
-                    <Self as #krate::VersionedEvent>::VERSION
+                    <Self as _es::VersionedEvent>::VERSION
                 }
 
                 fn encode_payload(
                     &self,
-                ) -> ::core::result::Result<::std::vec::Vec<u8>, #krate::__private::serde_json::Error> {
-                    #krate::__private::serde_json::to_vec(self)
+                ) -> ::core::result::Result<::std::vec::Vec<u8>, _es::__private::serde_json::Error> {
+                    _es::__private::serde_json::to_vec(self)
                 }
 
                 fn decode(
-                    stored: &#krate::StoredEvent,
-                ) -> ::core::result::Result<#krate::Decoded<Self>, #krate::DecodeError> {
-                    #krate::__private::decode_struct::<Self>(stored)
+                    stored: &_es::StoredEvent,
+                ) -> ::core::result::Result<_es::Decoded<Self>, _es::DecodeError> {
+                    _es::__private::decode_struct::<Self>(stored)
                 }
             }
 
-            #order_assertion
-        };
+        #order_assertion
     }
 }
 
@@ -116,7 +130,7 @@ struct UpcastParts {
     order_assertion: TokenStream,
 }
 
-fn upcast_parts(s: &VersionStruct<'_>, krate: &TokenStream, version: &Literal) -> UpcastParts {
+fn upcast_parts(s: &VersionStruct<'_>, version: &Literal) -> UpcastParts {
     let ident = s.ident;
     match &s.attrs.upcast_from {
         Some(from) => {
@@ -125,7 +139,7 @@ fn upcast_parts(s: &VersionStruct<'_>, krate: &TokenStream, version: &Literal) -
             let step = if s.attrs.try_upcast.is_some() {
                 quote! {
                     <Self as ::core::convert::TryFrom<#prev>>::try_from(previous)
-                        .map_err(|e| #krate::codec::UpcastError::failed(#prev_name, e))
+                        .map_err(|e| _es::codec::UpcastError::failed(#prev_name, e))
                 }
             } else {
                 quote! {
@@ -133,7 +147,7 @@ fn upcast_parts(s: &VersionStruct<'_>, krate: &TokenStream, version: &Literal) -
                 }
             };
             let upcast = quote! {
-                let previous = <#prev as #krate::VersionedEvent>::upcast_from_version(version, payload)?;
+                let previous = <#prev as _es::VersionedEvent>::upcast_from_version(version, payload)?;
                 #step
             };
             let message = format!(
@@ -141,13 +155,13 @@ fn upcast_parts(s: &VersionStruct<'_>, krate: &TokenStream, version: &Literal) -
             );
             let assertion = quote_spanned! {prev.span()=>
                 const _: () = ::core::assert!(
-                    <#prev as #krate::VersionedEvent>::VERSION < #version,
+                    <#prev as _es::VersionedEvent>::VERSION < #version,
                     "{}",
                     #message
                 );
             };
             UpcastParts {
-                previous_link: quote!(::core::option::Option::Some(&<#prev as #krate::VersionedEvent>::LINK)),
+                previous_link: quote!(::core::option::Option::Some(&<#prev as _es::VersionedEvent>::LINK)),
                 upcast_step: upcast,
                 order_assertion: assertion,
             }
@@ -156,7 +170,7 @@ fn upcast_parts(s: &VersionStruct<'_>, krate: &TokenStream, version: &Literal) -
             previous_link: quote!(::core::option::Option::None),
             upcast_step: quote! {
                 let _ = payload;
-                ::core::result::Result::Err(#krate::codec::UpcastError::NotInChain { version })
+                ::core::result::Result::Err(_es::codec::UpcastError::NotInChain { version })
             },
             order_assertion: TokenStream::new(),
         },
@@ -164,153 +178,137 @@ fn upcast_parts(s: &VersionStruct<'_>, krate: &TokenStream, version: &Literal) -
 }
 
 fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
-    let krate = crate_path(e.attrs.krate.as_ref());
     let ident = e.ident;
     let variant = e.variants.iter().map(|v| v.ident).collect::<Vec<_>>();
     let ty = e.variants.iter().map(|v| v.ty).collect::<Vec<_>>();
-    let assertions = enum_assertions(e, &krate);
+    let assertions = enum_assertions(e);
 
     let raw_versions = e
         .attrs
         .raw_upcasts
         .iter()
-        .map(|raw| raw_upcast_version(raw, &krate))
-        .chain(
-            e.attrs
-                .removed
-                .iter()
-                .map(|removed| removed_version(removed, &krate)),
-        )
+        .map(raw_upcast_version)
+        .chain(e.attrs.removed.iter().map(removed_version))
         .collect::<Vec<_>>();
     let raw_versions_const = (!raw_versions.is_empty()).then(|| {
         quote! {
-            const RAW_VERSIONS: &'static [#krate::codec::VersionInfo] = &[#(#raw_versions),*];
+            const RAW_VERSIONS: &'static [_es::codec::VersionInfo] = &[#(#raw_versions),*];
         }
     });
-    let raw_upcasts = e
-        .attrs
-        .raw_upcasts
-        .iter()
-        .map(|raw| raw_upcast_arm(raw, &krate));
-    let removed = e
-        .attrs
-        .removed
-        .iter()
-        .map(|removed| removed_arm(removed, &krate));
-    let typed_dispatch = typed_dispatch(e, &krate);
+    let raw_upcasts = e.attrs.raw_upcasts.iter().map(raw_upcast_arm);
+    let removed = e.attrs.removed.iter().map(removed_arm);
+    let typed_dispatch = typed_dispatch(e);
 
     quote! {
-        const _: () = {
-            #[automatically_derived]
-            impl #krate::Event for #ident {
-                const CHAINS: &'static [&'static #krate::codec::ChainLink] =
-                    &[#(&<#ty as #krate::VersionedEvent>::LINK),*];
+        #[automatically_derived]
+        impl _es::Event for #ident {
+            const CHAINS: &'static [&'static _es::codec::ChainLink] =
+                &[#(&<#ty as _es::VersionedEvent>::LINK),*];
 
                 #raw_versions_const
 
                 fn event_type(&self) -> &'static str {
                     match self {
-                        #(Self::#variant(_) => <#ty as #krate::VersionedEvent>::TAG,)*
+                        #(Self::#variant(_) => <#ty as _es::VersionedEvent>::TAG,)*
                     }
                 }
 
                 fn event_version(&self) -> u32 {
                     match self {
-                        #(Self::#variant(_) => <#ty as #krate::VersionedEvent>::VERSION,)*
+                        #(Self::#variant(_) => <#ty as _es::VersionedEvent>::VERSION,)*
                     }
                 }
 
                 fn encode_payload(
                     &self,
-                ) -> ::core::result::Result<::std::vec::Vec<u8>, #krate::__private::serde_json::Error> {
+                ) -> ::core::result::Result<::std::vec::Vec<u8>, _es::__private::serde_json::Error> {
                     match self {
-                        #(Self::#variant(event) => #krate::__private::serde_json::to_vec(event),)*
+                        #(Self::#variant(event) => _es::__private::serde_json::to_vec(event),)*
                     }
                 }
 
                 fn decode(
-                    stored: &#krate::StoredEvent,
-                ) -> ::core::result::Result<#krate::Decoded<Self>, #krate::DecodeError> {
-                    let tag = stored.event_type.as_str();
+                    stored: &_es::StoredEvent,
+                ) -> ::core::result::Result<_es::Decoded<Self>, _es::DecodeError> {
+                    let event_type = stored.event_type.as_str();
                     let version = stored.schema_version;
                     if let ::core::option::Option::Some(result) = __es_decode_typed(
-                        tag,
+                        event_type,
                         version,
-                        #krate::codec::RawPayload::Json(&stored.payload),
+                        _es::codec::RawPayload::Json(&stored.payload),
                     ) {
                         return result
-                            .map(#krate::Decoded::one)
-                            .map_err(|error| #krate::DecodeError::from_upcast(stored, error));
+                            .map(_es::Decoded::one)
+                            .map_err(|error| _es::DecodeError::from_upcast(stored, error));
                     }
                     #(#raw_upcasts)*
                     #(#removed)*
-                    ::core::result::Result::Err(#krate::__private::not_found(
+                    ::core::result::Result::Err(_es::__private::not_found(
                         stored,
-                        <Self as #krate::Event>::CHAINS,
-                        <Self as #krate::Event>::RAW_VERSIONS,
+                        <Self as _es::Event>::CHAINS,
+                        <Self as _es::Event>::RAW_VERSIONS,
                     ))
                 }
             }
 
-            #typed_dispatch
+        #typed_dispatch
 
-            #assertions
-        };
+        #assertions
     }
 }
 
-/// The `decode` branch of a raw upcaster: only its own (tag, version) reaches it.
-fn raw_upcast_arm(raw: &RawUpcast, krate: &TokenStream) -> TokenStream {
-    let tag = &raw.from.event_type;
+/// The `decode` branch of a raw upcaster: only its own (event type, version) reaches it.
+fn raw_upcast_arm(raw: &RawUpcast) -> TokenStream {
+    let event_type = &raw.from.event_type;
     let version = int(raw.from.version);
     let name = display(&raw.with);
     let with = &raw.with;
     // Coerced where the user wrote the path, so a wrong signature is reported there.
     let upcaster = quote_spanned! {with.span()=>
         {
-            let upcaster: #krate::codec::RawUpcaster = #with;
+            let upcaster: _es::codec::RawUpcaster = #with;
             upcaster
         }
     };
     quote! {
-        if tag == #tag && version == #version {
-            return #krate::__private::decode_raw::<Self>(stored, #name, #upcaster, __es_decode_typed);
+        if event_type == #event_type && version == #version {
+            return _es::__private::decode_raw::<Self>(stored, #name, #upcaster, __es_decode_typed);
         }
     }
 }
 
-/// The `decode` branch of a removed tag: no event.
-fn removed_arm(removed: &Removed, krate: &TokenStream) -> TokenStream {
-    let tag = &removed.event_type;
+/// The `decode` branch of a removed event type: no event.
+fn removed_arm(removed: &Removed) -> TokenStream {
+    let event_type = &removed.event_type;
     let condition = if let Some(version) = removed.version.map(int) {
-        quote!(tag == #tag && version == #version)
+        quote!(event_type == #event_type && version == #version)
     } else {
-        quote!(tag == #tag)
+        quote!(event_type == #event_type)
     };
     quote! {
         if #condition {
-            return ::core::result::Result::Ok(#krate::Decoded::none());
+            return ::core::result::Result::Ok(_es::Decoded::none());
         }
     }
 }
 
-/// The dispatch of a `(tag, version)` to the variant whose chain contains it, shared by stored
+/// The dispatch of a stored `(event type, version)` to the variant whose chain contains it, shared by stored
 /// events and the outputs of raw upcasters.
-fn typed_dispatch(e: &EventEnum<'_>, krate: &TokenStream) -> TokenStream {
+fn typed_dispatch(e: &EventEnum<'_>) -> TokenStream {
     let ident = e.ident;
     let variant = e.variants.iter().map(|v| v.ident);
     let ty = e.variants.iter().map(|v| v.ty);
     quote! {
-        /// Decodes a stored `(tag, version)` through the variant whose chain contains it.
+        /// Decodes a stored `(event type, version)` through the variant whose chain contains it.
         fn __es_decode_typed(
-            tag: &str,
+            event_type: &str,
             version: u32,
-            payload: #krate::codec::RawPayload<'_>,
-        ) -> ::core::option::Option<::core::result::Result<#ident, #krate::codec::UpcastError>> {
+            payload: _es::codec::RawPayload<'_>,
+        ) -> ::core::option::Option<::core::result::Result<#ident, _es::codec::UpcastError>> {
             #(
-                if <#ty as #krate::VersionedEvent>::LINK.contains(tag, version) {
+                if <#ty as _es::VersionedEvent>::LINK.contains(event_type, version) {
                     return ::core::option::Option::Some(
-                        <#ty as #krate::VersionedEvent>::upcast_from_version(version, payload)
+                        <#ty as _es::VersionedEvent>::upcast_from_version(version, payload)
                             .map(#ident::#variant),
                     );
                 }
@@ -320,21 +318,21 @@ fn typed_dispatch(e: &EventEnum<'_>, krate: &TokenStream) -> TokenStream {
     }
 }
 
-fn raw_upcast_version(raw: &RawUpcast, krate: &TokenStream) -> TokenStream {
-    let tag = &raw.from.event_type;
+fn raw_upcast_version(raw: &RawUpcast) -> TokenStream {
+    let event_type = &raw.from.event_type;
     let version = int(raw.from.version);
     let name = display(&raw.with);
     let schema = raw.schema.as_ref().map_or_else(
-        || quote!(#krate::__private::any_json_schema),
-        |ty: &Path| quote!(#krate::__private::root_schema::<#ty>),
+        || quote!(_es::__private::any_json_schema),
+        |ty: &Path| quote!(_es::__private::root_schema::<#ty>),
     );
-    quote!(#krate::__private::raw_upcast_version(#tag, #version, #name, #schema))
+    quote!(_es::__private::raw_upcast_version(#event_type, #version, #name, #schema))
 }
 
-fn removed_version(removed: &Removed, krate: &TokenStream) -> TokenStream {
-    let tag = &removed.event_type;
+fn removed_version(removed: &Removed) -> TokenStream {
+    let event_type = &removed.event_type;
     let version = optional_version(removed.version);
-    quote!(#krate::__private::removed_version(#tag, #version))
+    quote!(_es::__private::removed_version(#event_type, #version))
 }
 
 fn optional_version(version: Option<u32>) -> TokenStream {
@@ -347,7 +345,7 @@ fn optional_version(version: Option<u32>) -> TokenStream {
 
 /// The checks that need the chains of the variants' types, defined elsewhere: `const`
 /// assertions, each spanned at the token to fix and naming the clash.
-fn enum_assertions(e: &EventEnum<'_>, krate: &TokenStream) -> TokenStream {
+fn enum_assertions(e: &EventEnum<'_>) -> TokenStream {
     let ident = e.ident;
     let mut out = TokenStream::new();
     for (i, later) in e.variants.iter().enumerate() {
@@ -364,13 +362,13 @@ fn enum_assertions(e: &EventEnum<'_>, krate: &TokenStream) -> TokenStream {
             );
             out.extend(quote_spanned! {b.span()=>
                 const _: () = {
-                    if let ::core::option::Option::Some((tag, version)) = #krate::__private::shared_version(
-                        &<#a as #krate::VersionedEvent>::LINK,
-                        &<#b as #krate::VersionedEvent>::LINK,
+                    if let ::core::option::Option::Some((event_type, version)) = _es::__private::shared_version(
+                        &<#a as _es::VersionedEvent>::LINK,
+                        &<#b as _es::VersionedEvent>::LINK,
                     ) {
                         ::core::panic!(
                             "{}",
-                            #krate::__private::ConstMessage::clash(#before, tag, version, #after).as_str()
+                            _es::__private::ConstMessage::clash(#before, event_type, version, #after).as_str()
                         );
                     }
                 };
@@ -384,7 +382,6 @@ fn enum_assertions(e: &EventEnum<'_>, krate: &TokenStream) -> TokenStream {
         };
         out.extend(not_decoded_by_variants(
             e,
-            krate,
             &removed.node,
             &removed.event_type,
             removed.version,
@@ -400,7 +397,6 @@ fn enum_assertions(e: &EventEnum<'_>, krate: &TokenStream) -> TokenStream {
         );
         out.extend(not_decoded_by_variants(
             e,
-            krate,
             &raw.from.node,
             &raw.from.event_type,
             Some(raw.from.version),
@@ -411,12 +407,11 @@ fn enum_assertions(e: &EventEnum<'_>, krate: &TokenStream) -> TokenStream {
     out
 }
 
-/// Asserts that no variant's chain decodes `tag` (at `version`, or at any version).
+/// Asserts that no variant's chain decodes `event_type` (at `version`, or at any version).
 fn not_decoded_by_variants(
     e: &EventEnum<'_>,
-    krate: &TokenStream,
     span: &impl Spanned,
-    tag: &syn::LitStr,
+    event_type: &LitStr,
     version: Option<u32>,
     what: &str,
     rule: &str,
@@ -432,9 +427,9 @@ fn not_decoded_by_variants(
             );
             quote_spanned! {span.span()=>
                 const _: () = ::core::assert!(
-                    !#krate::__private::chain_decodes(
-                        &<#ty as #krate::VersionedEvent>::LINK,
-                        #tag,
+                    !_es::__private::chain_decodes(
+                        &<#ty as _es::VersionedEvent>::LINK,
+                        #event_type,
                         #version,
                     ),
                     "{}",
@@ -443,55 +438,4 @@ fn not_decoded_by_variants(
             }
         })
         .collect()
-}
-
-/// A minimal impl emitted beside `compile_error!`, so the user sees the attribute error rather
-/// than a cascade of "`X` does not implement `Event`" errors. A struct without generics also
-/// gets a placeholder `VersionedEvent` impl, for the enums and `upcast_from`s that name it.
-fn fallback(input: &DeriveInput, krate: &TokenStream) -> TokenStream {
-    let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let versioned = (matches!(input.data, Data::Struct(_)) && input.generics.params.is_empty())
-        .then(|| {
-            let rust_type = ident.to_string();
-            quote! {
-                #[automatically_derived]
-                impl #krate::VersionedEvent for #ident {
-                    const TAG: &'static str = "";
-                    const VERSION: u32 = 0;
-                    const LINK: #krate::codec::ChainLink = #krate::__private::placeholder_link(#rust_type);
-                    fn upcast_from_version(
-                        _: u32,
-                        _: #krate::codec::RawPayload<'_>,
-                    ) -> ::core::result::Result<Self, #krate::codec::UpcastError> {
-                        ::core::unreachable!()
-                    }
-                }
-            }
-        });
-    quote! {
-        const _: () = {
-            #[automatically_derived]
-            impl #impl_generics #krate::Event for #ident #ty_generics #where_clause {
-                const CHAINS: &'static [&'static #krate::codec::ChainLink] = &[];
-                fn event_type(&self) -> &'static str {
-                    ::core::unreachable!()
-                }
-                fn event_version(&self) -> u32 {
-                    ::core::unreachable!()
-                }
-                fn encode_payload(
-                    &self,
-                ) -> ::core::result::Result<::std::vec::Vec<u8>, #krate::__private::serde_json::Error> {
-                    ::core::unreachable!()
-                }
-                fn decode(
-                    _: &#krate::StoredEvent,
-                ) -> ::core::result::Result<#krate::Decoded<Self>, #krate::DecodeError> {
-                    ::core::unreachable!()
-                }
-            }
-            #versioned
-        };
-    }
 }

@@ -8,6 +8,7 @@ mod ctxt;
 mod expand;
 #[cfg(test)]
 mod expansion_snapshots;
+mod fallback;
 mod symbol;
 
 use proc_macro::TokenStream;
