@@ -1,4 +1,5 @@
 //! Support for the code `#[derive(Event)]` generates. Not a public API: no stability promise.
+//! It is tied to the es-derive of the same version, which es-core's Cargo.toml pins exactly.
 
 pub use serde_json;
 
@@ -7,6 +8,13 @@ use crate::codec::{
     VersionedEvent,
 };
 use crate::{DecodeError, DecodeErrorKind, Decoded, Event, RawUpcastOutputError, StoredEvent};
+
+/// Every expansion of the derive refers to the item named after the derive's own version, so an
+/// es-derive and an es-core of different versions (a path or patched dependency can bring one)
+/// fail to compile with this name in the error, rather than on whatever item of this module
+/// changed between them. Renamed with each release; a test checks it against the version.
+#[allow(non_upper_case_globals)]
+pub const es_derive_and_es_core_versions_must_match_0_1_0: () = ();
 
 /// The JSON Schema of `T`, as a root schema with its definitions.
 #[must_use]
@@ -349,6 +357,16 @@ impl ConstMessage {
 #[cfg(test)]
 mod tests {
     use super::ConstMessage;
+
+    #[test]
+    fn version_marker_is_named_after_this_version() {
+        let suffix = env!("CARGO_PKG_VERSION").replace(['.', '-', '+'], "_");
+        let marker = format!("pub const es_derive_and_es_core_versions_must_match_{suffix}: ()");
+        assert!(
+            include_str!("private.rs").contains(&marker),
+            "the version marker must be `{marker}`"
+        );
+    }
 
     #[test]
     fn const_message_names_tag_and_version() {

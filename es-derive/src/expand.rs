@@ -5,9 +5,9 @@
 //! as `_es`.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, LitStr, Path};
+use syn::{DeriveInput, Ident, LitStr, Path};
 
 use crate::ast::{EventEnum, Input, Variant, VersionStruct};
 use crate::attr::{RawUpcast, Removed};
@@ -31,15 +31,25 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     in_const_block(krate, &items)
 }
 
-/// `items` inside `const _: () = { ... };`, with es-core in scope as `_es`.
+/// `items` inside `const _: () = { ... };`, with es-core in scope as `_es`. The block first
+/// names the version marker of this derive's version, so that with an es-core of another
+/// version the first error says that the versions must match.
 fn in_const_block(krate: Option<&Path>, items: &TokenStream) -> TokenStream {
     let krate = krate.map_or_else(|| quote!(::es_core), ToTokens::to_token_stream);
+    let marker = version_marker(env!("CARGO_PKG_VERSION"));
     quote! {
         const _: () = {
             use #krate as _es;
+            const _: () = _es::__private::#marker;
             #items
         };
     }
+}
+
+/// The item of es-core's `__private` that exists only in the es-core of `version`.
+fn version_marker(version: &str) -> Ident {
+    let suffix = version.replace(['.', '-', '+'], "_");
+    format_ident!("es_derive_and_es_core_versions_must_match_{suffix}")
 }
 
 /// A type or path as written, without spaces, for messages.
@@ -438,4 +448,21 @@ fn not_decoded_by_variants(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_marker;
+
+    #[test]
+    fn the_version_marker_names_the_version() {
+        assert_eq!(
+            version_marker("0.1.0"),
+            "es_derive_and_es_core_versions_must_match_0_1_0"
+        );
+        assert_eq!(
+            version_marker("1.2.0-rc.1+build.7"),
+            "es_derive_and_es_core_versions_must_match_1_2_0_rc_1_build_7"
+        );
+    }
 }
