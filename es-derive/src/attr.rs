@@ -4,12 +4,16 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::punctuated::Punctuated;
-use syn::{Attribute, Expr, Fields, Lit, LitInt, LitStr, Path, Token};
+use syn::{Attribute, Expr, Fields, LitInt, LitStr, Path, Token};
 
 use crate::ctxt::Ctxt;
 use crate::symbol::{
     ALIAS, CRATE, ENUM_KEYS, EVENT, FROM, NAME, RAW_UPCAST, RAW_UPCAST_KEYS, REMOVED, SCHEMA,
     STRUCT_KEYS, TRY_UPCAST, UPCAST_FROM, VERSION, WITH,
+};
+use crate::value::{
+    lit_int, lit_str, non_empty, parse_version, path_value, required_value, skip_value,
+    string_value, version_value,
 };
 
 const RAW_UPCAST_EXAMPLE: &str = "raw_upcast(from = (\"OldTag\", 1), with = path::to::function)";
@@ -412,47 +416,6 @@ fn stored_version(cx: &Ctxt, expr: Expr, example: &str) -> Option<StoredVersion>
 
 const EMPTY_EVENT_TYPE: &str = "a tag must not be empty";
 
-/// Whether `lit` is a non-empty string; when it is empty, `message` is recorded at it.
-fn non_empty(cx: &Ctxt, lit: &LitStr, message: &str) -> bool {
-    let empty = lit.value().is_empty();
-    if empty {
-        cx.error_spanned_by(lit, message);
-    }
-    !empty
-}
-
-/// The string literal `expr` is, if it is one.
-fn lit_str(expr: &Expr) -> Option<&LitStr> {
-    match expr {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(lit), ..
-        }) => Some(lit),
-        _ => None,
-    }
-}
-
-/// The integer literal `expr` is, if it is one.
-fn lit_int(expr: &Expr) -> Option<&LitInt> {
-    match expr {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Int(lit), ..
-        }) => Some(lit),
-        _ => None,
-    }
-}
-
-fn path_value(
-    cx: &Ctxt,
-    meta: &ParseNestedMeta<'_>,
-    key: &str,
-    example: &str,
-) -> syn::Result<Option<Path>> {
-    value_of(cx, meta, key, example, "a path", |expr| match expr {
-        Expr::Path(p) if p.qself.is_none() => Some(p.path.clone()),
-        _ => None,
-    })
-}
-
 /// Why `key` is not accepted on `target`: unknown, or belonging elsewhere.
 fn misplaced_key(key: &str, target: Target) -> String {
     let known = STRUCT_KEYS.contains(&key) || ENUM_KEYS.contains(&key);
@@ -488,88 +451,4 @@ fn list(keys: &[&str]) -> String {
         .map(|k| format!("`{k}`"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Consumes whatever value follows a key that was rejected, so parsing can go on.
-fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-    if meta.input.peek(Token![=]) {
-        meta.value()?.parse::<Expr>()?;
-    } else if meta.input.peek(syn::token::Paren) {
-        meta.input.parse::<proc_macro2::Group>()?;
-    }
-    Ok(())
-}
-
-/// The `= value` of a key, or an error naming the expected form when it is missing.
-fn required_value(
-    cx: &Ctxt,
-    meta: &ParseNestedMeta<'_>,
-    key: &str,
-    example: &str,
-) -> syn::Result<Option<Expr>> {
-    if meta.input.peek(Token![=]) {
-        Ok(Some(meta.value()?.parse::<Expr>()?))
-    } else {
-        cx.error_spanned_by(&meta.path, format!("`{key}` needs a value: `{example}`"));
-        skip_value(meta)?;
-        Ok(None)
-    }
-}
-
-fn string_value(
-    cx: &Ctxt,
-    meta: &ParseNestedMeta<'_>,
-    key: &str,
-    example: &str,
-) -> syn::Result<Option<LitStr>> {
-    value_of(cx, meta, key, example, "a string literal", |expr| {
-        lit_str(expr).cloned()
-    })
-}
-
-/// The value of `key = value` taken apart by `extract`, or an error at the value saying it
-/// takes `what`, with an example.
-fn value_of<T>(
-    cx: &Ctxt,
-    meta: &ParseNestedMeta<'_>,
-    key: &str,
-    example: &str,
-    what: &str,
-    extract: impl FnOnce(&Expr) -> Option<T>,
-) -> syn::Result<Option<T>> {
-    let Some(expr) = required_value(cx, meta, key, example)? else {
-        return Ok(None);
-    };
-    let value = extract(&expr);
-    if value.is_none() {
-        cx.error_spanned_by(expr, format!("`{key}` takes {what}: `{example}`"));
-    }
-    Ok(value)
-}
-
-fn version_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<(u32, LitInt)>> {
-    let lit = value_of(
-        cx,
-        meta,
-        VERSION,
-        "version = 2",
-        "an integer literal",
-        |expr| lit_int(expr).cloned(),
-    )?;
-    Ok(lit.and_then(|lit| parse_version(cx, &lit).map(|v| (v, lit))))
-}
-
-/// A version literal: from 1, fitting in a u32.
-fn parse_version(cx: &Ctxt, lit: &LitInt) -> Option<u32> {
-    match lit.base10_parse::<u32>() {
-        Ok(0) => {
-            cx.error_spanned_by(lit, "versions start at 1: version 0 is not allowed");
-            None
-        }
-        Ok(v) => Some(v),
-        Err(_) => {
-            cx.error_spanned_by(lit, "a version must fit in a u32");
-            None
-        }
-    }
 }

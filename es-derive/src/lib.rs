@@ -10,6 +10,7 @@ mod expand;
 mod expansion_snapshots;
 mod fallback;
 mod symbol;
+mod value;
 
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
