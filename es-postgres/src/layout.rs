@@ -72,10 +72,10 @@ fn create_sql(schema: &str) -> String {
 }
 
 /// The layout. Positions come from `positions`, handed out in blocks under a short session
-/// lock, so each batch holds consecutive positions; `horizon` records, per batch, the first
-/// transaction id not yet assigned when the batch took its positions: once every transaction
-/// below it has ended, no event can ever appear at a lower, still missing position (see
-/// docs/postgres.md).
+/// lock, so each batch holds consecutive positions; under the same lock the batch's
+/// transaction takes its id, kept as `writer_xid`, so ids grow with positions: once every
+/// transaction below a row's `writer_xid` has ended, no event can ever appear at a lower,
+/// still missing position (see docs/postgres.md).
 const CREATE: &str = r"
 CREATE SCHEMA IF NOT EXISTS {schema};
 
@@ -97,7 +97,7 @@ CREATE TABLE {schema}.events (
     payload json NOT NULL,
     metadata json NOT NULL,
     recorded_at_ns bigint NOT NULL,
-    horizon bigint NOT NULL,
+    writer_xid bigint NOT NULL,
     CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version),
     CONSTRAINT events_event_id_key UNIQUE (event_id)
 );
@@ -140,12 +140,14 @@ DECLARE
     v_count integer := cardinality(p_ids);
     v_current bigint;
     v_first bigint;
-    v_horizon bigint;
+    v_xid bigint;
     v_now bigint;
 BEGIN
-    -- Take a transaction id before any position: a reader that meets a missing position
-    -- relies on its writer's id being below the horizon recorded after it.
-    PERFORM pg_current_xact_id();
+    -- Readers rely on transaction ids growing with positions (see the writer's id below).
+    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+        RAISE EXCEPTION 'append must be the first write of its transaction'
+            USING ERRCODE = '25000';
+    END IF;
 
     RETURN QUERY
         SELECT 'found'::text, e.stream_version, e.position, e.event_id, e.stream_id
@@ -161,25 +163,22 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Consecutive positions for the batch: a block taken under a session lock held for two
-    -- sequence calls, not until commit, so appends to other streams do not wait for our commit.
+    -- The transaction id and a block of consecutive positions, taken together under a
+    -- session lock held for these three calls, not until commit: a batch at a higher position
+    -- always has a higher transaction id, and appends do not wait for each other's commits.
     PERFORM pg_advisory_lock(hashtext('es-postgres positions'), hashtext('{schema}'));
+    v_xid := pg_current_xact_id()::text::bigint;
     v_first := nextval('{schema}.positions');
     IF v_count > 1 THEN
         PERFORM setval('{schema}.positions', v_first + v_count - 1);
     END IF;
     PERFORM pg_advisory_unlock(hashtext('es-postgres positions'), hashtext('{schema}'));
-
-    -- A fresh snapshot, taken after the positions: every transaction that took a lower
-    -- position had its id before this horizon.
-    SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
-           (extract(epoch FROM clock_timestamp()) * 1000000)::bigint * 1000
-      INTO v_horizon, v_now;
+    v_now := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint * 1000;
 
     INSERT INTO {schema}.events (position, stream_id, stream_version, event_id, event_type,
-                                 schema_version, payload, metadata, recorded_at_ns, horizon)
+                                 schema_version, payload, metadata, recorded_at_ns, writer_xid)
     SELECT v_first + b.n - 1, p_stream, v_current + b.n, b.id, b.type, b.version, b.payload,
-           b.metadata, coalesce(b.recorded_ns, v_now), v_horizon
+           b.metadata, coalesce(b.recorded_ns, v_now), v_xid
     FROM unnest(p_ids, p_types, p_versions, p_payloads, p_metadata, p_recorded_ns)
          WITH ORDINALITY AS b (id, type, version, payload, metadata, recorded_ns, n);
 

@@ -49,7 +49,7 @@ impl Sql {
                  FROM {schema}.append($1, $2, $3, $4, $5, $6, $7, $8)"
             ),
             Stmt::ReadAll => format!(
-                "{SNAPSHOT_XMIN} SELECT {EVENT_COLUMNS}, horizon, (SELECT xmin FROM snap) \
+                "{SNAPSHOT_XMIN} SELECT {EVENT_COLUMNS}, writer_xid, (SELECT xmin FROM snap) \
                  FROM {schema}.events WHERE position >= $1 ORDER BY position LIMIT $2"
             ),
             Stmt::ReadStream => format!(
@@ -57,16 +57,17 @@ impl Sql {
                  WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
             ),
             Stmt::Progress => format!(
-                "{SNAPSHOT_XMIN} SELECT position, horizon, (SELECT xmin FROM snap) \
+                "{SNAPSHOT_XMIN} SELECT position, writer_xid, (SELECT xmin FROM snap) \
                  FROM {schema}.events WHERE position >= $1 ORDER BY position LIMIT $2"
             ),
             Stmt::StreamVersion => format!(
                 "SELECT coalesce(max(stream_version), 0)::bigint FROM {schema}.events \
                  WHERE stream_id = $1"
             ),
-            Stmt::Head => {
-                format!("SELECT coalesce(max(position), 0)::bigint FROM {schema}.events")
-            }
+            Stmt::Head => format!(
+                "{SNAPSHOT_XMIN} SELECT position, writer_xid, (SELECT xmin FROM snap) \
+                 FROM {schema}.events WHERE position < $1 ORDER BY position DESC LIMIT $2"
+            ),
             Stmt::LoadSnapshot => format!(
                 "SELECT stream_version, fingerprint, state FROM {schema}.snapshots \
                  WHERE stream_id = $1"

@@ -20,7 +20,7 @@ use crate::error::{ConnectError, PgError};
 use crate::follow::Follow;
 use crate::layout;
 use crate::options::{self, PgOptions};
-use crate::order::{settled_prefix, Placed};
+use crate::order::{settled_head, settled_prefix, Placed};
 use crate::pool::Pool;
 use crate::runtime::{Pending, Runtime};
 use crate::sql::{JsonBytes, JsonText, Sql, Stmt};
@@ -194,7 +194,7 @@ impl PgStore {
             vec![Box::new(signed(after.saturating_add(1))), Box::new(batch)],
         )?;
         let Some(xmin) = rows.first().map(|row| row.get::<_, i64>(2)) else {
-            let head = self.single_u64(Stmt::Head, "read the log's head".to_owned(), Vec::new())?;
+            let head = self.settled_head()?;
             return Ok(Progress {
                 settled: after,
                 pending: false,
@@ -220,10 +220,37 @@ impl PgStore {
         })
     }
 
-    fn placed(&self, row: &Row, position: usize, horizon: usize) -> Result<Placed, PgError> {
+    /// The last position below which every position is settled: what a reader that starts
+    /// now can read up to.
+    fn settled_head(&self) -> Result<u64, PgError> {
+        let batch = self.shared.read_batch;
+        let mut below = i64::MAX;
+        loop {
+            let rows = self.query(
+                Stmt::Head,
+                "read the log's head".to_owned(),
+                vec![Box::new(below), Box::new(signed(batch as u64))],
+            )?;
+            let xmin = match rows.first() {
+                Some(row) => self.unsigned(row.get(2), "snapshot")?,
+                None => 0,
+            };
+            let placed = rows
+                .iter()
+                .map(|row| self.placed(row, 0, 1))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(head) = settled_head(&placed, xmin, rows.len() < batch) {
+                return Ok(head);
+            }
+            // More writers in flight than a page of rows: look further down (rare).
+            below = placed.last().map_or(0, |row| signed(row.position));
+        }
+    }
+
+    fn placed(&self, row: &Row, position: usize, writer_xid: usize) -> Result<Placed, PgError> {
         Ok(Placed {
             position: self.unsigned(row.get(position), "position")?,
-            horizon: self.unsigned(row.get(horizon), "horizon")?,
+            writer_xid: self.unsigned(row.get(writer_xid), "writer transaction id")?,
         })
     }
 
@@ -512,9 +539,11 @@ impl EventStore for PgStore {
         .map_err(read_error)
     }
 
+    /// The last position a reader can reach now: every position up to it has committed or
+    /// failed for good. An append still committing at a lower position keeps the head below
+    /// it, so a replay up to the head (as `ParallelReplay` does) never skips one.
     fn head_position(&self) -> Result<u64, ReadError> {
-        self.single_u64(Stmt::Head, "read the log's head".to_owned(), Vec::new())
-            .map_err(read_error)
+        self.settled_head().map_err(read_error)
     }
 
     fn wait_for_append(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
