@@ -38,7 +38,7 @@ const GAP_RECHECK: Duration = Duration::from_millis(5);
 
 /// How long a waiting reader trusts `LISTEN` before looking anyway, in case a notification was
 /// lost (a writer that crashed between its commit and its `NOTIFY`, a listener reconnecting).
-const LISTEN_RECHECK: Duration = Duration::from_secs(1);
+const LISTEN_RECHECK: Duration = Duration::from_secs(2);
 
 /// An event store in a PostgreSQL schema: the same log for every `PgStore` connected to it,
 /// in this process or any other.
