@@ -5,7 +5,10 @@
 //! ```
 //! expands to one `#[test]` per behaviour, each given a fresh store from the expression. A
 //! backend whose store needs something kept alive beside it (a temporary directory, a
-//! database schema) returns a fixture implementing [`StoreFixture`].
+//! database schema) returns a fixture implementing [`StoreFixture`]. A backend that needs a
+//! server which may be absent writes `event_store_conformance!(optional: || ...)` with an
+//! expression returning `Option<fixture>`: each test returns early on `None` (the expression
+//! says why it skipped, or fails where skipping is not allowed, such as CI).
 //!
 //! The checks panic with a message naming the behaviour that failed; they are test code.
 
@@ -36,8 +39,17 @@ impl<S: EventStore> StoreFixture for S {
 /// `$make` is an expression that, called, returns a fresh [`StoreFixture`].
 #[macro_export]
 macro_rules! event_store_conformance {
-    ($make:expr) => {
-        $crate::event_store_conformance!(@tests $make;
+    (optional: $make:expr) => {
+        $crate::event_store_conformance!(@list optional, $make);
+    };
+    (@fixture required, $make:expr) => {
+        ::std::option::Option::Some(($make)())
+    };
+    (@fixture optional, $make:expr) => {
+        ($make)()
+    };
+    (@list $mode:ident, $make:expr) => {
+        $crate::event_store_conformance!(@tests $mode, $make;
             append_assigns_versions_from_one_and_growing_positions,
             read_stream_starts_at_the_requested_version,
             read_all_orders_every_stream_by_position,
@@ -59,18 +71,25 @@ macro_rules! event_store_conformance {
             wait_for_append_wakes_when_another_thread_appends,
         );
     };
-    (@tests $make:expr; $($check:ident),* $(,)?) => {
+    (@tests $mode:ident, $make:expr; $($check:ident),* $(,)?) => {
         mod conformance {
             #[allow(unused_imports)]
             use super::*;
             $(
                 #[test]
                 fn $check() {
-                    let fixture = ($make)();
+                    let ::std::option::Option::Some(fixture) =
+                        $crate::event_store_conformance!(@fixture $mode, $make)
+                    else {
+                        return;
+                    };
                     $crate::conformance::$check($crate::conformance::StoreFixture::store(&fixture));
                 }
             )*
         }
+    };
+    ($make:expr) => {
+        $crate::event_store_conformance!(@list required, $make);
     };
 }
 
