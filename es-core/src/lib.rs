@@ -9,27 +9,47 @@
 //! See the workspace README for a walk-through and `examples/bank.rs` for a legacy log replayed
 //! into current types.
 
+#[path = "aggregate/repository.rs"]
 mod aggregate;
+#[path = "store/append_signal.rs"]
 mod append_signal;
+#[path = "read/checkpoint.rs"]
 pub mod checkpoint;
+#[path = "event/codec.rs"]
 pub mod codec;
 #[cfg(feature = "conformance")]
+#[path = "store/conformance.rs"]
 pub mod conformance;
+#[path = "event/decode_error.rs"]
 mod decode_error;
+#[path = "read/decoded_chunk.rs"]
 mod decoded_chunk;
+#[path = "event/envelope.rs"]
 mod envelope;
+#[path = "store/file/mod.rs"]
 pub mod file_store;
+#[path = "store/memory.rs"]
 mod memory_store;
+#[path = "event/metadata.rs"]
 pub mod metadata;
+#[path = "event/new_event.rs"]
 mod new_event;
+#[path = "read/projection.rs"]
 pub mod projection;
+#[path = "read/parallel_replay.rs"]
 pub mod replay;
+#[path = "aggregate/snapshot_policy.rs"]
 mod repository_snapshots;
 pub mod schema;
+#[path = "aggregate/snapshot.rs"]
 pub mod snapshot;
+#[path = "store/event_store.rs"]
 pub mod store;
+#[path = "event/stored_event.rs"]
 mod stored_event;
+#[path = "read/subscription.rs"]
 pub mod subscription;
+#[path = "aggregate/time_travel.rs"]
 mod time_travel;
 
 #[doc(hidden)]
