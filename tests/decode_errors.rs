@@ -310,7 +310,7 @@ fn raw_upcast_inputs_count_as_known_versions() {
 /// An event type whose raw upcasters return events that do not decode, one way each.
 #[allow(clippy::unnecessary_wraps)] // infallible upcasters, with the signature of `RawUpcaster`
 mod faulty {
-    use es_core::codec::RawEvent;
+    use es_core::RawEvent;
     use es_core::{Event, StoredEvent};
     use schemars::JsonSchema;
     use serde::{Deserialize, Serialize};

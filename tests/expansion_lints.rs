@@ -3,7 +3,7 @@
 //! pedantic ones.
 #![deny(unused_qualifications, clippy::pedantic)]
 
-use es_core::codec::RawEvent;
+use es_core::RawEvent;
 use es_core::{Event, NewEvent, StoredEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

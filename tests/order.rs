@@ -13,7 +13,7 @@
 //! | removal (1:0) | `CartViewed`, every version | enum-level `removed` |
 //! | context-aware | `NoteAdded` v1 → v2 | `raw_upcast` reading the stream id and metadata |
 
-use es_core::codec::RawEvent;
+use es_core::RawEvent;
 use es_core::{Event, StoredEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

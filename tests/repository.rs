@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use es_core::store::EventIter;
+use es_core::store::backend::EventIter;
 use es_core::{
     AppendError, AppendOutcome, EventStore, ExecuteError, ExpectedVersion, MemoryStore, NewEvent,
     ReadError, Repository,

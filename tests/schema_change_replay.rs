@@ -3,8 +3,8 @@
 //! with `cargo insta review`). The order domain, with a table of its changes, is
 //! `es_tests::order`.
 
-use es_core::codec::Decoding;
 use es_core::schema::fingerprint;
+use es_core::Decoding;
 use es_core::Event;
 use es_tests::order::OrderEvent;
 use es_tests::replay::{load_fixture, replay};

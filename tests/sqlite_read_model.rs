@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use es_core::projection::OwnCheckpoint;
+use es_core::OwnCheckpoint;
 use es_core::{
     EventStore, MemoryStore, ProjectionError, ProjectionRunner, Repository,
     TransactionalProjection, Uuid,

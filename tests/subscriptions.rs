@@ -4,7 +4,7 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use es_core::store::EventIter;
+use es_core::store::backend::EventIter;
 use es_core::{
     AppendError, AppendOutcome, EventStore, ExpectedVersion, MemoryStore, NewEvent, ReadError,
     StopHandle, Subscription, SubscriptionError, SubscriptionItem,

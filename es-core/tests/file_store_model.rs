@@ -2,7 +2,7 @@
 //! reads and reopens run against a `FileStore` and against `MemoryStore`, the reference
 //! implementation; every outcome and every read must agree.
 
-use es_core::file_store::Durability;
+use es_core::Durability;
 use es_core::{
     AppendError, AppendOutcome, EventStore, ExpectedVersion, FileStore, MemoryStore, NewEvent,
     StoredEvent,
@@ -39,7 +39,7 @@ fn comparable(event: &StoredEvent) -> String {
     )
 }
 
-fn read(iter: es_core::store::EventIter<'_>) -> Vec<String> {
+fn read(iter: es_core::store::backend::EventIter<'_>) -> Vec<String> {
     iter.map(|e| comparable(&e.expect("reads back"))).collect()
 }
 

@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::Stdio;
 
-use es_core::file_store::OpenError;
 use es_core::FileStore;
+use es_core::OpenError;
 
 const LOCK_CHILD_DIR: &str = "ES_FILE_STORE_LOCK_CHILD_DIR";
 

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use es_core::checkpoint::{CheckpointError, CheckpointStore};
-use es_core::file_store::{Durability, OpenError};
-use es_core::snapshot::{Snapshot, SnapshotError, SnapshotStore};
 use es_core::{AppendError, EventStore, ExpectedVersion, FileStore, NewEvent, StoredEvent};
+use es_core::{CheckpointError, CheckpointStore};
+use es_core::{Durability, OpenError};
+use es_core::{Snapshot, SnapshotError, SnapshotStore};
 use serde_json::json;
 
 /// Far longer than any wait here should take.

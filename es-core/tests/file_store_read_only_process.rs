@@ -9,7 +9,7 @@ use std::io::{BufRead, Write};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use es_core::file_store::Durability;
+use es_core::Durability;
 use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent, StoredEvent};
 use serde_json::json;
 

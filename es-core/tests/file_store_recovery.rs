@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use es_core::file_store::{verify, Durability, OpenError};
-use es_core::store::MAX_PAYLOAD_BYTES;
+use es_core::store::backend::MAX_PAYLOAD_BYTES;
+use es_core::{Durability, OpenError};
 use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent};
 use serde_json::json;
 
@@ -177,7 +177,7 @@ fn a_byte_flipped_anywhere_in_a_frame_before_the_tail_is_detected_and_named() {
             }
             other => panic!("flip at {at}: expected corruption, got {other:?}"),
         }
-        let report = verify(scratch.path()).expect("verify");
+        let report = FileStore::verify(scratch.path()).expect("verify");
         assert_eq!(report.damaged.len(), 1, "flip at {at}: {report:?}");
         assert_eq!(report.damaged[0].offset, start);
         assert_eq!(
@@ -263,7 +263,7 @@ fn damage_in_an_earlier_segment_is_named() {
             "cut at {cut}: got {error}"
         );
         println!("earlier segment cut at {cut}: {error}");
-        let report = verify(scratch.path()).expect("verify");
+        let report = FileStore::verify(scratch.path()).expect("verify");
         assert!(!report.is_clean(), "{report:?}");
         assert!(report.damaged[0].segment.ends_with(segment_name(1)));
         assert_eq!(
@@ -296,7 +296,7 @@ fn verify_lists_every_damaged_frame_without_modifying_anything() {
     }
     std::fs::write(segment_path(dir.path(), 1), &damaged).expect("write");
     let before = directory_contents(dir.path());
-    let report = verify(dir.path()).expect("verify");
+    let report = FileStore::verify(dir.path()).expect("verify");
     let offsets: Vec<u64> = report.damaged.iter().map(|d| d.offset).collect();
     assert_eq!(offsets, targets, "{report:#?}");
     assert_eq!(report.events, 7, "the intact events are counted");
@@ -343,7 +343,7 @@ fn largest_payload_round_trips() {
         .expect("reads back");
     assert_eq!(all.len(), 2);
     assert!(all[1].payload == payload, "intact after reopening as well");
-    assert!(verify(dir.path()).expect("verify").is_clean());
+    assert!(FileStore::verify(dir.path()).expect("verify").is_clean());
 }
 
 #[test]
@@ -430,9 +430,9 @@ fn a_second_open_in_the_same_process_is_locked_and_writes_nothing() {
 fn verify_of_a_missing_directory_is_an_error() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let missing = dir.path().join("no-store-here");
-    let result = verify(&missing);
+    let result = FileStore::verify(&missing);
     assert!(
-        matches!(&result, Err(es_core::file_store::VerifyError::Io { path, .. }) if *path == missing),
+        matches!(&result, Err(es_core::VerifyError::Io { path, .. }) if *path == missing),
         "got {result:?}"
     );
     assert!(!missing.exists(), "verify creates nothing");

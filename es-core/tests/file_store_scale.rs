@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use es_core::file_store::Durability;
+use es_core::Durability;
 use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent};
 
 const EVENTS: u64 = 1_000_000;

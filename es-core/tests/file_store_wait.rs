@@ -4,7 +4,7 @@
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use es_core::file_store::Durability;
+use es_core::Durability;
 use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent};
 use serde_json::json;
 

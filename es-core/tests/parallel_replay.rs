@@ -1,13 +1,13 @@
 //! `ParallelReplay`: the same events, in the same order, as a `read_all` loop through the
 //! decode point, whatever the threads and range size; failures stop it at the exact event.
 
-use es_core::codec::RawEvent;
-use es_core::file_store::Durability;
-use es_core::replay::{ParallelReplay, ReplayError};
+use es_core::Durability;
+use es_core::RawEvent;
 use es_core::{
     DecodeErrorKind, Envelope, Event, EventStore, ExpectedVersion, FileStore, MemoryStore,
     NewEvent, StoredEvent,
 };
+use es_core::{ParallelReplay, ReplayError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -4,13 +4,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use es_core::file_store::Durability;
-use es_core::snapshot::{Snapshot, SnapshotError, SnapshotStore};
-use es_core::store::{AppendOutcome, EventIter};
+use es_core::store::backend::EventIter;
+use es_core::AppendOutcome;
+use es_core::Durability;
 use es_core::{
     Aggregate, AppendError, CheckpointStore, Event, EventStore, ExpectedVersion, FileStore,
     MemoryStore, NewEvent, ReadError, Repository,
 };
+use es_core::{Snapshot, SnapshotError, SnapshotStore};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -10,8 +10,8 @@ mod verify;
 
 use std::path::{Path, PathBuf};
 
-use es_core::file_store::{OpenError, VerifyError};
 use es_core::{AppendError, Event, FileStore, ReadError};
+use es_core::{OpenError, VerifyError};
 
 use crate::args::{StoreCommand, TypedCommand};
 use crate::{Exit, Output};

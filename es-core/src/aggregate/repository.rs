@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::repository_snapshots::{load_snapshot, save_snapshot, SnapshotPolicy};
-use crate::snapshot::SnapshotStore;
+use super::snapshot_policy::{load_snapshot, save_snapshot, SnapshotPolicy};
+use crate::SnapshotStore;
 use crate::{
     AppendError, DecodeError, EncodeError, Event, EventStore, ExpectedVersion, NewEvent, ReadError,
     StoredEvent,

@@ -8,8 +8,8 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::snapshot::{Snapshot, SnapshotStore};
 use crate::Loaded;
+use crate::{Snapshot, SnapshotStore};
 
 /// Snapshot every `every` versions, tagged with the state's schema fingerprint.
 pub(crate) struct SnapshotPolicy<A, S> {

@@ -7,7 +7,7 @@
 
 use std::time::SystemTime;
 
-use crate::aggregate::apply_stored;
+use super::repository::apply_stored;
 use crate::{Aggregate, Envelope, EventStore, LoadError, Loaded, Repository, StoredEvent};
 
 /// A stream's state replayed with some of its events left out: the answer to "what if these

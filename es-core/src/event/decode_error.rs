@@ -1,8 +1,8 @@
-//! [`DecodeError`]: why a stored event did not decode, and where it sits in the log.
+//! [`DecodeError`]: why a stored event did not decode, and where it sits in the log; and
+//! [`UpcastError`], why an upcaster chain failed, before the decode point places it.
 
 use std::fmt;
 
-use crate::codec::UpcastError;
 use crate::StoredEvent;
 
 /// A stored event that could not be decoded into today's types.
@@ -197,5 +197,57 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.kind.source()
+    }
+}
+
+/// Why an upcaster chain could not produce its current version. Turned into a [`DecodeError`]
+/// with the stored event's context by the decode point.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpcastError {
+    /// The payload is not valid JSON.
+    #[error("payload is not valid JSON")]
+    MalformedJson(#[source] serde_json::Error),
+    /// The payload is JSON but does not have the shape of its version's struct.
+    #[error("payload does not match the shape of its version")]
+    WrongShape(#[source] serde_json::Error),
+    /// A fallible upcast step (`TryFrom`) or a raw upcaster refused the event.
+    #[error("upcast from `{from}` failed")]
+    Failed {
+        /// The Rust type (or raw upcaster) that failed.
+        from: &'static str,
+        /// The upcaster's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The version is not in this chain.
+    #[error("version {version} is not in this upcaster chain")]
+    NotInChain {
+        /// The stored version.
+        version: u32,
+    },
+}
+
+impl UpcastError {
+    /// Classifies a `serde_json` error: syntax errors are malformed JSON, data errors wrong shape.
+    #[must_use]
+    pub fn from_json(error: serde_json::Error) -> Self {
+        match error.classify() {
+            serde_json::error::Category::Data => UpcastError::WrongShape(error),
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => UpcastError::MalformedJson(error),
+        }
+    }
+
+    /// A failed `TryFrom` step from `from`.
+    pub fn failed(
+        from: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        UpcastError::Failed {
+            from,
+            source: source.into(),
+        }
     }
 }

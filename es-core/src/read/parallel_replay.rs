@@ -11,7 +11,7 @@
 use std::num::NonZeroUsize;
 use std::sync::mpsc::sync_channel;
 
-use crate::decoded_chunk::{read_decoded_through, ChunkFailure};
+use super::decoded_chunk::{read_decoded_through, ChunkFailure};
 use crate::{DecodeError, Envelope, Event, EventStore, ReadError};
 
 /// Stored events per range a worker reads and decodes at once.
@@ -24,7 +24,7 @@ const RANGES_AHEAD: usize = 2;
 ///
 /// # Examples
 /// ```
-/// use es_core::replay::ParallelReplay;
+/// use es_core::ParallelReplay;
 /// use es_core::{Event, EventStore, ExpectedVersion, MemoryStore, NewEvent};
 /// # use schemars::JsonSchema;
 /// # use serde::{Deserialize, Serialize};

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::decoded_chunk::{read_decoded, ChunkFailure};
+use super::decoded_chunk::{read_decoded, ChunkFailure};
 use crate::{DecodeError, Envelope, Event, EventStore, ReadError};
 
 /// How long a waiting subscription or following projection sleeps in

@@ -13,7 +13,7 @@ use std::time::Duration;
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use es_core::store::AppendSignal;
+/// use es_core::store::backend::AppendSignal;
 ///
 /// let signal = AppendSignal::new(0);
 /// std::thread::scope(|scope| {

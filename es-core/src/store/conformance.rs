@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
 
-use crate::store::MAX_PAYLOAD_BYTES;
+use crate::store::backend::MAX_PAYLOAD_BYTES;
 use crate::{AppendError, EventStore, ExpectedVersion, NewEvent, StoredEvent};
 
 /// Something that holds a store under test (and whatever must live as long as it).
@@ -82,7 +82,7 @@ fn events(range: std::ops::Range<u64>) -> Vec<NewEvent> {
     range.map(event).collect()
 }
 
-fn collect(iter: crate::store::EventIter<'_>) -> Vec<StoredEvent> {
+fn collect(iter: crate::store::backend::EventIter<'_>) -> Vec<StoredEvent> {
     iter.collect::<Result<Vec<_>, _>>()
         .expect("reading back appended events must not fail")
 }

@@ -6,12 +6,11 @@ use std::time::{Duration, SystemTime};
 
 use uuid::Uuid;
 
-use crate::checkpoint::{CheckpointError, CheckpointStore};
-use crate::snapshot::{Snapshot, SnapshotError, SnapshotStore};
-use crate::store::{
-    plan_append, validate_batch, AppendOutcome, AppendPlan, AppendSignal, EventIter, StoredId,
+use super::backend::{plan_append, validate_batch, AppendPlan, AppendSignal, EventIter, StoredId};
+use crate::{
+    AppendError, AppendOutcome, CheckpointError, CheckpointStore, EventStore, ExpectedVersion,
+    NewEvent, ReadError, Snapshot, SnapshotError, SnapshotStore, StoredEvent,
 };
-use crate::{AppendError, EventStore, ExpectedVersion, NewEvent, ReadError, StoredEvent};
 
 /// An event store held in memory; gone when dropped. Same semantics as the durable stores.
 ///

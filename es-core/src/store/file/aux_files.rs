@@ -9,9 +9,7 @@ use super::format::FORMAT_VERSION;
 use super::fs::{read_fully_at, write_all_at, OpenMode};
 use super::recovery::TEMP_SUFFIX;
 use super::{Durability, Shared, READ_ONLY};
-use crate::checkpoint::{CheckpointError, CheckpointStore};
-use crate::snapshot::{Snapshot, SnapshotError, SnapshotStore};
-use crate::FileStore;
+use crate::{CheckpointError, CheckpointStore, FileStore, Snapshot, SnapshotError, SnapshotStore};
 
 /// The subdirectory holding snapshots.
 pub(crate) const SNAPSHOT_DIR: &str = "snapshots";

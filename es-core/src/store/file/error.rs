@@ -21,7 +21,7 @@ pub enum OpenError {
         dir: PathBuf,
     },
     /// Damage before the tail of the log: recovery does not guess, it stops.
-    /// [`verify`](super::verify) lists every damaged frame.
+    /// [`FileStore::verify`](super::FileStore::verify) lists every damaged frame.
     #[error("damaged data in {} at byte offset {offset}: {reason}", segment.display())]
     Corrupt {
         /// The segment file holding the damage.
@@ -81,7 +81,7 @@ impl From<ScanError> for OpenError {
     }
 }
 
-/// Why [`verify`](super::verify) could not read the log. Damage is not an error: it is listed
+/// Why [`FileStore::verify`](super::FileStore::verify) could not read the log. Damage is not an error: it is listed
 /// in the [`VerifyReport`](super::VerifyReport).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -12,10 +12,10 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::fs::{FileSystem, LogFile, OpenMode, StdFs};
-use super::{verify, Durability, FileStore};
-use crate::snapshot::{Snapshot, SnapshotStore};
-use crate::store::AppendOutcome;
+use super::{Durability, FileStore};
+use crate::AppendOutcome;
 use crate::{AppendError, EventStore, ExpectedVersion, NewEvent};
+use crate::{Snapshot, SnapshotStore};
 
 /// Which upcoming operations fail; shared by the file system and every file it opened.
 #[derive(Debug, Default)]
@@ -163,7 +163,7 @@ fn assert_io_error(result: &Result<AppendOutcome, AppendError>) {
 }
 
 fn reopen_and_check(dir: &Path, expected: &[&str]) -> FileStore {
-    let report = verify(dir).expect("verify");
+    let report = FileStore::verify(dir).expect("verify");
     assert!(report.is_clean(), "no damage: {report:?}");
     let store = FileStore::open(dir).expect("reopen with the real file system");
     assert_eq!(tags(&store), expected);
@@ -218,7 +218,7 @@ fn torn_write_that_cannot_be_undone_stops_writes_and_reopening_recovers() {
     );
     assert_eq!(tags(&store), ["A"], "reads still work");
     drop(store);
-    let report = verify(dir.path()).expect("verify");
+    let report = FileStore::verify(dir.path()).expect("verify");
     assert!(
         report.torn_tail.is_some(),
         "the half-written batch is a torn tail: {report:?}"

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::store::MAX_PAYLOAD_BYTES;
+use crate::store::backend::MAX_PAYLOAD_BYTES;
 use crate::StoredEvent;
 
 /// The first eight bytes of every segment file. The high byte and the CR LF pair catch files

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::format::Damage;
 use super::fs::LogFile;
-use crate::store::StoredId;
+use crate::store::backend::StoredId;
 
 /// One segment file as readers see it.
 #[derive(Debug)]

@@ -33,8 +33,8 @@ use self::index::{Index, SegmentEntry};
 use self::reader::{AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW};
 use self::recovery::{scan_growth, scan_log, IndexEnd, Mode, ScanError, TEMP_SUFFIX};
 use self::writer::{create_segment, lock, CommitQueue, Writer};
-use crate::store::{poll_for_append, AppendOutcome, AppendSignal, EventIter};
-use crate::{AppendError, EventStore, ExpectedVersion, NewEvent, ReadError};
+use crate::store::backend::{poll_for_append, AppendSignal, EventIter};
+use crate::{AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError};
 
 /// The name of the lock file in a store directory.
 const LOCK_FILE: &str = "LOCK";
@@ -42,10 +42,6 @@ const LOCK_FILE: &str = "LOCK";
 const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
 /// Why a read-only store refuses writes.
 pub(crate) const READ_ONLY: &str = "opened read-only";
-
-/// How often [`EventStore::wait_for_append`] on a store opened read-only looks at the segment
-/// files for batches the writing process committed: the longest such a waiter sees them late.
-pub const READ_ONLY_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// When an append's events are on disk, and what a power failure can take.
 ///
@@ -78,7 +74,7 @@ pub enum Durability {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use es_core::file_store::Durability;
+/// use es_core::Durability;
 /// use es_core::FileStore;
 ///
 /// let dir = tempfile::tempdir()?;
@@ -171,8 +167,8 @@ impl FileStoreOptions {
 ///   for tools that inspect the log while it grows; it follows the writer's appends.
 /// - `wait_for_append` sleeps until a group commit wakes it (a read-only store polls).
 /// - On open, a torn tail left by a crash is cut off, and damage elsewhere is an error; see
-///   [`RecoveryReport`]. [`verify`] checks a directory without changing it.
-/// - Limits of the format: payloads up to [`MAX_PAYLOAD_BYTES`](crate::store::MAX_PAYLOAD_BYTES)
+///   [`RecoveryReport`]. [`verify`](Self::verify) checks a directory without changing it.
+/// - Limits of the format: payloads up to [`MAX_PAYLOAD_BYTES`](crate::store::backend::MAX_PAYLOAD_BYTES)
 ///   (16 MiB), metadata up to 16 MiB as JSON text, event type tags up to 65,535 bytes; a
 ///   larger event is refused with [`AppendError::TooLarge`] before anything is written.
 ///
@@ -328,7 +324,7 @@ impl FileStore {
     ///
     /// # Examples
     /// ```
-    /// use es_core::file_store::OpenError;
+    /// use es_core::OpenError;
     /// use es_core::FileStore;
     ///
     /// let dir = tempfile::tempdir()?;
@@ -352,14 +348,14 @@ impl FileStore {
     ///   segment or lock file is created.
     /// - It sees the log as it was when opened, and then what
     ///   [`wait_for_append`](EventStore::wait_for_append) or [`refresh`](Self::refresh) read:
-    ///   they look at the segment files (`wait_for_append` every [`READ_ONLY_POLL_INTERVAL`])
+    ///   they look at the segment files (`wait_for_append` every [`READ_ONLY_POLL_INTERVAL`](Self::READ_ONLY_POLL_INTERVAL))
     ///   and add the batches the writer completed since, new segments included. A batch shows
     ///   once its last frame is intact in the file, even if the writer's sync has not returned
     ///   yet; a batch still being written does not show.
     /// - `append`, snapshot saves and checkpoint saves are refused:
     ///   [`AppendError::Unavailable`] with the reason "opened read-only", and
-    ///   `Unavailable` errors of [`SnapshotError`](crate::snapshot::SnapshotError) and
-    ///   [`CheckpointError`](crate::checkpoint::CheckpointError). Loading snapshots and
+    ///   `Unavailable` errors of [`SnapshotError`](crate::SnapshotError) and
+    ///   [`CheckpointError`](crate::CheckpointError). Loading snapshots and
     ///   checkpoints works.
     ///
     /// # Errors
@@ -593,69 +589,74 @@ const LOCK_GRACE: Duration = Duration::from_millis(250);
 /// The pause between two tries.
 const LOCK_RETRY: Duration = Duration::from_millis(5);
 
-/// Checks every frame of the store in `dir` without modifying anything, and lists every
-/// damaged frame with its segment file and byte offset, and the torn tail that
-/// [`FileStore::open`] would cut off.
-///
-/// It takes no lock: run it on a store that is not open, or expect the tail that a
-/// concurrent append is writing to show as torn.
-///
-/// # Errors
-/// [`VerifyError::Io`] when the directory does not exist or a file cannot be read;
-/// [`VerifyError::UnsupportedVersion`].
-///
-/// # Examples
-/// ```
-/// use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent};
-/// use es_core::file_store::verify;
-/// use serde_json::json;
-///
-/// let dir = tempfile::tempdir()?;
-/// let store = FileStore::open(dir.path())?;
-/// store.append("s", ExpectedVersion::Any, vec![NewEvent::new("Pinged", 1, json!({}))])?;
-/// drop(store);
-/// let report = verify(dir.path())?;
-/// assert!(report.is_clean());
-/// assert_eq!(report.events, 1);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, VerifyError> {
-    let scan = match scan_log(&StdFs, dir.as_ref(), Mode::Verify, OpenMode::Read) {
-        Ok(scan) => scan,
-        Err(ScanError::Io { path, source }) => return Err(VerifyError::Io { path, source }),
-        Err(ScanError::Damaged {
-            segment,
-            damage: format::Damage::UnsupportedVersion { found },
-            ..
-        }) => {
-            return Err(VerifyError::UnsupportedVersion {
+impl FileStore {
+    /// How often [`EventStore::wait_for_append`] on a store opened read-only looks at the segment
+    /// files for batches the writing process committed: the longest such a waiter sees them late.
+    pub const READ_ONLY_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+    /// Checks every frame of the store in `dir` without modifying anything, and lists every
+    /// damaged frame with its segment file and byte offset, and the torn tail that
+    /// [`FileStore::open`] would cut off.
+    ///
+    /// It takes no lock: run it on a store that is not open, or expect the tail that a
+    /// concurrent append is writing to show as torn.
+    ///
+    /// # Errors
+    /// [`VerifyError::Io`] when the directory does not exist or a file cannot be read;
+    /// [`VerifyError::UnsupportedVersion`].
+    ///
+    /// # Examples
+    /// ```
+    /// use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent};
+    /// use serde_json::json;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let store = FileStore::open(dir.path())?;
+    /// store.append("s", ExpectedVersion::Any, vec![NewEvent::new("Pinged", 1, json!({}))])?;
+    /// drop(store);
+    /// let report = FileStore::verify(dir.path())?;
+    /// assert!(report.is_clean());
+    /// assert_eq!(report.events, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, VerifyError> {
+        let scan = match scan_log(&StdFs, dir.as_ref(), Mode::Verify, OpenMode::Read) {
+            Ok(scan) => scan,
+            Err(ScanError::Io { path, source }) => return Err(VerifyError::Io { path, source }),
+            Err(ScanError::Damaged {
                 segment,
-                found,
-                supported: format::FORMAT_VERSION,
-            })
-        }
-        // A verify scan lists damage instead of stopping; should it stop, report the damage.
-        Err(ScanError::Damaged {
-            segment,
-            offset,
-            damage,
-        }) => {
-            return Ok(VerifyReport {
-                damaged: vec![DamagedFrame {
+                damage: format::Damage::UnsupportedVersion { found },
+                ..
+            }) => {
+                return Err(VerifyError::UnsupportedVersion {
                     segment,
-                    offset,
-                    reason: damage.to_string(),
-                }],
-                ..VerifyReport::default()
-            })
-        }
-    };
-    Ok(VerifyReport {
-        segments: scan.segments.len(),
-        events: scan.events,
-        damaged: scan.damaged,
-        torn_tail: scan.torn_tail,
-    })
+                    found,
+                    supported: format::FORMAT_VERSION,
+                })
+            }
+            // A verify scan lists damage instead of stopping; should it stop, report the damage.
+            Err(ScanError::Damaged {
+                segment,
+                offset,
+                damage,
+            }) => {
+                return Ok(VerifyReport {
+                    damaged: vec![DamagedFrame {
+                        segment,
+                        offset,
+                        reason: damage.to_string(),
+                    }],
+                    ..VerifyReport::default()
+                })
+            }
+        };
+        Ok(VerifyReport {
+            segments: scan.segments.len(),
+            events: scan.events,
+            damaged: scan.damaged,
+            torn_tail: scan.torn_tail,
+        })
+    }
 }
 
 impl EventStore for FileStore {
@@ -695,12 +696,15 @@ impl EventStore for FileStore {
     /// write, and its sync under [`Durability::Sync`]), or until `timeout` ends; nothing polls.
     ///
     /// A read-only store cannot be woken by another process: it [`refresh`](Self::refresh)es
-    /// every [`READ_ONLY_POLL_INTERVAL`] instead.
+    /// every [`READ_ONLY_POLL_INTERVAL`](Self::READ_ONLY_POLL_INTERVAL) instead.
     fn wait_for_append(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
         if self.is_read_only() {
-            return poll_for_append(after_position, timeout, READ_ONLY_POLL_INTERVAL, || {
-                self.refresh()
-            });
+            return poll_for_append(
+                after_position,
+                timeout,
+                Self::READ_ONLY_POLL_INTERVAL,
+                || self.refresh(),
+            );
         }
         Ok(self.shared.appended.wait(after_position, timeout))
     }

@@ -49,7 +49,7 @@ fn segment_number(path: &Path) -> Option<u64> {
 /// - Any other damage (a flipped byte before the tail, a segment that is not the last ending
 ///   early or inside a batch, a missing segment) makes `open` fail with
 ///   [`OpenError::Corrupt`](super::OpenError::Corrupt) naming the segment file and the byte
-///   offset, and nothing is modified. [`verify`](super::verify) lists every damaged frame.
+///   offset, and nothing is modified. [`FileStore::verify`](super::FileStore::verify) lists every damaged frame.
 /// - Temporary files left by an interrupted segment, snapshot or checkpoint write are removed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -80,7 +80,7 @@ pub struct TornTail {
     pub reason: String,
 }
 
-/// A frame that is damaged, as [`verify`](super::verify) reports it.
+/// A frame that is damaged, as [`FileStore::verify`](super::FileStore::verify) reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DamagedFrame {
@@ -92,7 +92,7 @@ pub struct DamagedFrame {
     pub reason: String,
 }
 
-/// What [`verify`](super::verify) found: every damaged frame, and the torn tail `open` would cut.
+/// What [`FileStore::verify`](super::FileStore::verify) found: every damaged frame, and the torn tail `open` would cut.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct VerifyReport {

@@ -25,7 +25,8 @@ use super::fs::{write_all_at, FileSystem, LogFile, OpenMode};
 use super::index::{IndexedEvent, SegmentEntry};
 use super::recovery::{segment_file_name, TEMP_SUFFIX};
 use super::{Durability, Shared, READ_ONLY};
-use crate::store::{plan_append, validate_batch, AppendOutcome, AppendPlan, StoredId};
+use crate::store::backend::{plan_append, validate_batch, AppendPlan, StoredId};
+use crate::AppendOutcome;
 use crate::{AppendError, ExpectedVersion, NewEvent};
 
 /// The state only the leader touches, behind the writer lock.
