@@ -7,7 +7,7 @@ use es_tests::replay::{load_fixture, replay};
 
 #[test]
 fn bank_log_of_2019_replays_into_current_events() {
-    let store = load_fixture(include_str!("fixtures/bank_legacy.jsonl"));
+    let store = load_fixture(include_str!("../fixtures/bank_legacy.jsonl"));
     insta::assert_json_snapshot!(replay::<AccountEvent>(&store));
 }
 
@@ -16,7 +16,7 @@ fn bank_log_of_2019_replays_to_the_same_balances() {
     use es_core::Repository;
     use es_examples::account::Account;
     let repo =
-        Repository::<Account, _>::new(load_fixture(include_str!("fixtures/bank_legacy.jsonl")));
+        Repository::<Account, _>::new(load_fixture(include_str!("../fixtures/bank_legacy.jsonl")));
     let balances: Vec<(String, u64, String)> = ["acc-001", "acc-002", "acc-003"]
         .iter()
         .map(|id| {

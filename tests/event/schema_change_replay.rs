@@ -17,52 +17,58 @@ fn replay_fixture(text: &str) -> Value {
 #[test]
 fn field_added_with_default() {
     insta::assert_json_snapshot!(replay_fixture(include_str!(
-        "fixtures/field_added_with_default.jsonl"
+        "../fixtures/field_added_with_default.jsonl"
     )));
 }
 
 #[test]
 fn field_rename() {
-    insta::assert_json_snapshot!(replay_fixture(include_str!("fixtures/field_rename.jsonl")));
+    insta::assert_json_snapshot!(replay_fixture(include_str!(
+        "../fixtures/field_rename.jsonl"
+    )));
 }
 
 #[test]
 fn type_change() {
-    insta::assert_json_snapshot!(replay_fixture(include_str!("fixtures/type_change.jsonl")));
+    insta::assert_json_snapshot!(replay_fixture(include_str!(
+        "../fixtures/type_change.jsonl"
+    )));
 }
 
 #[test]
 fn nested_restructure() {
     insta::assert_json_snapshot!(replay_fixture(include_str!(
-        "fixtures/nested_restructure.jsonl"
+        "../fixtures/nested_restructure.jsonl"
     )));
 }
 
 #[test]
 fn tag_rename() {
-    insta::assert_json_snapshot!(replay_fixture(include_str!("fixtures/tag_rename.jsonl")));
+    insta::assert_json_snapshot!(replay_fixture(include_str!("../fixtures/tag_rename.jsonl")));
 }
 
 #[test]
 fn multi_step_chain() {
     insta::assert_json_snapshot!(replay_fixture(include_str!(
-        "fixtures/multi_step_chain.jsonl"
+        "../fixtures/multi_step_chain.jsonl"
     )));
 }
 
 #[test]
 fn split() {
-    insta::assert_json_snapshot!(replay_fixture(include_str!("fixtures/split.jsonl")));
+    insta::assert_json_snapshot!(replay_fixture(include_str!("../fixtures/split.jsonl")));
 }
 
 #[test]
 fn removal() {
-    insta::assert_json_snapshot!(replay_fixture(include_str!("fixtures/removal.jsonl")));
+    insta::assert_json_snapshot!(replay_fixture(include_str!("../fixtures/removal.jsonl")));
 }
 
 #[test]
 fn context_aware() {
-    insta::assert_json_snapshot!(replay_fixture(include_str!("fixtures/context_aware.jsonl")));
+    insta::assert_json_snapshot!(replay_fixture(include_str!(
+        "../fixtures/context_aware.jsonl"
+    )));
 }
 
 /// Every stored (tag, version) the enum decodes, how, and its schema: the list a schema lock
