@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::format::FORMAT_VERSION;
+use super::format::TEMP_SUFFIX;
 use super::fs::{read_fully_at, write_all_at, OpenMode};
-use super::recovery::TEMP_SUFFIX;
 use super::{Durability, Shared, READ_ONLY};
 use crate::{CheckpointError, CheckpointStore, FileStore, Snapshot, SnapshotError, SnapshotStore};
 

@@ -4,7 +4,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::format::{Damage, FORMAT_VERSION};
-use super::recovery::ScanError;
+use super::scan::ScanError;
 use crate::ReadError;
 
 /// Why [`FileStore::open`](super::FileStore::open) failed. Nothing in the directory was

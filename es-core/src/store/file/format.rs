@@ -3,6 +3,7 @@
 //! same layout for readers of the files.
 
 use std::fmt;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
@@ -26,6 +27,36 @@ pub(crate) const FRAME_HEADER_LEN: usize = 76;
 pub(crate) const MAX_EVENT_TYPE_BYTES: usize = u16::MAX as usize;
 /// The largest metadata object a frame holds, as JSON text in bytes.
 pub(crate) const MAX_METADATA_BYTES: usize = MAX_PAYLOAD_BYTES;
+
+/// Segment files are named `seg-<number>.log`, the number in ten digits, from 1.
+const SEGMENT_PREFIX: &str = "seg-";
+const SEGMENT_SUFFIX: &str = ".log";
+/// The suffix of files written before being renamed into place; left over only by a crash.
+pub(crate) const TEMP_SUFFIX: &str = ".tmp";
+
+/// The file name of segment `number`.
+pub(crate) fn segment_file_name(number: u64) -> String {
+    format!("{SEGMENT_PREFIX}{number:010}{SEGMENT_SUFFIX}")
+}
+
+/// The number of the segment file at `path`, when its name is a segment's.
+pub(crate) fn segment_number(path: &Path) -> Option<u64> {
+    let name = path.file_name()?.to_str()?;
+    let digits = name
+        .strip_prefix(SEGMENT_PREFIX)?
+        .strip_suffix(SEGMENT_SUFFIX)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Whether `path` is a segment file that a crash left before it was renamed into place.
+pub(crate) fn is_temp_segment(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(SEGMENT_PREFIX) && n.ends_with(TEMP_SUFFIX))
+}
 
 /// Flag bit: this frame is the last event of its batch; the batch is complete with it.
 const FLAG_BATCH_END: u8 = 0b0000_0001;

@@ -4,11 +4,16 @@
 
 mod aux_files;
 mod error;
+mod follow;
 mod format;
 mod fs;
 mod index;
+mod options;
 mod reader;
-mod recovery;
+mod report;
+mod scan;
+mod segment_scan;
+mod verify;
 mod window;
 mod writer;
 
@@ -24,14 +29,16 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use error::{OpenError, VerifyError};
-pub use recovery::{DamagedFrame, RecoveryReport, TornTail, VerifyReport};
+pub use options::{Durability, FileStoreOptions};
+pub use report::{DamagedFrame, RecoveryReport, TornTail, VerifyReport};
 
 use self::aux_files::{CHECKPOINT_DIR, SNAPSHOT_DIR};
-use self::format::{SegmentHeader, SEGMENT_HEADER_LEN};
-use self::fs::{FileSystem, OpenMode, StdFs};
+use self::follow::{scan_growth, IndexEnd};
+use self::format::{SegmentHeader, SEGMENT_HEADER_LEN, TEMP_SUFFIX};
+use self::fs::{FileSystem, OpenMode};
 use self::index::{Index, SegmentEntry};
 use self::reader::{AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW};
-use self::recovery::{scan_growth, scan_log, IndexEnd, Mode, ScanError, TEMP_SUFFIX};
+use self::scan::{scan_log, Mode};
 use self::writer::{create_segment, lock, CommitQueue, Writer};
 use crate::store::backend::{poll_for_append, AppendSignal, EventIter};
 use crate::{AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError};
@@ -42,112 +49,6 @@ const LOCK_FILE: &str = "LOCK";
 const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
 /// Why a read-only store refuses writes.
 pub(crate) const READ_ONLY: &str = "opened read-only";
-
-/// When an append's events are on disk, and what a power failure can take.
-///
-/// A crash of the process alone (a panic, `kill -9`) loses nothing acknowledged in any mode:
-/// acknowledged events are in the operating system's cache and reach the disk without the
-/// process. The modes differ when the machine itself stops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Durability {
-    /// `append` returns after the segment file is synced (`fdatasync`). A power failure loses
-    /// no acknowledged append. Concurrent appends share one sync (group commit). The default.
-    #[default]
-    Sync,
-    /// `append` returns after the write; a background thread syncs every `every` (and when the
-    /// store is dropped). A power failure loses at most the appends acknowledged in the last
-    /// `every` plus the time one sync takes; what survives is a prefix of the log, cut at a
-    /// batch boundary.
-    Flush {
-        /// How often to sync.
-        every: Duration,
-    },
-    /// Never sync the log; for tests and scratch data. A power failure can lose any appends
-    /// the operating system had not yet written back, and can leave damage in the last
-    /// segment that `open` reports as corruption rather than guess.
-    None,
-}
-
-/// How to open a [`FileStore`]: durability, segment size, or read-only.
-///
-/// # Examples
-/// ```
-/// use std::time::Duration;
-/// use es_core::Durability;
-/// use es_core::FileStore;
-///
-/// let dir = tempfile::tempdir()?;
-/// let store = FileStore::options()
-///     .durability(Durability::Flush { every: Duration::from_millis(50) })
-///     .segment_size(8 << 20)
-///     .open(dir.path())?;
-/// assert_eq!(store.durability(), Durability::Flush { every: Duration::from_millis(50) });
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone)]
-pub struct FileStoreOptions {
-    durability: Durability,
-    segment_size: u64,
-    read_only: bool,
-    fs: Arc<dyn FileSystem>,
-}
-
-impl Default for FileStoreOptions {
-    fn default() -> Self {
-        Self {
-            durability: Durability::default(),
-            segment_size: DEFAULT_SEGMENT_SIZE,
-            read_only: false,
-            fs: Arc::new(StdFs),
-        }
-    }
-}
-
-impl FileStoreOptions {
-    /// When appends are durable; [`Durability::Sync`] by default.
-    #[must_use]
-    pub fn durability(mut self, durability: Durability) -> Self {
-        self.durability = durability;
-        self
-    }
-
-    /// The size in bytes at which a new segment file is started (64 MiB by default). A batch
-    /// is never split across segments, so a segment can exceed it by one group of batches.
-    #[must_use]
-    pub fn segment_size(mut self, bytes: u64) -> Self {
-        self.segment_size = bytes.max(SEGMENT_HEADER_LEN as u64 + 1);
-        self
-    }
-
-    /// Opens the store read-only, beside the process that writes it; see
-    /// [`FileStore::open_read_only`]. Durability and segment size do not apply then.
-    #[must_use]
-    pub fn read_only(mut self) -> Self {
-        self.read_only = true;
-        self
-    }
-
-    /// Replaces the file operations, for fault-injection tests.
-    #[cfg(test)]
-    pub(crate) fn file_system(mut self, fs: Arc<dyn FileSystem>) -> Self {
-        self.fs = fs;
-        self
-    }
-
-    /// Opens (or creates) the store in `dir`; see [`FileStore::open`], and
-    /// [`FileStore::open_read_only`] after [`read_only`](Self::read_only).
-    ///
-    /// # Errors
-    /// See [`FileStore::open`] and [`FileStore::open_read_only`].
-    pub fn open(self, dir: impl AsRef<Path>) -> Result<FileStore, OpenError> {
-        if self.read_only {
-            FileStore::open_read_only_with(self.fs, dir.as_ref())
-        } else {
-            FileStore::open_with(self, dir.as_ref())
-        }
-    }
-}
 
 /// The embedded event store: a directory holding the log, snapshots and checkpoints.
 ///
@@ -250,9 +151,11 @@ impl Shared {
             let index = self.read_index();
             IndexEnd {
                 segments: index.segment_count(),
-                last: index
-                    .last_segment()
-                    .map(|(_, s)| (s.path.clone(), Arc::clone(&s.file), s.committed_len)),
+                last: index.last_segment().map(|(_, s)| SegmentEntry {
+                    path: s.path.clone(),
+                    file: Arc::clone(&s.file),
+                    committed_len: s.committed_len,
+                }),
                 next_position: index.head() + 1,
             }
         };
@@ -313,6 +216,10 @@ impl fmt::Debug for FileStore {
 }
 
 impl FileStore {
+    /// How often [`EventStore::wait_for_append`] on a store opened read-only looks at the segment
+    /// files for batches the writing process committed: the longest such a waiter sees them late.
+    pub const READ_ONLY_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
     /// Opens the store in `dir` with the default options (synced appends), creating the
     /// directory and an empty log if needed, and recovering from a crash: see
     /// [`RecoveryReport`].
@@ -588,76 +495,6 @@ fn lock_directory(dir: &Path) -> Result<File, OpenError> {
 const LOCK_GRACE: Duration = Duration::from_millis(250);
 /// The pause between two tries.
 const LOCK_RETRY: Duration = Duration::from_millis(5);
-
-impl FileStore {
-    /// How often [`EventStore::wait_for_append`] on a store opened read-only looks at the segment
-    /// files for batches the writing process committed: the longest such a waiter sees them late.
-    pub const READ_ONLY_POLL_INTERVAL: Duration = Duration::from_millis(100);
-
-    /// Checks every frame of the store in `dir` without modifying anything, and lists every
-    /// damaged frame with its segment file and byte offset, and the torn tail that
-    /// [`FileStore::open`] would cut off.
-    ///
-    /// It takes no lock: run it on a store that is not open, or expect the tail that a
-    /// concurrent append is writing to show as torn.
-    ///
-    /// # Errors
-    /// [`VerifyError::Io`] when the directory does not exist or a file cannot be read;
-    /// [`VerifyError::UnsupportedVersion`].
-    ///
-    /// # Examples
-    /// ```
-    /// use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent};
-    /// use serde_json::json;
-    ///
-    /// let dir = tempfile::tempdir()?;
-    /// let store = FileStore::open(dir.path())?;
-    /// store.append("s", ExpectedVersion::Any, vec![NewEvent::new("Pinged", 1, json!({}))])?;
-    /// drop(store);
-    /// let report = FileStore::verify(dir.path())?;
-    /// assert!(report.is_clean());
-    /// assert_eq!(report.events, 1);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, VerifyError> {
-        let scan = match scan_log(&StdFs, dir.as_ref(), Mode::Verify, OpenMode::Read) {
-            Ok(scan) => scan,
-            Err(ScanError::Io { path, source }) => return Err(VerifyError::Io { path, source }),
-            Err(ScanError::Damaged {
-                segment,
-                damage: format::Damage::UnsupportedVersion { found },
-                ..
-            }) => {
-                return Err(VerifyError::UnsupportedVersion {
-                    segment,
-                    found,
-                    supported: format::FORMAT_VERSION,
-                })
-            }
-            // A verify scan lists damage instead of stopping; should it stop, report the damage.
-            Err(ScanError::Damaged {
-                segment,
-                offset,
-                damage,
-            }) => {
-                return Ok(VerifyReport {
-                    damaged: vec![DamagedFrame {
-                        segment,
-                        offset,
-                        reason: damage.to_string(),
-                    }],
-                    ..VerifyReport::default()
-                })
-            }
-        };
-        Ok(VerifyReport {
-            segments: scan.segments.len(),
-            events: scan.events,
-            damaged: scan.damaged,
-            torn_tail: scan.torn_tail,
-        })
-    }
-}
 
 impl EventStore for FileStore {
     fn append(

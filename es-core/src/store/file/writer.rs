@@ -21,9 +21,9 @@ use super::format::{
     encode_frame, nanos_since_epoch, FrameFields, SegmentHeader, MAX_EVENT_TYPE_BYTES,
     MAX_METADATA_BYTES, SEGMENT_HEADER_LEN,
 };
+use super::format::{segment_file_name, TEMP_SUFFIX};
 use super::fs::{write_all_at, FileSystem, LogFile, OpenMode};
 use super::index::{IndexedEvent, SegmentEntry};
-use super::recovery::{segment_file_name, TEMP_SUFFIX};
 use super::{Durability, Shared, READ_ONLY};
 use crate::store::backend::{plan_append, validate_batch, AppendPlan, StoredId};
 use crate::AppendOutcome;
