@@ -70,8 +70,8 @@ pub use read::subscription::{
 pub use store::error::{AppendError, ReadError};
 pub use store::event_store::{AppendOutcome, EventStore, ExpectedVersion};
 pub use store::file::{
-    DamagedFrame, Durability, FileStore, FileStoreOptions, OpenError, RecoveryReport, TornTail,
-    VerifyError, VerifyReport,
+    Damage, DamagedFrame, Durability, FileStore, FileStoreOptions, OpenError, RecoveryReport,
+    TornTail, VerifyReport,
 };
 pub use store::memory::MemoryStore;
 

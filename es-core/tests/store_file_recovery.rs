@@ -307,7 +307,7 @@ fn verify_lists_every_damaged_frame_without_modifying_anything() {
             "verify: {} at {}: {}",
             damage.segment.display(),
             damage.offset,
-            damage.reason
+            damage.damage
         );
     }
 }
@@ -432,7 +432,7 @@ fn verify_of_a_missing_directory_is_an_error() {
     let missing = dir.path().join("no-store-here");
     let result = FileStore::verify(&missing);
     assert!(
-        matches!(&result, Err(es_core::VerifyError::Io { path, .. }) if *path == missing),
+        matches!(&result, Err(OpenError::Io { path, .. }) if *path == missing),
         "got {result:?}"
     );
     assert!(!missing.exists(), "verify creates nothing");

@@ -10,8 +10,8 @@ mod verify;
 
 use std::path::{Path, PathBuf};
 
+use es_core::OpenError;
 use es_core::{AppendError, Event, FileStore, ReadError};
-use es_core::{OpenError, VerifyError};
 
 use crate::args::{StoreCommand, TypedCommand};
 use crate::{Exit, Output};
@@ -31,7 +31,7 @@ pub enum CommandError {
     Verify {
         dir: PathBuf,
         #[source]
-        source: VerifyError,
+        source: OpenError,
     },
     #[error("cannot read the log")]
     Read(#[from] ReadError),

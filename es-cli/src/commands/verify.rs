@@ -32,7 +32,7 @@ pub fn run(dir: &Path, output: &mut Output<'_>) -> CommandResult {
             tail.segment.display(),
             tail.offset,
             tail.bytes_removed,
-            tail.reason
+            tail.damage
         )?;
     }
     for frame in &report.damaged {
@@ -41,7 +41,7 @@ pub fn run(dir: &Path, output: &mut Output<'_>) -> CommandResult {
             "DAMAGED: {} at byte offset {}: {}",
             frame.segment.display(),
             frame.offset,
-            frame.reason
+            frame.damage
         )?;
     }
     if report.is_clean() {

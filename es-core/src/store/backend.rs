@@ -63,7 +63,7 @@ pub fn poll_for_append(
 ///
 /// # Errors
 /// [`AppendError::EmptyBatch`], [`AppendError::InvalidStreamId`], [`AppendError::TooLarge`],
-/// [`AppendError::DuplicateEventId`].
+/// [`AppendError::DuplicateEventIdInBatch`].
 pub fn validate_batch(stream_id: &str, events: &[NewEvent]) -> Result<(), AppendError> {
     if stream_id.is_empty() {
         return Err(AppendError::InvalidStreamId {
@@ -90,10 +90,8 @@ pub fn validate_batch(stream_id: &str, events: &[NewEvent]) -> Result<(), Append
             });
         }
         if !seen.insert(event.event_id()) {
-            return Err(AppendError::DuplicateEventId {
+            return Err(AppendError::DuplicateEventIdInBatch {
                 event_id: event.event_id(),
-                stream_id: String::new(),
-                stream_version: 0,
             });
         }
     }

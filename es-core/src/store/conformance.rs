@@ -411,9 +411,10 @@ pub fn invalid_batches_are_rejected_before_writing(store: &dyn EventStore) {
         Err(AppendError::InvalidStreamId { .. })
     ));
     let one = event(0);
+    let repeated_id = one.event_id();
     let repeated = store.append("s", ExpectedVersion::Any, vec![one.clone(), one]);
     assert!(
-        matches!(repeated, Err(AppendError::DuplicateEventId { .. })),
+        matches!(repeated, Err(AppendError::DuplicateEventIdInBatch { event_id }) if event_id == repeated_id),
         "got {repeated:?}"
     );
     assert!(all(store).is_empty());

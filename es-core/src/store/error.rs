@@ -1,8 +1,10 @@
 //! The errors of the store layer: [`AppendError`] and [`ReadError`].
 
+use std::path::PathBuf;
+
 use uuid::Uuid;
 
-use crate::ExpectedVersion;
+use crate::{Damage, ExpectedVersion};
 
 /// Why an append wrote nothing.
 #[derive(Debug, thiserror::Error)]
@@ -23,10 +25,16 @@ pub enum AppendError {
     DuplicateEventId {
         /// The id.
         event_id: Uuid,
-        /// Where it is stored (empty when the batch itself repeats the id).
+        /// The stream where it is stored.
         stream_id: String,
-        /// At which version (0 when the batch itself repeats the id).
+        /// The stream version it is stored at.
         stream_version: u64,
+    },
+    /// The batch holds the same event id twice.
+    #[error("event id {event_id} appears twice in the batch")]
+    DuplicateEventIdInBatch {
+        /// The id.
+        event_id: Uuid,
     },
     /// The batch has no events.
     #[error("an append needs at least one event")]
@@ -73,15 +81,15 @@ pub enum ReadError {
     /// The storage failed.
     #[error("storage I/O failed")]
     Io(#[source] std::io::Error),
-    /// Stored bytes are damaged.
-    #[error("damaged data in {file} at byte offset {offset}: {reason}")]
+    /// Stored bytes of a file store are damaged.
+    #[error("damaged data in {} at byte offset {offset}: {damage}", segment.display())]
     Corrupt {
-        /// The file (segment) holding the damage.
-        file: String,
+        /// The segment file holding the damage.
+        segment: PathBuf,
         /// The byte offset in that file.
         offset: u64,
         /// What is wrong.
-        reason: String,
+        damage: Damage,
     },
     /// A backend-specific failure (for example a database error).
     #[error("the backend failed")]

@@ -1,14 +1,17 @@
-//! The errors of opening and verifying a file store.
+//! [`OpenError`]: why a file store could not be opened, or its log not verified.
 
 use std::io;
 use std::path::PathBuf;
 
-use super::format::{Damage, FORMAT_VERSION};
+use super::damage::Damage;
+use super::format::FORMAT_VERSION;
 use super::scan::ScanError;
 use crate::ReadError;
 
-/// Why [`FileStore::open`](super::FileStore::open) failed. Nothing in the directory was
-/// modified, except where [`OpenError::Io`] happened while repairing a torn tail.
+/// Why [`FileStore::open`](super::FileStore::open) failed, or why
+/// [`FileStore::verify`](super::FileStore::verify) could not read the log (then only `Io`
+/// and `UnsupportedVersion`: verify lists damage in its report). Nothing in the directory
+/// was modified, except where [`OpenError::Io`] happened while repairing a torn tail.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenError {
@@ -22,14 +25,14 @@ pub enum OpenError {
     },
     /// Damage before the tail of the log: recovery does not guess, it stops.
     /// [`FileStore::verify`](super::FileStore::verify) lists every damaged frame.
-    #[error("damaged data in {} at byte offset {offset}: {reason}", segment.display())]
+    #[error("damaged data in {} at byte offset {offset}: {damage}", segment.display())]
     Corrupt {
         /// The segment file holding the damage.
         segment: PathBuf,
         /// The byte offset of the damaged frame or header in that file.
         offset: u64,
         /// What is wrong.
-        reason: String,
+        damage: Damage,
     },
     /// A segment was written in a format version this build does not read.
     #[error(
@@ -75,39 +78,10 @@ impl From<ScanError> for OpenError {
             } => OpenError::Corrupt {
                 segment,
                 offset,
-                reason: damage.to_string(),
+                damage,
             },
         }
     }
-}
-
-/// Why [`FileStore::verify`](super::FileStore::verify) could not read the log. Damage is not an error: it is listed
-/// in the [`VerifyReport`](super::VerifyReport).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyError {
-    /// A segment was written in a format version this build does not read.
-    #[error(
-        "{} has format version {found}; this build reads version {supported}",
-        segment.display()
-    )]
-    UnsupportedVersion {
-        /// The segment file.
-        segment: PathBuf,
-        /// The version in its header.
-        found: u32,
-        /// The version this build reads.
-        supported: u32,
-    },
-    /// A file operation failed.
-    #[error("I/O failed on {}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// What the operating system reported.
-        #[source]
-        source: io::Error,
-    },
 }
 
 impl From<ScanError> for ReadError {
@@ -119,9 +93,9 @@ impl From<ScanError> for ReadError {
                 offset,
                 damage,
             } => ReadError::Corrupt {
-                file: segment.display().to_string(),
+                segment,
                 offset,
-                reason: damage.to_string(),
+                damage,
             },
         }
     }

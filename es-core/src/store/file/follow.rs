@@ -6,7 +6,8 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::format::{segment_file_name, Damage, FrameHeader, SEGMENT_HEADER_LEN};
+use super::damage::Damage;
+use super::format::{segment_file_name, FrameHeader, SEGMENT_HEADER_LEN};
 use super::fs::{FileSystem, LogFile, OpenMode};
 use super::index::{IndexedEvent, SegmentEntry};
 use super::scan::{Mode, Scan, ScanError};

@@ -2,13 +2,13 @@
 //! written with `to_le_bytes` and read with `from_le_bytes`; `docs/format.md` describes the
 //! same layout for readers of the files.
 
-use std::fmt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::damage::Damage;
 use crate::store::backend::MAX_PAYLOAD_BYTES;
 use crate::StoredEvent;
 
@@ -85,98 +85,6 @@ const S_NUMBER: usize = 16;
 const S_FIRST_POSITION: usize = 24;
 const S_RESERVED: usize = 32;
 const S_CRC: usize = 36;
-
-/// What is wrong with bytes read from a segment; the `reason` of corruption errors.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Damage {
-    SegmentHeaderTruncated { len: u64 },
-    BadMagic,
-    UnsupportedVersion { found: u32 },
-    SegmentHeaderChecksum,
-    SegmentNumberMismatch { in_name: u64, in_header: u64 },
-    SegmentMissing { number: u64 },
-    FirstPositionMismatch { expected: u64, found: u64 },
-    HeaderTruncated { available: u64 },
-    FrameTruncated { frame_len: u64, available: u64 },
-    HeaderChecksum,
-    BodyChecksum,
-    UnknownFlags { flags: u8 },
-    LengthsOutOfRange,
-    PositionOutOfOrder { expected: u64, found: u64 },
-    InvalidText { field: &'static str },
-    InvalidMetadata,
-    StreamVersionOutOfOrder { expected: u64, found: u64 },
-    DuplicateEventId { event_id: Uuid },
-    SegmentEndsInsideBatch,
-    BeyondCommittedEnd,
-    SegmentShrank { len: u64, read: u64 },
-}
-
-impl fmt::Display for Damage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Damage::SegmentHeaderTruncated { len } => write!(
-                f,
-                "the segment is {len} bytes, shorter than its {SEGMENT_HEADER_LEN}-byte header"
-            ),
-            Damage::BadMagic => f.write_str("the segment header does not start with the magic"),
-            Damage::UnsupportedVersion { found } => write!(
-                f,
-                "format version {found}; this build reads version {FORMAT_VERSION}"
-            ),
-            Damage::SegmentHeaderChecksum => f.write_str("the segment header checksum is wrong"),
-            Damage::SegmentNumberMismatch { in_name, in_header } => write!(
-                f,
-                "the file name says segment {in_name}, its header says {in_header}"
-            ),
-            Damage::SegmentMissing { number } => write!(f, "segment {number} is missing"),
-            Damage::FirstPositionMismatch { expected, found } => write!(
-                f,
-                "segments do not join: position {expected} should come next, but the next segment \
-                 starts at position {found}"
-            ),
-            Damage::HeaderTruncated { available } => write!(
-                f,
-                "only {available} of a {FRAME_HEADER_LEN}-byte frame header remain"
-            ),
-            Damage::FrameTruncated {
-                frame_len,
-                available,
-            } => write!(
-                f,
-                "the frame is {frame_len} bytes but only {available} remain"
-            ),
-            Damage::HeaderChecksum => f.write_str("the frame header checksum is wrong"),
-            Damage::BodyChecksum => f.write_str("the frame body checksum is wrong"),
-            Damage::UnknownFlags { flags } => write!(f, "unknown frame flags {flags:#04x}"),
-            Damage::LengthsOutOfRange => {
-                f.write_str("the frame's lengths exceed the format limits")
-            }
-            Damage::PositionOutOfOrder { expected, found } => {
-                write!(f, "expected position {expected}, found {found}")
-            }
-            Damage::InvalidText { field } => write!(f, "the {field} is not UTF-8"),
-            Damage::InvalidMetadata => f.write_str("the metadata is not a JSON object"),
-            Damage::StreamVersionOutOfOrder { expected, found } => {
-                write!(f, "expected stream version {expected}, found {found}")
-            }
-            Damage::DuplicateEventId { event_id } => {
-                write!(f, "event id {event_id} is stored twice")
-            }
-            Damage::SegmentEndsInsideBatch => {
-                f.write_str("the segment ends inside a batch, but it is not the last segment")
-            }
-            Damage::BeyondCommittedEnd => {
-                f.write_str("the frame reaches past the committed end of the segment")
-            }
-            Damage::SegmentShrank { len, read } => write!(
-                f,
-                "the segment is {len} bytes, shorter than the {read} bytes of complete batches \
-                 already read from it (the writer cut back a failed write): reopen"
-            ),
-        }
-    }
-}
 
 fn put<const N: usize>(out: &mut [u8], at: usize, bytes: [u8; N]) {
     out[at..at + N].copy_from_slice(&bytes);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::format::Damage;
+use super::damage::Damage;
 use super::fs::LogFile;
 use crate::store::backend::StoredId;
 

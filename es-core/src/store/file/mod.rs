@@ -3,6 +3,7 @@
 //! snapshot and checkpoint files beside the log. `docs/format.md` describes the bytes.
 
 mod aux_files;
+mod damage;
 mod error;
 mod follow;
 mod format;
@@ -28,7 +29,8 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use error::{OpenError, VerifyError};
+pub use damage::Damage;
+pub use error::OpenError;
 pub use options::{Durability, FileStoreOptions};
 pub use report::{DamagedFrame, RecoveryReport, TornTail, VerifyReport};
 
@@ -164,7 +166,7 @@ impl Shared {
         let mut index = self.write_index();
         if let Err((i, damage)) = index.push_all(&events) {
             let event = &events[i];
-            let file = index
+            let segment = index
                 .segment(event.segment)
                 .map(|s| &s.path)
                 .or_else(|| {
@@ -172,12 +174,12 @@ impl Shared {
                     let new = (event.segment as usize).checked_sub(first_new)?;
                     growth.new_segments.get(new).map(|s| &s.path)
                 })
-                .map(|path| path.display().to_string())
+                .cloned()
                 .unwrap_or_default();
             return Err(ReadError::Corrupt {
-                file,
+                segment,
                 offset: event.offset,
-                reason: damage.to_string(),
+                damage,
             });
         }
         if let (Some(end), Some((slot, _))) = (growth.last_end, index.last_segment()) {

@@ -1,7 +1,8 @@
 //! Reading events lazily from the segment files: the index says where a frame is, a window of
 //! buffered bytes serves consecutive frames, and every frame's checksums are checked again.
 
-use super::format::{Damage, FrameHeader, FRAME_HEADER_LEN};
+use super::damage::Damage;
+use super::format::{FrameHeader, FRAME_HEADER_LEN};
 use super::index::Located;
 use super::window::Window;
 use super::Shared;
@@ -45,14 +46,14 @@ impl<'s> FrameReader<'s> {
         }
         let corrupt = |damage: Damage| {
             let index = self.shared.read_index();
-            let file = index
+            let segment = index
                 .segment(entry.segment)
-                .map(|s| s.path.display().to_string())
+                .map(|s| s.path.clone())
                 .unwrap_or_default();
             ReadError::Corrupt {
-                file,
+                segment,
                 offset: entry.offset,
-                reason: damage.to_string(),
+                damage,
             }
         };
         let limit = located.committed_len;

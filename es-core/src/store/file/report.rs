@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use super::damage::Damage;
+
 /// What [`FileStore::open`](super::FileStore::open) found in the directory and repaired.
 ///
 /// Recovery follows these rules, and reports what it did here:
@@ -48,7 +50,7 @@ pub struct TornTail {
     /// Bytes removed from the end of the segment.
     pub bytes_removed: u64,
     /// Why the bytes after `offset` are not a complete batch.
-    pub reason: String,
+    pub damage: Damage,
 }
 
 /// A frame that is damaged, as [`FileStore::verify`](super::FileStore::verify) reports it.
@@ -60,7 +62,7 @@ pub struct DamagedFrame {
     /// The byte offset of the damaged frame (or header) in the segment.
     pub offset: u64,
     /// What is wrong.
-    pub reason: String,
+    pub damage: Damage,
 }
 
 /// What [`FileStore::verify`](super::FileStore::verify) found: every damaged frame, and the torn tail `open` would cut.

@@ -5,8 +5,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::damage::Damage;
 use super::follow::Collected;
-use super::format::{is_temp_segment, segment_number, Damage, SEGMENT_HEADER_LEN};
+use super::format::{is_temp_segment, segment_number, SEGMENT_HEADER_LEN};
 use super::fs::{FileSystem, LogFile, OpenMode};
 use super::index::{Index, SegmentEntry};
 use super::report::{DamagedFrame, TornTail};
@@ -287,7 +288,7 @@ impl Scan {
                 self.damaged.push(DamagedFrame {
                     segment: segment.to_path_buf(),
                     offset,
-                    reason: damage.to_string(),
+                    damage,
                 });
                 Ok(())
             }

@@ -6,7 +6,8 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::format::{Damage, FrameHeader, SegmentHeader, FRAME_HEADER_LEN, SEGMENT_HEADER_LEN};
+use super::damage::Damage;
+use super::format::{FrameHeader, SegmentHeader, FRAME_HEADER_LEN, SEGMENT_HEADER_LEN};
 use super::fs::LogFile;
 use super::index::IndexedEvent;
 use super::report::TornTail;
@@ -270,7 +271,7 @@ impl SegmentReader {
                     .is_torn(offset, damaged_header, expected, first_uncommitted)
                     .map_err(io_error)?
             {
-                scan.torn_tail = Some(self.torn_tail(ctx, committed_end, damage.to_string()));
+                scan.torn_tail = Some(self.torn_tail(ctx, committed_end, damage));
                 pending.clear();
                 return Ok(SegmentEnd {
                     committed_end,
@@ -304,11 +305,7 @@ impl SegmentReader {
         }
         if !pending.frames.is_empty() {
             if ctx.is_last {
-                scan.torn_tail = Some(self.torn_tail(
-                    ctx,
-                    committed_end,
-                    "the last batch is unfinished".to_owned(),
-                ));
+                scan.torn_tail = Some(self.torn_tail(ctx, committed_end, Damage::UnfinishedBatch));
             } else {
                 scan.report(
                     ctx.mode,
@@ -325,12 +322,12 @@ impl SegmentReader {
         })
     }
 
-    fn torn_tail(&self, ctx: &SegmentContext<'_>, offset: u64, reason: String) -> TornTail {
+    fn torn_tail(&self, ctx: &SegmentContext<'_>, offset: u64, damage: Damage) -> TornTail {
         TornTail {
             segment: ctx.path.to_path_buf(),
             offset,
             bytes_removed: self.len - offset,
-            reason,
+            damage,
         }
     }
 }

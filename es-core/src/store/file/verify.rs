@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
-use super::format::{Damage, FORMAT_VERSION};
+use super::damage::Damage;
+use super::format::FORMAT_VERSION;
 use super::fs::{OpenMode, StdFs};
 use super::scan::{scan_log, Mode, ScanError};
-use super::{DamagedFrame, FileStore, VerifyError, VerifyReport};
+use super::{DamagedFrame, FileStore, OpenError, VerifyReport};
 
 impl FileStore {
     /// Checks every frame of the store in `dir` without modifying anything, and lists every
@@ -16,8 +17,8 @@ impl FileStore {
     /// concurrent append is writing to show as torn.
     ///
     /// # Errors
-    /// [`VerifyError::Io`] when the directory does not exist or a file cannot be read;
-    /// [`VerifyError::UnsupportedVersion`].
+    /// [`OpenError::Io`] when the directory does not exist or a file cannot be read;
+    /// [`OpenError::UnsupportedVersion`].
     ///
     /// # Examples
     /// ```
@@ -33,16 +34,16 @@ impl FileStore {
     /// assert_eq!(report.events, 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, VerifyError> {
+    pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, OpenError> {
         let scan = match scan_log(&StdFs, dir.as_ref(), Mode::Verify, OpenMode::Read) {
             Ok(scan) => scan,
-            Err(ScanError::Io { path, source }) => return Err(VerifyError::Io { path, source }),
+            Err(ScanError::Io { path, source }) => return Err(OpenError::Io { path, source }),
             Err(ScanError::Damaged {
                 segment,
                 damage: Damage::UnsupportedVersion { found },
                 ..
             }) => {
-                return Err(VerifyError::UnsupportedVersion {
+                return Err(OpenError::UnsupportedVersion {
                     segment,
                     found,
                     supported: FORMAT_VERSION,
@@ -58,7 +59,7 @@ impl FileStore {
                     damaged: vec![DamagedFrame {
                         segment,
                         offset,
-                        reason: damage.to_string(),
+                        damage,
                     }],
                     ..VerifyReport::default()
                 })
