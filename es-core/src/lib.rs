@@ -22,6 +22,20 @@
 //! | aggregate | `aggregate/`: `repository.rs`, `snapshot.rs`, `snapshot_policy.rs`, `time_travel.rs` | [`Aggregate`], [`Repository`], [`Loaded`], [`Snapshot`], [`SnapshotStore`], [`WhatIf`] | `tests/aggregate/repository/` (workspace) |
 //! | read | `read/`: `projection.rs`, `projection_runner.rs`, `checkpoint.rs`, `subscription.rs`, `parallel_replay.rs` | [`ProjectionRunner`], [`Projection`], [`CheckpointStore`], [`Subscription`], [`ParallelReplay`] | `tests/read/` (workspace), `es-core/tests/read_*.rs` |
 //! | schema | `schema/` | [`schema::check_lock`], fingerprints, golden fixtures | `tests/schema/` (workspace) |
+//!
+//! # One word per concept
+//!
+//! - The *event type* is the stored name of an event's type: `#[event(name = "...")]` sets
+//!   it, [`Event::event_type`] and [`StoredEvent::event_type`] return it (older docs and
+//!   the derive's constants say "tag").
+//! - The *schema version* is the version of the payload's shape: `#[event(version = N)]`,
+//!   [`StoredEvent::schema_version`], [`NewEvent::schema_version`] (and [`RawEvent`]'s
+//!   `version` field).
+//! - Start positions are inclusive: [`EventStore::read_all`]`(from)`,
+//!   [`EventStore::read_stream`]`(stream, from_version)` and
+//!   [`Subscription::from_position`] begin with the event at `from`.
+//! - The in-memory store of checkpoints is [`MemoryStore`], which also holds events and
+//!   snapshots.
 
 mod aggregate;
 mod event;
@@ -83,7 +97,8 @@ pub use store::memory::MemoryStore;
 /// every key optional. The struct must also implement `Serialize`, `Deserialize` and
 /// `JsonSchema`, and may not be generic.
 ///
-/// - `name = "Tag"`: the stable type tag stored with the event; default: the struct's name.
+/// - `name = "Tag"`: the event type, the stable name stored with the event; default: the
+///   struct's name.
 /// - `version = N`: the schema version, from 1; default: 1.
 /// - `upcast_from = Previous`: the struct of the previous version, whose `version` must be
 ///   lower; the step is your `From<Previous> for Self`. A version may change `name` (a

@@ -11,9 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use es_core::{
-    CheckpointError, CheckpointStore, Envelope, EventStore, ExpectedVersion, MemoryCheckpoints,
-    MemoryStore, NewEvent, Projection, ProjectionError, ProjectionRunner, Repository, StopHandle,
-    TransactionalProjection,
+    CheckpointError, CheckpointStore, Envelope, EventStore, ExpectedVersion, MemoryStore, NewEvent,
+    Projection, ProjectionError, ProjectionRunner, Repository, StopHandle, TransactionalProjection,
 };
 use es_examples::account::{Account, AccountCommand, AccountEvent};
 use es_examples::legacy_log::append_legacy_bank_log;
@@ -153,7 +152,7 @@ impl Projection for LedgerProjection {
 #[test]
 fn separate_checkpoint_projection_killed_mid_batch_resumes_without_loss_or_double_effect() {
     let store = bank_store();
-    let checkpoints = MemoryCheckpoints::new();
+    let checkpoints = MemoryStore::new();
     let ledger = Ledger::default();
 
     // First run: batches of 4; the process dies on the 6th event, the 2nd of batch two,
@@ -192,7 +191,7 @@ fn separate_checkpoint_projection_killed_mid_batch_resumes_without_loss_or_doubl
     ProjectionRunner::new(
         &store,
         LedgerProjection::new(&full_replay),
-        MemoryCheckpoints::new(),
+        MemoryStore::new(),
     )
     .expect("start")
     .catch_up()
@@ -322,7 +321,7 @@ fn an_undecodable_event_stops_the_projection_at_its_position_after_applying_the_
         )
         .expect("append");
     let ledger = Ledger::default();
-    let checkpoints = MemoryCheckpoints::new();
+    let checkpoints = MemoryStore::new();
     let mut runner =
         ProjectionRunner::new(&store, LedgerProjection::new(&ledger), &checkpoints).expect("start");
     let error = runner.catch_up().expect_err("position 21 does not decode");
@@ -358,7 +357,7 @@ fn an_undecodable_event_stops_the_projection_at_its_position_after_applying_the_
 /// Counts checkpoint saves.
 #[derive(Default)]
 struct CountingCheckpoints {
-    inner: MemoryCheckpoints,
+    inner: MemoryStore,
     saves: AtomicUsize,
 }
 
@@ -401,12 +400,9 @@ fn the_checkpoint_is_saved_once_per_batch() {
 fn two_projections_over_one_store_read_at_their_own_pace_and_a_lagging_one_reports_its_lag() {
     let store = bank_store();
     let ledger = Ledger::default();
-    let mut fast = ProjectionRunner::new(
-        &store,
-        LedgerProjection::new(&ledger),
-        MemoryCheckpoints::new(),
-    )
-    .expect("start");
+    let mut fast =
+        ProjectionRunner::new(&store, LedgerProjection::new(&ledger), MemoryStore::new())
+            .expect("start");
     let committed = Arc::new(Mutex::new(Committed::default()));
     let mut slow = ProjectionRunner::transactional(&store, AtomicBalances::over(&committed))
         .expect("start")
@@ -483,7 +479,7 @@ fn two_following_projections_at_different_speeds_both_apply_every_live_event() {
             let stop = stop.clone();
             let store = &store;
             scope.spawn(move || {
-                let mut runner = ProjectionRunner::new(store, projection, MemoryCheckpoints::new())
+                let mut runner = ProjectionRunner::new(store, projection, MemoryStore::new())
                     .expect("start")
                     .with_batch_size(4);
                 runner.follow(&stop).expect("follow");
@@ -529,7 +525,7 @@ fn rebuild_replays_the_whole_log_into_an_emptied_read_model() {
     let truth = balances_by_repository(&store);
 
     let ledger = Ledger::default();
-    let checkpoints = MemoryCheckpoints::new();
+    let checkpoints = MemoryStore::new();
     let mut separate =
         ProjectionRunner::new(&store, LedgerProjection::new(&ledger), &checkpoints).expect("start");
     separate.catch_up().expect("catch up");

@@ -149,7 +149,7 @@ fn a_stopped_subscription_ends_and_a_new_one_resumes_from_its_position_without_l
         .append("acc-002", ExpectedVersion::Any, vec![deposit(3)])
         .expect("append after the stop");
 
-    let mut resumed = Subscription::<AccountEvent, _>::after(&store, resume_at);
+    let mut resumed = Subscription::<AccountEvent, _>::from_position(&store, resume_at + 1);
     let rest: Vec<_> = resumed
         .by_ref()
         .take_while(|item| !matches!(item, Ok(SubscriptionItem::CaughtUp { .. })))

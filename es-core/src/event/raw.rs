@@ -9,9 +9,11 @@ use crate::{StoredEvent, UpcastError};
 /// payload as a JSON value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawEvent {
-    /// The type tag.
+    /// The event type (the stored name of the type).
     pub event_type: String,
-    /// The schema version of the payload.
+    /// The schema version of the payload. Named `schema_version` on [`StoredEvent`] and
+    /// [`NewEvent`](crate::NewEvent); the field keeps this name because the support code of
+    /// `#[derive(Event)]` builds `RawEvent`s with it.
     pub version: u32,
     /// The payload.
     pub payload: serde_json::Value,

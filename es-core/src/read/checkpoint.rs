@@ -66,6 +66,7 @@ forward_checkpoint_store!(&C, Arc<C>, Box<C>);
 ///
 /// # Examples
 /// ```
+/// # #![allow(deprecated)]
 /// use es_core::{CheckpointStore, MemoryCheckpoints};
 ///
 /// let checkpoints = MemoryCheckpoints::new();
@@ -74,11 +75,13 @@ forward_checkpoint_store!(&C, Arc<C>, Box<C>);
 /// assert_eq!(checkpoints.load_checkpoint("balances")?, Some(42));
 /// # Ok::<(), es_core::CheckpointError>(())
 /// ```
+#[deprecated(note = "use `MemoryStore`, which implements `CheckpointStore` too")]
 #[derive(Debug, Default)]
 pub struct MemoryCheckpoints {
     positions: Mutex<HashMap<String, u64>>,
 }
 
+#[allow(deprecated)]
 impl MemoryCheckpoints {
     /// No checkpoints yet.
     #[must_use]
@@ -87,6 +90,7 @@ impl MemoryCheckpoints {
     }
 }
 
+#[allow(deprecated)]
 impl CheckpointStore for MemoryCheckpoints {
     fn load_checkpoint(&self, projection: &str) -> Result<Option<u64>, CheckpointError> {
         // A map insert cannot be seen half-done, so a poisoned lock still guards sound data.

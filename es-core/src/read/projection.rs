@@ -22,8 +22,8 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// An idempotent projection: it keys its effect on the event's position.
 /// ```
 /// use std::collections::BTreeMap;
-/// use es_core::{Envelope, Event, EventStore, ExpectedVersion, MemoryCheckpoints, MemoryStore,
-///               NewEvent, Projection, ProjectionRunner};
+/// use es_core::{Envelope, Event, EventStore, ExpectedVersion, MemoryStore, NewEvent, Projection,
+///               ProjectionRunner};
 /// # use schemars::JsonSchema;
 /// # use serde::{Deserialize, Serialize};
 /// #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
@@ -51,7 +51,8 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// for amount in [10, 20] {
 ///     store.append("acc", ExpectedVersion::Any, vec![NewEvent::encode(&Deposited { amount })?])?;
 /// }
-/// let mut runner = ProjectionRunner::new(&store, Deposits::default(), MemoryCheckpoints::new())?;
+/// let checkpoints = MemoryStore::new();
+/// let mut runner = ProjectionRunner::new(&store, Deposits::default(), &checkpoints)?;
 /// assert_eq!(runner.catch_up()?, 2);
 /// assert_eq!(runner.projection().0.values().sum::<u64>(), 30);
 /// assert_eq!((runner.position(), runner.lag()?), (2, 0));

@@ -143,15 +143,16 @@ pub struct Subscription<E, S> {
 impl<E: Event, S: EventStore> Subscription<E, S> {
     /// A subscription to every event of `store`, from the first.
     pub fn from_start(store: S) -> Self {
-        Self::after(store, 0)
+        Self::from_position(store, 1)
     }
 
-    /// A subscription to the events after `position` (a checkpoint: the position of the last
-    /// event already handled).
-    pub fn after(store: S, position: u64) -> Self {
+    /// A subscription to the events of `store` from global position `from` on, the event at
+    /// `from` included, as [`EventStore::read_all`] counts. To resume after a checkpoint (the
+    /// position of the last event handled), pass the checkpoint plus one.
+    pub fn from_position(store: S, from: u64) -> Self {
         Self {
             store,
-            read_through: position,
+            read_through: from.saturating_sub(1),
             buffer: VecDeque::new(),
             pending_failure: None,
             caught_up: false,
@@ -159,6 +160,15 @@ impl<E: Event, S: EventStore> Subscription<E, S> {
             stop: StopHandle::new(),
             stop_check_interval: DEFAULT_STOP_CHECK_INTERVAL,
         }
+    }
+
+    /// A subscription to the events after `position`, the event at `position` excluded.
+    #[deprecated(
+        note = "use `Subscription::from_position(store, position + 1)`: start \
+                         positions are inclusive everywhere"
+    )]
+    pub fn after(store: S, position: u64) -> Self {
+        Self::from_position(store, position.saturating_add(1))
     }
 
     /// Sets how long a wait for new events lasts before the [`StopHandle`] is checked again
