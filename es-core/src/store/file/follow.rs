@@ -184,11 +184,7 @@ fn scan_segment_from(
     first_position: u64,
     scan: &mut Scan,
 ) -> Result<SegmentEnd, ScanError> {
-    let io_error = |source| ScanError::Io {
-        path: ctx.path.to_path_buf(),
-        source,
-    };
-    let len = file.len().map_err(io_error)?;
+    let len = file.len().map_err(|source| ctx.io_error(source))?;
     if len < start {
         return Err(ScanError::Damaged {
             segment: ctx.path.to_path_buf(),

@@ -24,6 +24,16 @@ pub(super) struct SegmentContext<'a> {
     pub mode: Mode,
 }
 
+impl SegmentContext<'_> {
+    /// A failed read of this segment.
+    pub fn io_error(&self, source: io::Error) -> ScanError {
+        ScanError::Io {
+            path: self.path.to_path_buf(),
+            source,
+        }
+    }
+}
+
 /// Where a segment's scan ended.
 pub(super) struct SegmentEnd {
     pub committed_end: u64,
@@ -231,10 +241,7 @@ impl SegmentReader {
         first_position: u64,
         scan: &mut Scan,
     ) -> Result<SegmentEnd, ScanError> {
-        let io_error = |source| ScanError::Io {
-            path: ctx.path.to_path_buf(),
-            source,
-        };
+        let io_error = |source| ctx.io_error(source);
         let mut offset = start;
         let mut committed_end = offset;
         let mut expected = first_position;
