@@ -147,14 +147,15 @@ fn tail_follow_prints_events_a_running_writer_appends() {
 }
 
 #[test]
-fn the_untyped_binary_has_no_check_or_migrate() {
+fn the_untyped_binary_has_no_check_but_copies_with_migrate() {
     let run = es(&["check", "somewhere"]);
     assert_eq!(code(&run), 2);
     let help = es(&["--help"]);
     assert_eq!(code(&help), 0);
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(
-        text.contains("inspect") && !text.contains("migrate"),
+        text.contains("  inspect ") && text.contains("  migrate ") && !text.contains("  check "),
         "{text}"
     );
+    assert!(text.contains("postgres://"), "help explains URLs: {text}");
 }
