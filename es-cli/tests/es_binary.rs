@@ -114,21 +114,7 @@ fn tail_follow_prints_events_a_running_writer_appends() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("run es tail --follow");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let next = || {
-        received
-            .recv_timeout(Duration::from_secs(20))
-            .expect("a line from tail")
-    };
+    let next = lines_of(&mut child);
     assert!(next().starts_with("#20 "), "the last stored event first");
     for n in 21..=23 {
         let event = NewEvent::new("Followed", 1, json!({ "n": n }));
@@ -219,21 +205,7 @@ fn tail_follow_on_a_postgres_url_prints_events_another_process_appends() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("run es tail --follow");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let next = || {
-        received
-            .recv_timeout(Duration::from_secs(20))
-            .expect("a line from tail")
-    };
+    let next = lines_of(&mut child);
     assert!(next().starts_with("#1 "), "the last stored event first");
     for n in 1..=3 {
         let event = NewEvent::new("Followed", 1, json!({ "n": n }));
@@ -249,4 +221,23 @@ fn tail_follow_on_a_postgres_url_prints_events_another_process_appends() {
     }
     child.kill().expect("stop tail");
     child.wait().expect("reap tail");
+}
+
+/// The lines a child prints, one per call, waiting up to 20 s for each.
+fn lines_of(child: &mut std::process::Child) -> impl Fn() -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    move || {
+        received
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a line from tail")
+    }
 }

@@ -46,6 +46,21 @@ fn begin_slow_append<'a>(
     tx
 }
 
+/// The race of the tests below: a slow append takes position 1 and stays uncommitted, then
+/// a fast one takes position 2 and commits. Returns the slow append's transaction.
+fn slow_then_fast<'a>(
+    fixture: &support::Fixture,
+    admin: &'a mut postgres::Client,
+) -> postgres::Transaction<'a> {
+    let slow = begin_slow_append(admin, &fixture.schema, "slow");
+    let fast = fixture
+        .store
+        .append("fast", ExpectedVersion::NoStream, vec![event(2)])
+        .expect("fast append");
+    assert_eq!(fast.first_position, 2);
+    slow
+}
+
 #[test]
 fn a_reader_between_two_commits_does_not_move_past_the_later_one() {
     let Some(fixture) = support::fixture() else {
@@ -53,13 +68,7 @@ fn a_reader_between_two_commits_does_not_move_past_the_later_one() {
     };
     let store = &fixture.store;
     let mut admin = fixture.admin();
-    // The slow append takes position 1 and does not commit yet.
-    let slow = begin_slow_append(&mut admin, &fixture.schema, "slow");
-    // The fast one takes position 2 and commits first.
-    let fast = store
-        .append("fast", ExpectedVersion::NoStream, vec![event(2)])
-        .expect("fast append");
-    assert_eq!(fast.first_position, 2);
+    let slow = slow_then_fast(&fixture, &mut admin);
 
     // Between the two commits: position 2 is committed, 1 is not. The reader stops before 1.
     assert!(read_all(store, 1).is_empty(), "read_all passed position 1");
@@ -86,12 +95,8 @@ fn a_waiting_reader_wakes_when_the_earlier_append_commits() {
     let Some(fixture) = support::fixture() else {
         return;
     };
-    let store = &fixture.store;
     let mut admin = fixture.admin();
-    let slow = begin_slow_append(&mut admin, &fixture.schema, "slow");
-    store
-        .append("fast", ExpectedVersion::NoStream, vec![event(2)])
-        .expect("fast append");
+    let slow = slow_then_fast(&fixture, &mut admin);
     let other = fixture.second_store();
     std::thread::scope(|scope| {
         let waiter = scope.spawn(|| other.wait_for_append(0, Duration::from_secs(30)));
@@ -114,10 +119,7 @@ fn a_rolled_back_append_leaves_a_gap_that_readers_pass_once_it_ended() {
     };
     let store = &fixture.store;
     let mut admin = fixture.admin();
-    let slow = begin_slow_append(&mut admin, &fixture.schema, "slow");
-    store
-        .append("fast", ExpectedVersion::NoStream, vec![event(2)])
-        .expect("fast append");
+    let slow = slow_then_fast(&fixture, &mut admin);
     assert!(read_all(store, 1).is_empty());
     slow.rollback().expect("roll back the slow append");
     // The gap settles once every transaction older than the fast append has ended: at once

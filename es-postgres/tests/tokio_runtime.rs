@@ -39,25 +39,25 @@ fn exercise(store: &PgStore) {
     );
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn calls_on_a_current_thread_runtime_work_and_do_not_panic() {
+/// Connects a store, makes every kind of call and drops it, on the calling thread.
+fn connect_use_and_drop() {
     let Some(fixture) = support::fixture() else {
         return;
     };
-    // Connect, use and drop a store on the runtime's only thread.
     let store = fixture.second_store();
     exercise(&store);
     drop(store);
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn calls_on_a_current_thread_runtime_work_and_do_not_panic() {
+    // On the runtime's only thread.
+    connect_use_and_drop();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_on_a_multi_thread_runtime_work_and_do_not_panic() {
-    let Some(fixture) = support::fixture() else {
-        return;
-    };
-    let store = fixture.second_store();
-    exercise(&store);
-    drop(store);
+    connect_use_and_drop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

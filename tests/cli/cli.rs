@@ -140,24 +140,28 @@ fn an_eventstoredb_export_imports_with_versions_from_one_and_schema_versions_fro
     assert_eq!(check.exit, Exit::Success, "{}", check.out);
 }
 
-#[test]
-fn a_bad_line_fails_the_import_naming_it_and_writes_nothing() {
-    let temp = tempfile::tempdir().expect("temp dir");
-    let dir = temp.path().join("store");
-    let file = temp.path().join("gap.jsonl");
+/// The bank's export without acc-001's version 2, so its version 3 comes out of order.
+fn write_bank_log_with_a_version_gap(file: &Path) {
     let lines: Vec<String> = std::fs::read_to_string(BANK)
         .expect("fixture")
         .lines()
         .map(str::to_owned)
         .collect();
-    // Leave out acc-001's version 2: its version 3 then comes out of order.
     let broken: Vec<&str> = lines
         .iter()
         .enumerate()
         .filter(|(i, _)| *i != 1)
         .map(|(_, l)| l.as_str())
         .collect();
-    std::fs::write(&file, broken.join("\n")).expect("write");
+    std::fs::write(file, broken.join("\n")).expect("write");
+}
+
+#[test]
+fn a_bad_line_fails_the_import_naming_it_and_writes_nothing() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = temp.path().join("store");
+    let file = temp.path().join("gap.jsonl");
+    write_bank_log_with_a_version_gap(&file);
     let run = es(&["import", path(&dir), path(&file)], &[&dir, &file]);
     assert_eq!(run.exit, Exit::Failed);
     insta::assert_snapshot!(run.err, @"error: <dir2>:3: stream `acc-001` has version 3 where version 2 comes next");
@@ -534,19 +538,7 @@ fn import_into_postgres_checks_the_file_first_and_a_repeat_writes_nothing() {
     let temp = tempfile::tempdir().expect("temp dir");
     let url = pg.location();
     let gap = temp.path().join("gap.jsonl");
-    let lines: Vec<String> = std::fs::read_to_string(BANK)
-        .expect("fixture")
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    // Leave out acc-001's version 2: its version 3 then comes out of order.
-    let broken: Vec<&str> = lines
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != 1)
-        .map(|(_, l)| l.as_str())
-        .collect();
-    std::fs::write(&gap, broken.join("\n")).expect("write");
+    write_bank_log_with_a_version_gap(&gap);
     let refused = es(&["import", &url, path(&gap)], &[&gap]);
     assert_eq!(refused.exit, Exit::Failed);
     insta::assert_snapshot!(refused.err, @"error: <dir>:3: stream `acc-001` has version 3 where version 2 comes next");
