@@ -21,12 +21,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Module map: `store.rs` (the [`EventStore`](es_core::EventStore) implementation and
-//! [`PgStore`]), `order.rs` (gap-safe global order), `follow.rs` (`LISTEN`/`NOTIFY`),
+//! Module map: `store.rs` ([`PgStore`] and its [`EventStore`](es_core::EventStore)
+//! implementation), `append.rs`, `read.rs`, `order.rs` (gap-safe global order), `follow.rs` (`LISTEN`/`NOTIFY`),
 //! `snapshots.rs`, `checkpoints.rs`, `layout.rs` (the tables and their version), `pool.rs`,
 //! `runtime.rs` (the threads that drive connections), `options.rs`, `error.rs`, `sql.rs`.
 //! Tests: `es-postgres/tests/`, run against `DATABASE_URL`.
 
+mod append;
 mod checkpoints;
 mod error;
 mod follow;
@@ -34,11 +35,13 @@ mod layout;
 mod options;
 mod order;
 mod pool;
+mod read;
 mod runtime;
 mod snapshots;
 mod sql;
 mod store;
 
+pub use append::MAX_STREAM_ID_BYTES;
 pub use error::{ConnectError, PgError};
 pub use options::{PgOptions, DEFAULT_SCHEMA, MAX_SCHEMA_LEN};
-pub use store::{PgStore, MAX_STREAM_ID_BYTES};
+pub use store::PgStore;

@@ -1,6 +1,7 @@
 //! The statements the store runs, spelled once per schema, and the JSON column type.
 
 use std::error::Error;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, BytesMut};
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
@@ -152,5 +153,38 @@ impl<'a> FromSql<'a> for JsonBytes {
 
     fn accepts(ty: &Type) -> bool {
         *ty == Type::JSON
+    }
+}
+
+/// Nanoseconds since the Unix epoch, negative before it, saturating beyond ±292 years.
+pub(crate) fn nanos_from_time(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |n| -n),
+    }
+}
+
+pub(crate) fn time_from_nanos(nanos: i64) -> SystemTime {
+    let magnitude = Duration::from_nanos(nanos.unsigned_abs());
+    if nanos >= 0 {
+        UNIX_EPOCH + magnitude
+    } else {
+        UNIX_EPOCH - magnitude
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_times_round_trip_through_nanoseconds_before_and_after_1970() {
+        for time in [
+            UNIX_EPOCH,
+            UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789),
+            UNIX_EPOCH - Duration::new(86_400 * 365, 1),
+        ] {
+            assert_eq!(time_from_nanos(nanos_from_time(time)), time);
+        }
     }
 }

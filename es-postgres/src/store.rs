@@ -1,20 +1,13 @@
 //! [`PgStore`]: the event log in PostgreSQL, shared by every process that connects to it.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use es_core::store::backend::{
-    plan_append, validate_batch, AppendPlan, EventIter, StoredId, APPEND_POLL_INTERVAL,
-};
-use es_core::{
-    AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError, StoredEvent,
-};
-use serde_json::Value;
+use es_core::store::backend::{EventIter, APPEND_POLL_INTERVAL};
+use es_core::{AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
-use uuid::Uuid;
 
 use crate::error::{ConnectError, PgError};
 use crate::follow::Follow;
@@ -23,15 +16,7 @@ use crate::options::{self, PgOptions};
 use crate::order::{settled_head, settled_prefix, Placed};
 use crate::pool::Pool;
 use crate::runtime::{Pending, Runtime};
-use crate::sql::{JsonBytes, JsonText, Sql, Stmt};
-
-/// The longest stream id the store accepts, in bytes: PostgreSQL's B-tree index limits how
-/// large a key of its (stream, version) index may be.
-pub const MAX_STREAM_ID_BYTES: usize = 2000;
-
-/// How often one append retries after losing a race for its stream's next version or for an
-/// event id, before it gives up; each retry re-reads and decides again.
-const APPEND_RACE_RETRIES: usize = 1000;
+use crate::sql::{Sql, Stmt};
 
 /// How soon a waiting reader looks again when an append ahead of it has not committed yet.
 const GAP_RECHECK: Duration = Duration::from_millis(5);
@@ -69,7 +54,7 @@ pub struct PgStore {
 pub(crate) struct Shared {
     pub(crate) pool: Arc<Pool>,
     pub(crate) schema: String,
-    read_batch: usize,
+    pub(crate) read_batch: usize,
     pub(crate) follow: Arc<Follow>,
     // Last: dropping it stops every task that still holds the fields above.
     pub(crate) runtime: Runtime,
@@ -138,7 +123,7 @@ impl PgStore {
         self.shared.runtime.run(work)?
     }
 
-    fn target(&self) -> &str {
+    pub(crate) fn target(&self) -> &str {
         self.shared.pool.target()
     }
 
@@ -157,7 +142,7 @@ impl PgStore {
         ))?
     }
 
-    fn start_query(
+    pub(crate) fn start_query(
         &self,
         which: Stmt,
         operation: String,
@@ -171,13 +156,18 @@ impl PgStore {
         ))
     }
 
-    fn single_u64(&self, which: Stmt, operation: String, params: Params) -> Result<u64, PgError> {
+    pub(crate) fn single_u64(
+        &self,
+        which: Stmt,
+        operation: String,
+        params: Params,
+    ) -> Result<u64, PgError> {
         let rows = self.query(which, operation, params)?;
         let value: i64 = rows.first().map_or(0, |row| row.get(0));
         self.unsigned(value, "counter")
     }
 
-    fn unsigned(&self, value: i64, what: &'static str) -> Result<u64, PgError> {
+    pub(crate) fn unsigned(&self, value: i64, what: &'static str) -> Result<u64, PgError> {
         u64::try_from(value).map_err(|_| PgError::Malformed {
             target: self.target().to_owned(),
             what,
@@ -247,74 +237,15 @@ impl PgStore {
         }
     }
 
-    fn placed(&self, row: &Row, position: usize, writer_xid: usize) -> Result<Placed, PgError> {
+    pub(crate) fn placed(
+        &self,
+        row: &Row,
+        position: usize,
+        writer_xid: usize,
+    ) -> Result<Placed, PgError> {
         Ok(Placed {
             position: self.unsigned(row.get(position), "position")?,
             writer_xid: self.unsigned(row.get(writer_xid), "writer transaction id")?,
-        })
-    }
-
-    fn stored_event(&self, row: &Row) -> Result<StoredEvent, PgError> {
-        let malformed = |what, reason: String| PgError::Malformed {
-            target: self.target().to_owned(),
-            what,
-            reason,
-        };
-        let JsonBytes(metadata) = row.get(7);
-        let metadata = match serde_json::from_slice::<Value>(&metadata) {
-            Ok(Value::Object(map)) => map,
-            Ok(other) => return Err(malformed("metadata", format!("not an object: {other}"))),
-            Err(error) => return Err(malformed("metadata", error.to_string())),
-        };
-        let schema_version: i64 = row.get(5);
-        let JsonBytes(payload) = row.get(6);
-        Ok(StoredEvent {
-            position: self.unsigned(row.get(0), "position")?,
-            stream_id: row.get(1),
-            stream_version: self.unsigned(row.get(2), "stream version")?,
-            event_id: row.get(3),
-            event_type: row.get(4),
-            schema_version: u32::try_from(schema_version).map_err(|_| {
-                malformed(
-                    "schema version",
-                    format!("{schema_version} is out of range"),
-                )
-            })?,
-            payload,
-            metadata,
-            recorded_at: time_from_nanos(row.get(8)),
-        })
-    }
-
-    fn append_once(&self, batch: &Arc<Batch>) -> Result<Vec<Row>, PgError> {
-        let pool = Arc::clone(&self.shared.pool);
-        let batch = Arc::clone(batch);
-        self.run(async move {
-            let mut connection = pool.get().await?;
-            let operation = || format!("append to stream `{}`", batch.stream_id);
-            let statement = match connection.statement(Stmt::Append).await {
-                Ok(statement) => statement,
-                Err(source) => return Err(connection.fail(operation(), source)),
-            };
-            let payloads: Vec<JsonText<'_>> = batch.payloads.iter().map(|p| JsonText(p)).collect();
-            let metadata: Vec<JsonText<'_>> = batch.metadata.iter().map(|m| JsonText(m)).collect();
-            let result = connection
-                .client()
-                .query(
-                    &statement,
-                    &[
-                        &batch.stream_id,
-                        &batch.expected,
-                        &batch.ids,
-                        &batch.types,
-                        &batch.versions,
-                        &payloads,
-                        &metadata,
-                        &batch.recorded_ns,
-                    ],
-                )
-                .await;
-            result.map_err(|source| connection.fail(operation(), source))
         })
     }
 }
@@ -350,96 +281,9 @@ pub(crate) async fn query(
     result.map_err(|source| connection.fail(operation, source))
 }
 
-/// An append's arguments in the form of the `append` function's array parameters.
-struct Batch {
-    stream_id: String,
-    expected: i64,
-    ids: Vec<Uuid>,
-    types: Vec<String>,
-    versions: Vec<i64>,
-    payloads: Vec<Vec<u8>>,
-    metadata: Vec<Vec<u8>>,
-    recorded_ns: Vec<Option<i64>>,
-}
-
-impl Batch {
-    fn new(stream_id: &str, expected: ExpectedVersion, events: &[NewEvent]) -> Self {
-        let expected = match expected {
-            ExpectedVersion::Any => -1,
-            ExpectedVersion::StreamExists => -2,
-            ExpectedVersion::NoStream => 0,
-            // No stream reaches i64::MAX events, so the clamp keeps a conflict a conflict.
-            ExpectedVersion::Exact(version) => signed(version),
-        };
-        Self {
-            stream_id: stream_id.to_owned(),
-            expected,
-            ids: events.iter().map(NewEvent::event_id).collect(),
-            types: events.iter().map(|e| e.event_type().to_owned()).collect(),
-            versions: events
-                .iter()
-                .map(|e| i64::from(e.schema_version()))
-                .collect(),
-            payloads: events.iter().map(|e| e.payload().to_vec()).collect(),
-            metadata: events
-                .iter()
-                .map(|e| Value::Object(e.metadata().clone()).to_string().into_bytes())
-                .collect(),
-            recorded_ns: events
-                .iter()
-                .map(|e| e.recorded_at().map(nanos_from_time))
-                .collect(),
-        }
-    }
-}
-
-/// What PostgreSQL cannot store that the generic checks let through.
-fn validate_for_postgres(stream_id: &str, events: &[NewEvent]) -> Result<(), AppendError> {
-    if stream_id.len() > MAX_STREAM_ID_BYTES {
-        return Err(AppendError::InvalidStreamId {
-            stream_id: stream_id.chars().take(64).collect(),
-            reason: "a stream id must be at most 2000 bytes in PostgreSQL",
-        });
-    }
-    if stream_id.contains('\0') {
-        return Err(AppendError::InvalidStreamId {
-            stream_id: stream_id.to_owned(),
-            reason: "PostgreSQL text cannot hold a NUL character",
-        });
-    }
-    if let Some(event) = events.iter().find(|e| e.event_type().contains('\0')) {
-        return Err(AppendError::Backend(Box::new(PgError::Malformed {
-            target: String::new(),
-            what: "event type",
-            reason: format!(
-                "event {}: PostgreSQL text cannot hold a NUL character",
-                event.event_id()
-            ),
-        })));
-    }
-    Ok(())
-}
-
 /// A count or position as PostgreSQL's `bigint`; none reaches `i64::MAX`.
-fn signed(value: u64) -> i64 {
+pub(crate) fn signed(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// Nanoseconds since the Unix epoch, negative before it, saturating beyond ±292 years.
-fn nanos_from_time(time: SystemTime) -> i64 {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
-        Err(before) => i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |n| -n),
-    }
-}
-
-fn time_from_nanos(nanos: i64) -> SystemTime {
-    let magnitude = Duration::from_nanos(nanos.unsigned_abs());
-    if nanos >= 0 {
-        UNIX_EPOCH + magnitude
-    } else {
-        UNIX_EPOCH - magnitude
-    }
 }
 
 impl fmt::Debug for PgStore {
@@ -458,76 +302,15 @@ impl EventStore for PgStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendOutcome, AppendError> {
-        validate_batch(stream_id, &events)?;
-        validate_for_postgres(stream_id, &events)?;
-        let batch = Arc::new(Batch::new(stream_id, expected, &events));
-        for _ in 0..APPEND_RACE_RETRIES {
-            let rows = match self.append_once(&batch) {
-                Ok(rows) => rows,
-                // Another append took the stream's next version or one of the ids between our
-                // look and our insert; look again.
-                Err(error) if error.sql_state() == Some("23505") => continue,
-                Err(error) => return Err(AppendError::Backend(Box::new(error))),
-            };
-            let decided =
-                decide(stream_id, expected, &events, &rows).map_err(|error| match error {
-                    Decided::Refused(error) => error,
-                    Decided::Malformed(reason) => {
-                        AppendError::Backend(Box::new(PgError::Malformed {
-                            target: self.target().to_owned(),
-                            what: "append outcome",
-                            reason,
-                        }))
-                    }
-                })?;
-            if let Some(outcome) = decided {
-                if !outcome.already_stored {
-                    self.shared.follow.appended(self, outcome.last_position);
-                }
-                return Ok(outcome);
-            }
-        }
-        Err(AppendError::Unavailable {
-            reason: format!(
-                "stream `{stream_id}` changed under {APPEND_RACE_RETRIES} attempts in a row"
-            ),
-        })
+        self.append_batch(stream_id, expected, &events)
     }
 
     fn read_stream(&self, stream_id: &str, from_version: u64) -> Result<EventIter<'_>, ReadError> {
-        let stream_id = stream_id.to_owned();
-        let limit = signed(self.shared.read_batch as u64);
-        let mut next = from_version.max(1);
-        Ok(Box::new(Pages::new(move || {
-            let rows = self.query(
-                Stmt::ReadStream,
-                format!("read stream `{stream_id}`"),
-                vec![
-                    Box::new(stream_id.clone()),
-                    Box::new(signed(next)),
-                    Box::new(limit),
-                ],
-            )?;
-            let full = rows.len() as u64 == self.shared.read_batch as u64;
-            let events = rows
-                .iter()
-                .map(|row| self.stored_event(row))
-                .collect::<Result<Vec<_>, _>>()?;
-            if let Some(last) = events.last() {
-                next = last.stream_version + 1;
-            }
-            Ok((events, full))
-        })))
+        Ok(Box::new(self.stream_pages(stream_id, from_version)))
     }
 
     fn read_all(&self, from_position: u64) -> Result<EventIter<'_>, ReadError> {
-        Ok(Box::new(AllEvents {
-            store: self,
-            next: from_position.max(1),
-            pending: None,
-            buffer: Vec::new().into_iter(),
-            done: false,
-        }))
+        Ok(Box::new(self.all_pages(from_position)))
     }
 
     fn stream_version(&self, stream_id: &str) -> Result<u64, ReadError> {
@@ -575,208 +358,4 @@ impl EventStore for PgStore {
 
 pub(crate) fn read_error(error: PgError) -> ReadError {
     ReadError::Backend(Box::new(error))
-}
-
-enum Decided {
-    Refused(AppendError),
-    Malformed(String),
-}
-
-/// Turns the `append` function's answer into an outcome, an error, or `None`: look again.
-fn decide(
-    stream_id: &str,
-    expected: ExpectedVersion,
-    events: &[NewEvent],
-    rows: &[Row],
-) -> Result<Option<AppendOutcome>, Decided> {
-    let count = events.len() as u64;
-    let kind = |row: &Row| row.get::<_, String>(0);
-    let number = |row: &Row, column: usize| -> Result<u64, Decided> {
-        let value: Option<i64> = row.get(column);
-        value
-            .and_then(|v| u64::try_from(v).ok())
-            .ok_or_else(|| Decided::Malformed(format!("column {column} is {value:?}")))
-    };
-    let Some(first) = rows.first() else {
-        return Err(Decided::Malformed("no row".to_owned()));
-    };
-    match kind(first).as_str() {
-        "written" => {
-            let before = number(first, 1)?;
-            let position = number(first, 2)?;
-            Ok(Some(AppendOutcome::new(
-                before + count,
-                position,
-                position + count - 1,
-                false,
-            )))
-        }
-        "conflict" => {
-            let current = number(first, 1)?;
-            match plan_append(stream_id, expected, current, events, |_| None) {
-                Err(error) => Err(Decided::Refused(error)),
-                // The stream moved back into place since the function looked: look again.
-                Ok(_) => Ok(None),
-            }
-        }
-        "found" => {
-            let mut found = HashMap::with_capacity(rows.len());
-            for row in rows {
-                let id: Option<Uuid> = row.get(3);
-                let stream: Option<String> = row.get(4);
-                let (Some(id), Some(stream)) = (id, stream) else {
-                    return Err(Decided::Malformed(
-                        "a found event without id or stream".to_owned(),
-                    ));
-                };
-                found.insert(id, (stream, number(row, 1)?, number(row, 2)?));
-            }
-            let plan = plan_append(stream_id, expected, 0, events, |id| {
-                found.get(&id).map(|(stream, version, position)| StoredId {
-                    stream_id: stream,
-                    stream_version: *version,
-                    position: *position,
-                })
-            });
-            match plan {
-                Ok(AppendPlan::AlreadyStored(outcome)) => Ok(Some(outcome)),
-                Ok(AppendPlan::Write { .. }) => Ok(None),
-                Err(error) => Err(Decided::Refused(error)),
-            }
-        }
-        other => Err(Decided::Malformed(format!("unknown outcome {other:?}"))),
-    }
-}
-
-/// `read_all`: pages of settled events, the next page fetched while the caller works.
-struct AllEvents<'a> {
-    store: &'a PgStore,
-    /// The position the next page starts at.
-    next: u64,
-    pending: Option<Pending<Result<Vec<Row>, PgError>>>,
-    buffer: std::vec::IntoIter<StoredEvent>,
-    done: bool,
-}
-
-impl AllEvents<'_> {
-    fn start_page(&self) -> Pending<Result<Vec<Row>, PgError>> {
-        let limit = signed(self.store.shared.read_batch as u64);
-        self.store.start_query(
-            Stmt::ReadAll,
-            "read the log".to_owned(),
-            vec![Box::new(signed(self.next)), Box::new(limit)],
-        )
-    }
-
-    fn next_page(&mut self) -> Result<(), PgError> {
-        let pending = match self.pending.take() {
-            Some(pending) => pending,
-            None => self.start_page(),
-        };
-        let rows = Runtime::wait(&pending)??;
-        let Some(xmin) = rows.first().map(|row| row.get::<_, i64>(10)) else {
-            self.done = true;
-            return Ok(());
-        };
-        let xmin = self.store.unsigned(xmin, "snapshot")?;
-        let placed = rows
-            .iter()
-            .map(|row| self.store.placed(row, 0, 9))
-            .collect::<Result<Vec<_>, _>>()?;
-        let settled = settled_prefix(self.next - 1, placed.iter().copied(), xmin);
-        let full = rows.len() == self.store.shared.read_batch;
-        if settled > 0 {
-            self.next = placed[settled - 1].position + 1;
-        }
-        // A page that ends before its last row stopped at an append not yet committed: the
-        // read ends there, and a later read (or `wait_for_append`) picks it up.
-        if full && settled == rows.len() {
-            self.pending = Some(self.start_page());
-        } else {
-            self.done = true;
-        }
-        self.buffer = rows[..settled]
-            .iter()
-            .map(|row| self.store.stored_event(row))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter();
-        Ok(())
-    }
-}
-
-impl Iterator for AllEvents<'_> {
-    type Item = Result<StoredEvent, ReadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(event) = self.buffer.next() {
-                return Some(Ok(event));
-            }
-            if self.done {
-                return None;
-            }
-            if let Err(error) = self.next_page() {
-                self.done = true;
-                return Some(Err(read_error(error)));
-            }
-        }
-    }
-}
-
-/// An iterator over pages that a closure fetches: `(events, more may follow)`.
-struct Pages<F> {
-    fetch: F,
-    buffer: std::vec::IntoIter<StoredEvent>,
-    done: bool,
-}
-
-impl<F> Pages<F> {
-    fn new(fetch: F) -> Self {
-        Self {
-            fetch,
-            buffer: Vec::new().into_iter(),
-            done: false,
-        }
-    }
-}
-
-impl<F: FnMut() -> Result<(Vec<StoredEvent>, bool), PgError>> Iterator for Pages<F> {
-    type Item = Result<StoredEvent, ReadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(event) = self.buffer.next() {
-                return Some(Ok(event));
-            }
-            if self.done {
-                return None;
-            }
-            match (self.fetch)() {
-                Ok((events, more)) => {
-                    self.done = !more;
-                    self.buffer = events.into_iter();
-                }
-                Err(error) => {
-                    self.done = true;
-                    return Some(Err(read_error(error)));
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recorded_times_round_trip_through_nanoseconds_before_and_after_1970() {
-        for time in [
-            UNIX_EPOCH,
-            UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789),
-            UNIX_EPOCH - Duration::new(86_400 * 365, 1),
-        ] {
-            assert_eq!(time_from_nanos(nanos_from_time(time)), time);
-        }
-    }
 }

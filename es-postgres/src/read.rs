@@ -1,0 +1,204 @@
+//! Reads: `read_stream` and `read_all` in pages, rows turned into stored events.
+
+use es_core::{ReadError, StoredEvent};
+use serde_json::Value;
+use tokio_postgres::Row;
+
+use crate::error::PgError;
+use crate::order::settled_prefix;
+use crate::runtime::{Pending, Runtime};
+use crate::sql::{time_from_nanos, JsonBytes, Stmt};
+use crate::store::{read_error, signed, PgStore};
+
+impl PgStore {
+    /// [`EventStore::read_stream`](es_core::EventStore::read_stream).
+    pub(crate) fn stream_pages(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+    ) -> impl Iterator<Item = Result<StoredEvent, ReadError>> + Send + '_ {
+        let stream_id = stream_id.to_owned();
+        let limit = signed(self.shared.read_batch as u64);
+        let mut next = from_version.max(1);
+        Pages::new(move || {
+            let rows = self.query(
+                Stmt::ReadStream,
+                format!("read stream `{stream_id}`"),
+                vec![
+                    Box::new(stream_id.clone()),
+                    Box::new(signed(next)),
+                    Box::new(limit),
+                ],
+            )?;
+            let full = rows.len() as u64 == self.shared.read_batch as u64;
+            let events = rows
+                .iter()
+                .map(|row| self.stored_event(row))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(last) = events.last() {
+                next = last.stream_version + 1;
+            }
+            Ok((events, full))
+        })
+    }
+
+    /// [`EventStore::read_all`](es_core::EventStore::read_all).
+    pub(crate) fn all_pages(&self, from_position: u64) -> AllEvents<'_> {
+        AllEvents {
+            store: self,
+            next: from_position.max(1),
+            pending: None,
+            buffer: Vec::new().into_iter(),
+            done: false,
+        }
+    }
+
+    fn stored_event(&self, row: &Row) -> Result<StoredEvent, PgError> {
+        let malformed = |what, reason: String| PgError::Malformed {
+            target: self.target().to_owned(),
+            what,
+            reason,
+        };
+        let JsonBytes(metadata) = row.get(7);
+        let metadata = match serde_json::from_slice::<Value>(&metadata) {
+            Ok(Value::Object(map)) => map,
+            Ok(other) => return Err(malformed("metadata", format!("not an object: {other}"))),
+            Err(error) => return Err(malformed("metadata", error.to_string())),
+        };
+        let schema_version: i64 = row.get(5);
+        let JsonBytes(payload) = row.get(6);
+        Ok(StoredEvent {
+            position: self.unsigned(row.get(0), "position")?,
+            stream_id: row.get(1),
+            stream_version: self.unsigned(row.get(2), "stream version")?,
+            event_id: row.get(3),
+            event_type: row.get(4),
+            schema_version: u32::try_from(schema_version).map_err(|_| {
+                malformed(
+                    "schema version",
+                    format!("{schema_version} is out of range"),
+                )
+            })?,
+            payload,
+            metadata,
+            recorded_at: time_from_nanos(row.get(8)),
+        })
+    }
+}
+
+/// `read_all`: pages of settled events, the next page fetched while the caller works.
+pub(crate) struct AllEvents<'a> {
+    store: &'a PgStore,
+    /// The position the next page starts at.
+    next: u64,
+    pending: Option<Pending<Result<Vec<Row>, PgError>>>,
+    buffer: std::vec::IntoIter<StoredEvent>,
+    done: bool,
+}
+
+impl AllEvents<'_> {
+    fn start_page(&self) -> Pending<Result<Vec<Row>, PgError>> {
+        let limit = signed(self.store.shared.read_batch as u64);
+        self.store.start_query(
+            Stmt::ReadAll,
+            "read the log".to_owned(),
+            vec![Box::new(signed(self.next)), Box::new(limit)],
+        )
+    }
+
+    fn next_page(&mut self) -> Result<(), PgError> {
+        let pending = match self.pending.take() {
+            Some(pending) => pending,
+            None => self.start_page(),
+        };
+        let rows = Runtime::wait(&pending)??;
+        let Some(xmin) = rows.first().map(|row| row.get::<_, i64>(10)) else {
+            self.done = true;
+            return Ok(());
+        };
+        let xmin = self.store.unsigned(xmin, "snapshot")?;
+        let placed = rows
+            .iter()
+            .map(|row| self.store.placed(row, 0, 9))
+            .collect::<Result<Vec<_>, _>>()?;
+        let settled = settled_prefix(self.next - 1, placed.iter().copied(), xmin);
+        let full = rows.len() == self.store.shared.read_batch;
+        if settled > 0 {
+            self.next = placed[settled - 1].position + 1;
+        }
+        // A page that ends before its last row stopped at an append not yet committed: the
+        // read ends there, and a later read (or `wait_for_append`) picks it up.
+        if full && settled == rows.len() {
+            self.pending = Some(self.start_page());
+        } else {
+            self.done = true;
+        }
+        self.buffer = rows[..settled]
+            .iter()
+            .map(|row| self.store.stored_event(row))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter();
+        Ok(())
+    }
+}
+
+impl Iterator for AllEvents<'_> {
+    type Item = Result<StoredEvent, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(event) = self.buffer.next() {
+                return Some(Ok(event));
+            }
+            if self.done {
+                return None;
+            }
+            if let Err(error) = self.next_page() {
+                self.done = true;
+                return Some(Err(read_error(error)));
+            }
+        }
+    }
+}
+
+/// An iterator over pages that a closure fetches: `(events, more may follow)`.
+struct Pages<F> {
+    fetch: F,
+    buffer: std::vec::IntoIter<StoredEvent>,
+    done: bool,
+}
+
+impl<F> Pages<F> {
+    fn new(fetch: F) -> Self {
+        Self {
+            fetch,
+            buffer: Vec::new().into_iter(),
+            done: false,
+        }
+    }
+}
+
+impl<F: FnMut() -> Result<(Vec<StoredEvent>, bool), PgError>> Iterator for Pages<F> {
+    type Item = Result<StoredEvent, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(event) = self.buffer.next() {
+                return Some(Ok(event));
+            }
+            if self.done {
+                return None;
+            }
+            match (self.fetch)() {
+                Ok((events, more)) => {
+                    self.done = !more;
+                    self.buffer = events.into_iter();
+                }
+                Err(error) => {
+                    self.done = true;
+                    return Some(Err(read_error(error)));
+                }
+            }
+        }
+    }
+}
