@@ -39,7 +39,7 @@ pub mod __private;
 pub use aggregate::{Aggregate, ExecuteError, Executed, LoadError, Loaded, Repository};
 pub use checkpoint::{CheckpointError, CheckpointStore, MemoryCheckpoints};
 pub use codec::{Decoded, Event, VersionedEvent};
-pub use decode_error::{DecodeError, DecodeErrorKind, RawUpcastOutputError};
+pub use decode_error::{DecodeError, DecodeErrorKind, RawUpcastOutputError, UnfitPayload};
 pub use envelope::Envelope;
 pub use file_store::FileStore;
 pub use memory_store::MemoryStore;
@@ -68,6 +68,14 @@ pub use time_travel::WhatIf;
 ///   rename): the old tag keeps decoding through the link.
 /// - `try_upcast`: the step is `TryFrom<Previous>` instead; its error becomes
 ///   [`DecodeErrorKind::UpcastFailed`] naming the stored event. Needs `upcast_from`.
+/// - `write_as = Previous`: the first step of a rolling deploy. Events of this version are
+///   written as the version of `upcast_from` (which must be `Previous`), through your
+///   `From<Self> for Previous` on a clone, so the release before reads them; decoding is
+///   unchanged. The next release drops the key and writes this version.
+/// - `read_newer`: tolerant reading. As the latest version of its chain, this struct also
+///   decodes stored versions of its tag newer than any the code knows, when their payload fits
+///   it (unknown fields ignored); one that does not fit is
+///   [`DecodeErrorKind::FutureVersion`] with the reason.
 /// - `alias = "Old"`: another stored tag that decodes as this version; repeatable.
 /// - `crate = "path"`: where es-core is, when it is renamed in `Cargo.toml`; default
 ///   `::es_core`.
