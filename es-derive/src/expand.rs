@@ -167,11 +167,11 @@ fn write_parts(s: &VersionStruct<'_>) -> WriteParts {
         display(target),
         display(previous),
     );
-    // Spanned at the type the user wrote, so a missing `From<Self>` (or `Clone`) is reported
-    // there.
-    let encode = quote_spanned! {target.span()=>
-        &<#target as ::core::convert::From<Self>>::from(::core::clone::Clone::clone(self))
-    };
+    // The conversion is spanned at the type the user wrote, so a missing `From<Self>` or
+    // `Clone` is reported there; `self` keeps the derive's span, or it would not resolve when
+    // the attribute comes from a `macro_rules!` macro.
+    let downcast = quote_spanned! {target.span()=> _es::__private::downcast::<Self, #target>};
+    let encode = quote!(&#downcast(self));
     let assertion = quote_spanned! {target.span()=>
         const _: () = ::core::assert!(
             _es::__private::same_version(
