@@ -67,7 +67,7 @@ pub use aggregate::time_travel::WhatIf;
 pub use event::metadata;
 pub use event::{
     ChainLink, DecodeError, DecodeErrorKind, Decoded, DecodedIter, Decoding, EncodeError, Envelope,
-    Event, NewEvent, RawEvent, RawPayload, RawUpcastOutputError, RawUpcaster, StoredEvent,
+    Event, NewEvent, RawEvent, RawPayload, RawUpcastOutputError, RawUpcaster, StoredEvent, UnfitPayload,
     UpcastError, VersionInfo, VersionedEvent,
 };
 #[allow(deprecated)]
@@ -106,6 +106,14 @@ pub use store::memory::MemoryStore;
 ///   rename): the old tag keeps decoding through the link.
 /// - `try_upcast`: the step is `TryFrom<Previous>` instead; its error becomes
 ///   [`DecodeErrorKind::UpcastFailed`] naming the stored event. Needs `upcast_from`.
+/// - `write_as = Previous`: the first step of a rolling deploy. Events of this version are
+///   written as the version of `upcast_from` (which must be `Previous`), through your
+///   `From<Self> for Previous` on a clone, so the release before reads them; decoding is
+///   unchanged. The next release drops the key and writes this version.
+/// - `read_newer`: tolerant reading. As the latest version of its chain, this struct also
+///   decodes stored versions of its tag newer than any the code knows, when their payload fits
+///   it (unknown fields ignored); one that does not fit is
+///   [`DecodeErrorKind::FutureVersion`] with the reason.
 /// - `alias = "Old"`: another stored tag that decodes as this version; repeatable.
 /// - `crate = "path"`: where es-core is, when it is renamed in `Cargo.toml`; default
 ///   `::es_core`.

@@ -8,8 +8,8 @@ use syn::{Attribute, Expr, Fields, LitInt, LitStr, Path, Token};
 
 use crate::ctxt::Ctxt;
 use crate::symbol::{
-    ALIAS, CRATE, ENUM_KEYS, EVENT, FROM, NAME, RAW_UPCAST, RAW_UPCAST_KEYS, REMOVED, SCHEMA,
-    STRUCT_KEYS, TRY_UPCAST, UPCAST_FROM, VERSION, WITH,
+    ALIAS, CRATE, ENUM_KEYS, EVENT, FROM, NAME, RAW_UPCAST, RAW_UPCAST_KEYS, READ_NEWER, REMOVED,
+    SCHEMA, STRUCT_KEYS, TRY_UPCAST, UPCAST_FROM, VERSION, WITH, WRITE_AS,
 };
 use crate::value::{
     lit_int, lit_str, non_empty, parse_version, path_value, required_value, skip_value,
@@ -81,6 +81,11 @@ pub struct StructAttrs {
     pub version: Option<Spanned<(u32, LitInt)>>,
     pub upcast_from: Option<Spanned<Path>>,
     pub try_upcast: Option<Spanned<()>>,
+    /// `write_as = Previous`: written as the version it upcasts from, through
+    /// `From<Self> for Previous` (the first step of a rolling deploy).
+    pub write_as: Option<Spanned<Path>>,
+    /// `read_newer`: as the latest version, also decodes newer versions of its tag that fit.
+    pub read_newer: Option<Spanned<()>>,
     pub aliases: Vec<LitStr>,
     pub krate: Option<Path>,
 }
@@ -121,6 +126,8 @@ struct Collected {
     version: Once<(u32, LitInt)>,
     upcast_from: Once<Path>,
     try_upcast: Once<()>,
+    write_as: Once<Path>,
+    read_newer: Once<()>,
     aliases: Vec<LitStr>,
     krate: Once<Path>,
     removed: Vec<Removed>,
@@ -134,6 +141,8 @@ pub fn parse_struct(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
         version: c.version.value,
         upcast_from: c.upcast_from.value,
         try_upcast: c.try_upcast.value,
+        write_as: c.write_as.value,
+        read_newer: c.read_newer.value,
         aliases: c.aliases,
         krate: c.krate.value.map(|s| s.value),
     }
@@ -172,6 +181,8 @@ fn collect(cx: &Ctxt, attrs: &[Attribute], target: Target) -> Collected {
         version: Once::new(VERSION),
         upcast_from: Once::new(UPCAST_FROM),
         try_upcast: Once::new(TRY_UPCAST),
+        write_as: Once::new(WRITE_AS),
+        read_newer: Once::new(READ_NEWER),
         aliases: Vec::new(),
         krate: Once::new(CRATE),
         removed: Vec::new(),
@@ -232,11 +243,19 @@ fn parse_key(
             }
         }
         TRY_UPCAST => {
-            if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
-                cx.error_spanned_by(&meta.path, "`try_upcast` is a flag and takes no value");
-                skip_value(meta)?;
-            } else {
+            if flag(cx, meta, TRY_UPCAST)? {
                 c.try_upcast.set(cx, key_span, ());
+            }
+        }
+        READ_NEWER => {
+            if flag(cx, meta, READ_NEWER)? {
+                c.read_newer.set(cx, key_span, ());
+            }
+        }
+        WRITE_AS => {
+            let example = "write_as = FundsDepositedV2";
+            if let Some(path) = path_value(cx, meta, WRITE_AS, example)? {
+                c.write_as.set(cx, key_span, path);
             }
         }
         CRATE => {
@@ -259,6 +278,17 @@ fn parse_key(
         _ => unreachable!("every key of STRUCT_KEYS and ENUM_KEYS is matched"),
     }
     Ok(())
+}
+
+/// Whether a flag key stands alone, as it must; a value after it is reported and skipped.
+fn flag(cx: &Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<bool> {
+    if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+        cx.error_spanned_by(&meta.path, format!("`{key}` is a flag and takes no value"));
+        skip_value(meta)?;
+        Ok(false)
+    } else {
+        Ok(true)
+    }
 }
 
 /// `removed("EventType", ("Other", 2), ...)`.

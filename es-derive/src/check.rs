@@ -22,6 +22,12 @@ fn check_struct(cx: &Ctxt, s: &VersionStruct<'_>) {
             "`try_upcast` needs `upcast_from`: it makes the upcast from the previous version use `TryFrom`",
         ));
     }
+    if let (Some(write_as), None) = (&s.attrs.write_as, &s.attrs.upcast_from) {
+        cx.syn_error(syn::Error::new(
+            write_as.key_span,
+            "`write_as` needs `upcast_from`: it writes this version as the one it upcasts from, through `From<Self>` for that version",
+        ));
+    }
     if let (Some(from), None) = (&s.attrs.upcast_from, &s.attrs.version) {
         cx.syn_error(syn::Error::new(
             from.key_span,

@@ -74,6 +74,13 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
         upcast_step,
         order_assertion,
     } = upcast_parts(s, &version);
+    let WriteParts {
+        write_as_link,
+        written,
+        encode,
+        write_as_assertion,
+    } = write_parts(s);
+    let read_newer = s.attrs.read_newer.is_some();
 
     quote! {
         #[automatically_derived]
@@ -87,6 +94,8 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
                     rust_type: #rust_type,
                     schema: _es::__private::root_schema::<Self>,
                     previous: #previous_link,
+                    write_as: #write_as_link,
+                    read_newer: #read_newer,
                 };
 
                 fn upcast_from_version(
@@ -106,17 +115,17 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
                     &[&<Self as _es::VersionedEvent>::LINK];
 
                 fn event_type(&self) -> &'static str {
-                    <Self as _es::VersionedEvent>::TAG
+                    <#written as _es::VersionedEvent>::TAG
                 }
 
                 fn event_version(&self) -> u32 {
-                    <Self as _es::VersionedEvent>::VERSION
+                    <#written as _es::VersionedEvent>::VERSION
                 }
 
                 fn encode_payload(
                     &self,
                 ) -> ::core::result::Result<::std::vec::Vec<u8>, _es::__private::serde_json::Error> {
-                    _es::__private::serde_json::to_vec(self)
+                    _es::__private::serde_json::to_vec(#encode)
                 }
 
                 fn decode(
@@ -127,6 +136,57 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
             }
 
         #order_assertion
+        #write_as_assertion
+    }
+}
+
+/// What `write_as` changes in a struct's expansion.
+struct WriteParts {
+    /// The `write_as` field of the struct's `ChainLink`.
+    write_as_link: TokenStream,
+    /// The version struct whose tag and version are written.
+    written: TokenStream,
+    /// The value serialized as the payload, a reference.
+    encode: TokenStream,
+    /// The check that `write_as` names the version of `upcast_from`.
+    write_as_assertion: TokenStream,
+}
+
+fn write_parts(s: &VersionStruct<'_>) -> WriteParts {
+    let (Some(write_as), Some(from)) = (&s.attrs.write_as, &s.attrs.upcast_from) else {
+        return WriteParts {
+            write_as_link: quote!(::core::option::Option::None),
+            written: quote!(Self),
+            encode: quote!(self),
+            write_as_assertion: TokenStream::new(),
+        };
+    };
+    let (target, previous) = (&write_as.value, &from.value);
+    let message = format!(
+        "`write_as = {}` must name the version this one upcasts from, `upcast_from = {}`: while a release learns a version it writes the previous one, which the release before it reads",
+        display(target),
+        display(previous),
+    );
+    // The conversion is spanned at the type the user wrote, so a missing `From<Self>` or
+    // `Clone` is reported there; `self` keeps the derive's span, or it would not resolve when
+    // the attribute comes from a `macro_rules!` macro.
+    let downcast = quote_spanned! {target.span()=> _es::__private::downcast::<Self, #target>};
+    let encode = quote!(&#downcast(self));
+    let assertion = quote_spanned! {target.span()=>
+        const _: () = ::core::assert!(
+            _es::__private::same_version(
+                &<#target as _es::VersionedEvent>::LINK,
+                &<#previous as _es::VersionedEvent>::LINK,
+            ),
+            "{}",
+            #message
+        );
+    };
+    WriteParts {
+        write_as_link: quote!(::core::option::Option::Some(&<#target as _es::VersionedEvent>::LINK)),
+        written: target.to_token_stream(),
+        encode,
+        write_as_assertion: assertion,
     }
 }
 
@@ -219,13 +279,13 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
 
                 fn event_type(&self) -> &'static str {
                     match self {
-                        #(Self::#variant(_) => <#ty as _es::VersionedEvent>::TAG,)*
+                        #(Self::#variant(event) => <#ty as _es::Event>::event_type(event),)*
                     }
                 }
 
                 fn event_version(&self) -> u32 {
                     match self {
-                        #(Self::#variant(_) => <#ty as _es::VersionedEvent>::VERSION,)*
+                        #(Self::#variant(event) => <#ty as _es::Event>::event_version(event),)*
                     }
                 }
 
@@ -233,7 +293,7 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                     &self,
                 ) -> ::core::result::Result<::std::vec::Vec<u8>, _es::__private::serde_json::Error> {
                     match self {
-                        #(Self::#variant(event) => _es::__private::serde_json::to_vec(event),)*
+                        #(Self::#variant(event) => <#ty as _es::Event>::encode_payload(event),)*
                     }
                 }
 
@@ -253,6 +313,11 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                     }
                     #(#raw_upcasts)*
                     #(#removed)*
+                    if let ::core::option::Option::Some(result) =
+                        _es::__private::decode_newer::<Self>(stored, __es_decode_typed)
+                    {
+                        return result.map(_es::Decoded::one);
+                    }
                     ::core::result::Result::Err(_es::__private::not_found(
                         stored,
                         <Self as _es::Event>::CHAINS,

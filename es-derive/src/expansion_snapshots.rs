@@ -48,6 +48,18 @@ fn struct_with_try_upcast() {
 }
 
 #[test]
+fn struct_written_as_its_previous_version_and_reading_newer_ones() {
+    let input: DeriveInput = parse_quote! {
+        #[event(name = "FundsDeposited", version = 3, upcast_from = FundsDepositedV2, write_as = FundsDepositedV2, read_newer)]
+        pub struct FundsDeposited {
+            pub amount: u64,
+            pub memo: Option<String>,
+        }
+    };
+    insta::assert_snapshot!(expand_pretty(&input));
+}
+
+#[test]
 fn enum_with_removed_and_raw_upcast() {
     let input: DeriveInput = parse_quote! {
         #[event(removed("CartViewed", ("OrderPrinted", 1)))]

@@ -91,7 +91,7 @@ fn version_newer_than_the_code_is_future_version() {
     let stored = stored_after_noise(NewEvent::new("FundsDeposited", 3, json!({ "amount": 1 })));
     let error = decode_error::<AccountEvent>(&stored);
     assert!(
-        matches!(error.kind, DecodeErrorKind::FutureVersion { latest: 2 }),
+        matches!(error.kind, DecodeErrorKind::FutureVersion { latest: 2, .. }),
         "{:?}",
         error.kind
     );
@@ -300,7 +300,7 @@ fn raw_upcast_inputs_count_as_known_versions() {
     let stored = stored_after_noise(NewEvent::new("ItemsAdded", 2, json!({ "items": [] })));
     let error = decode_error::<OrderEvent>(&stored);
     assert!(
-        matches!(error.kind, DecodeErrorKind::FutureVersion { latest: 1 }),
+        matches!(error.kind, DecodeErrorKind::FutureVersion { latest: 1, .. }),
         "{:?}",
         error.kind
     );
@@ -415,7 +415,10 @@ fn raw_upcaster_output_of_the_wrong_shape_is_wrong_shape_with_serde_as_source() 
 fn raw_upcaster_output_of_a_future_version_is_future_version() {
     let (message, output) = raw_output_error("Hasty");
     assert!(
-        matches!(output.cause, DecodeErrorKind::FutureVersion { latest: 1 }),
+        matches!(
+            output.cause,
+            DecodeErrorKind::FutureVersion { latest: 1, .. }
+        ),
         "{:?}",
         output.cause
     );

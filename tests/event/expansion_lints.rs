@@ -65,6 +65,36 @@ pub fn opened_from_stream(
     Ok(vec![RawEvent::new("Opened", 1, payload)])
 }
 
+/// A version that reads newer ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+#[event(name = "Deposited", version = 1, read_newer)]
+pub struct DepositedV1 {
+    amount: u64,
+}
+
+/// A version written as the previous one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+#[event(name = "Deposited", version = 2, upcast_from = DepositedV1, write_as = DepositedV1)]
+pub struct Deposited {
+    amount: u64,
+    memo: Option<String>,
+}
+
+impl From<DepositedV1> for Deposited {
+    fn from(v1: DepositedV1) -> Self {
+        Self {
+            amount: v1.amount,
+            memo: None,
+        }
+    }
+}
+
+impl From<Deposited> for DepositedV1 {
+    fn from(v2: Deposited) -> Self {
+        Self { amount: v2.amount }
+    }
+}
+
 /// An enum with every enum-level attribute.
 #[derive(Debug, PartialEq, Event)]
 #[event(removed("Viewed", ("Printed", 2)))]
@@ -74,6 +104,8 @@ pub enum AccountEvent {
     Opened(Opened),
     /// Closed.
     Closed(Closed),
+    /// Deposited.
+    Deposited(Deposited),
 }
 
 #[test]
@@ -84,6 +116,11 @@ fn representative_inputs_expand_lint_clean_and_decode() {
         NewEvent::new("Started", 2, json!({ "owner": "ada" })),
         NewEvent::new("Viewed", 7, json!({})),
         NewEvent::encode(&AccountEvent::Closed(Closed {})).expect("encodes"),
+        NewEvent::encode(&AccountEvent::Deposited(Deposited {
+            amount: 5,
+            memo: Some("rent".into()),
+        }))
+        .expect("encodes"),
     ];
     es_core::EventStore::append(&store, "acc-1", es_core::ExpectedVersion::NoStream, events)
         .expect("append");
@@ -101,6 +138,10 @@ fn representative_inputs_expand_lint_clean_and_decode() {
                 owner: "ada".into()
             }),
             AccountEvent::Closed(Closed {}),
+            AccountEvent::Deposited(Deposited {
+                amount: 5,
+                memo: None
+            }),
         ]
     );
 }

@@ -60,7 +60,8 @@ mod edited {
     }
 }
 
-/// A properly added v2 of `Deposited`, upcast from v1.
+/// A properly added v2 of `Deposited`, upcast from v1, and written as v1 while the release
+/// before reads only v1 (the first step of a rolling deploy).
 mod added {
     use es_core::Event;
     use schemars::JsonSchema;
@@ -68,8 +69,8 @@ mod added {
 
     pub use super::published::{Closed, Deposited as DepositedV1};
 
-    #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
-    #[event(name = "Deposited", version = 2, upcast_from = DepositedV1)]
+    #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "Deposited", version = 2, upcast_from = DepositedV1, write_as = DepositedV1)]
     pub struct Deposited {
         pub amount: u64,
         pub currency: String,
@@ -84,6 +85,12 @@ mod added {
                 currency: "EUR".into(),
                 memo: None,
             }
+        }
+    }
+
+    impl From<Deposited> for DepositedV1 {
+        fn from(v2: Deposited) -> Self {
+            Self { amount: v2.amount }
         }
     }
 
@@ -253,7 +260,9 @@ fn a_new_version_fails_until_accepted_with_a_compatibility_note() {
     assert!(message.contains("ES_UPDATE_LOCK=1 cargo test"), "{message}");
     let outcome = update_lock::<added::Events>(&path).expect("accepted");
     assert!(
-        matches!(&outcome, LockOutcome::Updated { notes } if notes.len() == 1 && notes[0].starts_with("+ Deposited v2 is new")),
+        matches!(&outcome, LockOutcome::Updated { notes } if notes.len() == 2
+            && notes[0].starts_with("+ Deposited v2 is new")
+            && notes[1].starts_with("~ Deposited v2 is written as Deposited v1 (`write_as`)")),
         "{outcome:?}"
     );
     assert_eq!(
@@ -320,13 +329,25 @@ fn removing_a_published_tag_on_purpose_is_a_reviewed_change_that_keeps_its_shape
     );
     update_lock::<closed_removed::Events>(&path).expect("accepted");
     let after = std::fs::read_to_string(&path).expect("lock file");
+    let closed = |text: &str| {
+        let lock: serde_json::Value = serde_json::from_str(text).expect("lock JSON");
+        lock["events"][0].clone()
+    };
+    let (was, now) = (closed(&before), closed(&after));
+    assert_eq!(now["tag"], "Closed");
     assert_eq!(
-        after.replace(
-            "\"decoding\": \"removed (every version)\"",
-            "\"decoding\": \"typed\""
-        ),
-        before,
+        (&now["schema"], &now["fingerprint"]),
+        (&was["schema"], &was["fingerprint"]),
         "the published shape of Closed v1 stays in the lock"
+    );
+    assert_eq!(
+        (&was["decoding"], &was["written"]),
+        (&serde_json::json!("typed"), &serde_json::json!(true))
+    );
+    assert_eq!(
+        (&now["decoding"], now.get("written")),
+        (&serde_json::json!("removed (every version)"), None),
+        "nothing writes Closed any more"
     );
     assert_eq!(
         check_lock::<closed_removed::Events>(&path).expect("passes"),

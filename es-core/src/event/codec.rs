@@ -62,13 +62,17 @@ pub trait Event: Sized {
     /// Every upcaster chain this type decodes, one per event type (a struct has one).
     const CHAINS: &'static [&'static ChainLink];
 
-    /// The type tag this event is written with.
+    /// The type tag this event is written with: its version's own tag, or, with
+    /// `#[event(write_as = Previous)]`, the previous version's.
     fn event_type(&self) -> &'static str;
 
-    /// The schema version this event is written with.
+    /// The schema version this event is written with: its own version, or, with
+    /// `#[event(write_as = Previous)]`, the previous version (the first step of a rolling
+    /// deploy, see [`ChainLink::write_as`]).
     fn event_version(&self) -> u32;
 
-    /// The payload as JSON text, in the current version's shape.
+    /// The payload as JSON text, in the shape of the version it is written with
+    /// ([`event_type`](Event::event_type), [`event_version`](Event::event_version)).
     ///
     /// # Errors
     /// When `serde_json` cannot serialize the event.
@@ -179,12 +183,27 @@ pub struct ChainLink {
     pub schema: fn() -> Schema,
     /// The version this one upcasts from.
     pub previous: Option<&'static ChainLink>,
+    /// The version events of this type are written as, when not this one
+    /// (`#[event(write_as = Previous)]`): during a rolling deploy, the release that learns this
+    /// version keeps writing the previous one, which the release before it reads.
+    pub write_as: Option<&'static ChainLink>,
+    /// Whether this version, as the latest of its chain, also decodes stored versions of its
+    /// tag newer than it (`#[event(read_newer)]`) when their payload fits it: unknown fields
+    /// are ignored, a missing or retyped field does not fit.
+    pub read_newer: bool,
 }
 
 impl ChainLink {
     /// The links of this chain, from this version back to the first.
     pub fn iter(&'static self) -> impl Iterator<Item = &'static ChainLink> {
         std::iter::successors(Some(self), |link| link.previous)
+    }
+
+    /// The version events of this type are written with: [`write_as`](ChainLink::write_as),
+    /// or this one.
+    #[must_use]
+    pub fn written(&'static self) -> &'static ChainLink {
+        self.write_as.unwrap_or(self)
     }
 
     /// Whether this link is written as `tag` (its own tag or an alias).
@@ -215,6 +234,8 @@ impl fmt::Debug for ChainLink {
             .field("version", &self.version)
             .field("rust_type", &self.rust_type)
             .field("previous", &self.previous.map(|p| (p.tag, p.version)))
+            .field("write_as", &self.write_as.map(|w| (w.tag, w.version)))
+            .field("read_newer", &self.read_newer)
             .finish_non_exhaustive()
     }
 }

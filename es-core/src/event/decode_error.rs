@@ -38,6 +38,10 @@ pub enum DecodeErrorKind {
     FutureVersion {
         /// The newest version this code knows for the tag.
         latest: u32,
+        /// When the struct of that newest version reads newer versions
+        /// (`#[event(read_newer)]`): why this payload did not fit it. `None` when it does not
+        /// read newer versions.
+        unfit: Option<Box<UnfitPayload>>,
     },
     /// The tag is known, the version is not newer than the latest, but no version struct of
     /// the chain has it (a gap, or a first version that was deleted).
@@ -62,6 +66,25 @@ pub enum DecodeErrorKind {
     /// event is itself a raw upcaster's input or a removed tag: a raw upcaster's output decodes
     /// through the typed chains only, so raw upcasters cannot loop.
     RawUpcastReentry,
+}
+
+/// Why a payload of a newer version did not fit the latest version this code knows, whose
+/// struct reads newer versions (`#[event(read_newer)]`), in [`DecodeErrorKind::FutureVersion`]:
+/// a field it requires is missing, or has another type. The `serde_json` error is its
+/// [`source`](std::error::Error::source), through the [`DecodeError`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct UnfitPayload {
+    /// The struct of the latest known version, which the payload was tried as.
+    pub into: &'static str,
+    /// What `serde_json` reported.
+    pub source: serde_json::Error,
+}
+
+impl UnfitPayload {
+    pub(crate) fn new(into: &'static str, source: serde_json::Error) -> Self {
+        Self { into, source }
+    }
 }
 
 /// An event returned by a raw upcaster that did not decode, in
@@ -109,10 +132,20 @@ impl DecodeErrorKind {
     fn describe(&self, version: u32, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeErrorKind::UnknownType => f.write_str("unknown event type"),
-            DecodeErrorKind::FutureVersion { latest } => write!(
-                f,
-                "version {version} is newer than the latest this code knows (v{latest})"
-            ),
+            DecodeErrorKind::FutureVersion { latest, unfit } => {
+                write!(
+                    f,
+                    "version {version} is newer than the latest this code knows (v{latest})"
+                )?;
+                match unfit {
+                    Some(unfit) => write!(
+                        f,
+                        ", and its payload does not fit `{}`, which reads newer versions only when they fit",
+                        unfit.into
+                    ),
+                    None => Ok(()),
+                }
+            }
             DecodeErrorKind::MissingVersion { known } => {
                 write!(
                     f,
@@ -150,8 +183,11 @@ impl DecodeErrorKind {
             DecodeErrorKind::MalformedJson(e) | DecodeErrorKind::WrongShape(e) => Some(e),
             DecodeErrorKind::UpcastFailed { source, .. } => Some(source.as_ref()),
             DecodeErrorKind::RawUpcastOutput(output) => output.cause.source(),
+            DecodeErrorKind::FutureVersion {
+                unfit: Some(unfit), ..
+            } => Some(&unfit.source),
             DecodeErrorKind::UnknownType
-            | DecodeErrorKind::FutureVersion { .. }
+            | DecodeErrorKind::FutureVersion { unfit: None, .. }
             | DecodeErrorKind::MissingVersion { .. }
             | DecodeErrorKind::RawUpcastReentry => None,
         }

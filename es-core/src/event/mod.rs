@@ -13,7 +13,9 @@ mod raw;
 mod stored_event;
 
 pub use codec::{ChainLink, Decoding, Event, VersionInfo, VersionedEvent};
-pub use decode_error::{DecodeError, DecodeErrorKind, RawUpcastOutputError, UpcastError};
+pub use decode_error::{
+    DecodeError, DecodeErrorKind, RawUpcastOutputError, UnfitPayload, UpcastError,
+};
 pub use decoded::{Decoded, DecodedIter};
 pub use envelope::Envelope;
 pub use new_event::{EncodeError, NewEvent, NewEventParts};

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::compat::{compare, Compatibility, FieldChange};
-use super::{fingerprint_value, normalize};
-use crate::Decoding;
+use super::{fingerprint_value, normalize, rollout};
+use crate::{ChainLink, Decoding};
 use crate::Event;
 
 /// Set this environment variable (to anything but `0` or empty) to accept new versions into
@@ -16,7 +16,9 @@ use crate::Event;
 /// is set: a lock is updated by a person who reviews the diff, never by a build.
 pub const UPDATE_ENV: &str = "ES_UPDATE_LOCK";
 
-const FORMAT: u32 = 1;
+/// 2 added `written` and `read_newer` to entries; a lock of format 1 still reads, each chain
+/// taken to write its latest version, as every release before `write_as` did.
+const FORMAT: u32 = 2;
 
 /// The lock file: sorted, pretty JSON that diffs well in review.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +45,19 @@ pub struct LockEntry {
     pub decoding: String,
     /// The payload's JSON Schema, [`normalize`]d to its data shape.
     pub schema: Value,
+    /// Whether this is the version its chain writes (`NewEvent::encode`): the latest, or the
+    /// one named by `write_as`. Absent (false) in a lock of format 1.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub written: bool,
+    /// Whether this version, as the latest of its chain, reads newer versions of its tag that
+    /// fit it (`read_newer`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read_newer: bool,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 fn typed() -> String {
@@ -117,6 +132,62 @@ pub enum LockProblem {
         /// What changed from the version it upcasts from, and the compatibility.
         note: String,
     },
+    /// The code writes a version the previous release (the lock) cannot read: during a rolling
+    /// deploy its instances would fail on every such event. Roll it out in two steps, with
+    /// `write_as` first; [`UPDATE_ENV`] never accepts it.
+    UnsafeRollout {
+        /// The tag written.
+        tag: String,
+        /// The version written.
+        version: u32,
+        /// The Rust type of the version written.
+        rust_type: String,
+        /// The latest version of the chain the previous release reads.
+        latest_read: u32,
+        /// The tag the previous release writes.
+        written_tag: String,
+        /// The version the previous release writes.
+        written_version: u32,
+        /// The Rust type of the version the previous release writes, for `write_as`.
+        written_type: String,
+        /// Why the previous release cannot read it.
+        reason: String,
+    },
+    /// The code writes another version than the lock records, one the previous release
+    /// reads; accepted like a new version.
+    WritesChanged {
+        /// The tag written now.
+        tag: String,
+        /// The version written now.
+        version: u32,
+        /// The tag written before.
+        before_tag: String,
+        /// The version written before.
+        before_version: u32,
+        /// How the previous release reads it.
+        how: String,
+    },
+    /// A new version written as the previous one (`write_as`): the first step of a rolling
+    /// deploy; accepted like a new version.
+    WrittenAsPrevious {
+        /// The new version's tag.
+        tag: String,
+        /// The new version.
+        version: u32,
+        /// The tag written.
+        written_tag: String,
+        /// The version written.
+        written_version: u32,
+    },
+    /// A published version started or stopped reading newer versions (`read_newer`).
+    ReadNewerChanged {
+        /// The tag.
+        tag: String,
+        /// The version.
+        version: u32,
+        /// Whether it reads newer versions now.
+        read_newer: bool,
+    },
 }
 
 impl fmt::Display for LockProblem {
@@ -148,6 +219,7 @@ impl fmt::Display for LockProblem {
                 "~ {tag} v{version} now decodes {to} (was {from}); its published shape is kept"
             ),
             LockProblem::New { tag, version, note } => write!(f, "+ {tag} v{version} is new: {note}"),
+            rollout => rollout::fmt_problem(rollout, f),
         }
     }
 }
@@ -279,7 +351,12 @@ struct Decodable {
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 pub fn check_lock<E: Event>(path: impl AsRef<Path>) -> Result<LockOutcome, LockError> {
-    check(path.as_ref(), update_requested(), &decodable::<E>())
+    check(
+        path.as_ref(),
+        update_requested(),
+        &decodable::<E>(),
+        E::CHAINS,
+    )
 }
 
 /// [`check_lock`] that accepts new versions whatever the environment says, as
@@ -288,15 +365,23 @@ pub fn check_lock<E: Event>(path: impl AsRef<Path>) -> Result<LockOutcome, LockE
 /// # Errors
 /// As [`check_lock`], except that new versions alone are not an error.
 pub fn update_lock<E: Event>(path: impl AsRef<Path>) -> Result<LockOutcome, LockError> {
-    check(path.as_ref(), true, &decodable::<E>())
+    check(path.as_ref(), true, &decodable::<E>(), E::CHAINS)
 }
 
-fn check(path: &Path, accept_new: bool, current: &[Decodable]) -> Result<LockOutcome, LockError> {
+fn check(
+    path: &Path,
+    accept_new: bool,
+    current: &[Decodable],
+    chains: &[&'static ChainLink],
+) -> Result<LockOutcome, LockError> {
     let locked = read_lock(path)?;
     let (mut problems, mut changes) = check_published(&locked, current);
     let (unlinked, new_versions) = check_unpublished(&locked, current);
+    let (unsafe_rollouts, rollout_changes) = rollout::check(&locked, chains);
     problems.extend(unlinked);
+    problems.extend(unsafe_rollouts);
     changes.extend(new_versions);
+    changes.extend(rollout_changes);
     if problems.is_empty() && changes.is_empty() {
         return Ok(LockOutcome::Unchanged);
     }
@@ -419,6 +504,8 @@ fn updated_lock(locked: &[LockEntry], current: &[Decodable]) -> LockFile {
             let mut entry = entry.clone();
             if let Some(now) = covering(current, &entry.tag, entry.version) {
                 entry.decoding.clone_from(&now.entry.decoding);
+                entry.written = now.entry.written;
+                entry.read_newer = now.entry.read_newer;
             }
             entry
         })
@@ -488,6 +575,7 @@ fn decodable<E: Event>() -> Vec<Decodable> {
             let previous = link
                 .previous
                 .map(|p| (p.tag, p.version, normalize((p.schema)().as_value())));
+            let written = chain.written();
             for tag in std::iter::once(link.tag).chain(link.aliases.iter().copied()) {
                 out.push(Decodable {
                     entry: LockEntry {
@@ -496,6 +584,8 @@ fn decodable<E: Event>() -> Vec<Decodable> {
                         fingerprint: fingerprint.clone(),
                         decoding: typed(),
                         schema: schema.clone(),
+                        written: tag == written.tag && link.version == written.version,
+                        read_newer: link.read_newer,
                     },
                     decoding: Decoding::Typed,
                     states_shape: true,
@@ -522,6 +612,8 @@ fn decodable<E: Event>() -> Vec<Decodable> {
                 fingerprint: fingerprint_value(&schema),
                 decoding,
                 schema,
+                written: false,
+                read_newer: false,
             },
             decoding: info.decoding,
             states_shape: matches!(info.decoding, Decoding::RawUpcast { .. }) && !any_json,
