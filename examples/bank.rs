@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             torn.bytes_removed,
             torn.offset,
             torn.segment.display(),
-            torn.reason
+            torn.damage
         );
     }
     write_legacy_log(&store)?;

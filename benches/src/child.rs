@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use es_core::replay::ParallelReplay;
+use es_core::ParallelReplay;
 use es_core::{Event, EventStore, FileStore};
 
 use crate::domain::{decode_bare, payload, Generation, ShopEvent, ShopTotals};

@@ -3,7 +3,7 @@
 //!
 //! Payloads are 100 to 300 bytes of JSON, like the events of a real order flow.
 
-use es_core::codec::RawEvent;
+use es_core::RawEvent;
 use es_core::{Aggregate, Event, NewEvent, StoredEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

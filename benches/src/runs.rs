@@ -5,7 +5,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::{Barrier, Mutex};
 
-use es_core::file_store::Durability;
+use es_core::Durability;
 use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent, Repository};
 
 use crate::domain::{new_event, Generation, ShopTotals};

@@ -8,50 +8,86 @@
 //!
 //! See the workspace README for a walk-through and `examples/bank.rs` for a legacy log replayed
 //! into current types.
+//!
+//! # Where things are
+//!
+//! Every public item has one path: the crate root, except three deliberate namespaces,
+//! [`schema`], [`metadata`] and [`store::backend`], and the conformance suite (feature
+//! `conformance`). The source is in one folder per layer of the design, bottom up:
+//!
+//! | layer | source | items | tests |
+//! | --- | --- | --- | --- |
+//! | store | `store/`: `event_store.rs`, `error.rs`, `memory.rs`, `file/` (the file store), `backend.rs`, `conformance.rs` | [`EventStore`], [`ExpectedVersion`], [`AppendOutcome`], [`AppendError`], [`ReadError`], [`MemoryStore`], [`FileStore`] and its options, reports and errors; [`store::backend`] for implementers | `es-core/tests/store_*.rs`; the file store's fault injection in `store/file/fault_tests.rs` |
+//! | event | `event/`: `codec.rs` (traits, chains), `raw.rs`, `decoded.rs`, `decode_error.rs`, `new_event.rs`, `stored_event.rs`, `envelope.rs`, `metadata.rs` | [`Event`], [`VersionedEvent`], [`RawEvent`], [`RawUpcaster`], [`Decoded`], [`DecodeError`], [`NewEvent`], [`StoredEvent`], [`Envelope`], [`metadata`] | `tests/event/` (workspace) |
+//! | aggregate | `aggregate/`: `repository.rs`, `snapshot.rs`, `snapshot_policy.rs`, `time_travel.rs` | [`Aggregate`], [`Repository`], [`Loaded`], [`Snapshot`], [`SnapshotStore`], [`WhatIf`] | `tests/aggregate/repository/` (workspace) |
+//! | read | `read/`: `projection.rs`, `projection_runner.rs`, `checkpoint.rs`, `subscription.rs`, `parallel_replay.rs` | [`ProjectionRunner`], [`Projection`], [`CheckpointStore`], [`Subscription`], [`ParallelReplay`] | `tests/read/` (workspace), `es-core/tests/read_*.rs` |
+//! | schema | `schema/` | [`schema::check_lock`], fingerprints, golden fixtures | `tests/schema/` (workspace) |
+//!
+//! # One word per concept
+//!
+//! - The *event type* is the stored name of an event's type: `#[event(name = "...")]` sets
+//!   it, [`Event::event_type`] and [`StoredEvent::event_type`] return it (older docs and
+//!   the derive's constants say "tag").
+//! - The *schema version* is the version of the payload's shape: `#[event(version = N)]`,
+//!   [`StoredEvent::schema_version`], [`NewEvent::schema_version`] (and [`RawEvent`]'s
+//!   `version` field).
+//! - Start positions are inclusive: [`EventStore::read_all`]`(from)`,
+//!   [`EventStore::read_stream`]`(stream, from_version)` and
+//!   [`Subscription::from_position`] begin with the event at `from`.
+//! - The in-memory store of checkpoints is [`MemoryStore`], which also holds events and
+//!   snapshots.
 
 mod aggregate;
-mod append_signal;
-pub mod checkpoint;
-pub mod codec;
-#[cfg(feature = "conformance")]
-pub mod conformance;
-mod decode_error;
-mod decoded_chunk;
-mod envelope;
-pub mod file_store;
-mod memory_store;
-pub mod metadata;
-mod new_event;
-pub mod projection;
-pub mod replay;
-mod repository_snapshots;
+mod event;
+mod read;
 pub mod schema;
-pub mod snapshot;
 pub mod store;
-mod stored_event;
-pub mod subscription;
-mod time_travel;
+
+#[cfg(feature = "conformance")]
+#[path = "store/conformance.rs"]
+pub mod conformance;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use aggregate::{Aggregate, ExecuteError, Executed, LoadError, Loaded, Repository};
-pub use checkpoint::{CheckpointError, CheckpointStore, MemoryCheckpoints};
-pub use codec::{Decoded, Event, VersionedEvent};
-pub use decode_error::{DecodeError, DecodeErrorKind, RawUpcastOutputError};
-pub use envelope::Envelope;
-pub use file_store::FileStore;
-pub use memory_store::MemoryStore;
-pub use new_event::{EncodeError, NewEvent, NewEventParts};
-pub use projection::{
-    Projection, ProjectionError, ProjectionRunner, ProjectionStatus, TransactionalProjection,
+/// The paths `#[derive(Event)]` generated before the flat re-exports; kept for that code.
+#[doc(hidden)]
+pub mod codec {
+    pub use crate::{
+        ChainLink, Decoded, DecodedIter, Decoding, Event, RawEvent, RawPayload, RawUpcaster,
+        UpcastError, VersionInfo, VersionedEvent,
+    };
+}
+
+pub use aggregate::repository::{Aggregate, ExecuteError, Executed, LoadError, Loaded, Repository};
+pub use aggregate::snapshot::{Snapshot, SnapshotError, SnapshotStore};
+pub use aggregate::time_travel::WhatIf;
+pub use event::metadata;
+pub use event::{
+    ChainLink, DecodeError, DecodeErrorKind, Decoded, DecodedIter, Decoding, EncodeError, Envelope,
+    Event, NewEvent, RawEvent, RawPayload, RawUpcastOutputError, RawUpcaster, StoredEvent,
+    UpcastError, VersionInfo, VersionedEvent,
 };
-pub use snapshot::{Snapshot, SnapshotError, SnapshotStore};
-pub use store::{AppendError, AppendOutcome, EventStore, ExpectedVersion, ReadError};
-pub use stored_event::StoredEvent;
-pub use subscription::{StopHandle, Subscription, SubscriptionError, SubscriptionItem};
-pub use time_travel::WhatIf;
+#[allow(deprecated)]
+pub use read::checkpoint::{CheckpointError, CheckpointStore, MemoryCheckpoints};
+pub use read::parallel_replay::{ParallelReplay, ReplayError, ReplayOutcome};
+pub use read::projection::{
+    Projection, ProjectionError, ProjectionStatus, TransactionalProjection,
+};
+pub use read::projection_runner::{
+    CheckpointMode, OwnCheckpoint, ProjectionRunner, SeparateCheckpoint, DEFAULT_BATCH_SIZE,
+};
+pub use read::subscription::{
+    StopHandle, Subscription, SubscriptionError, SubscriptionItem, DEFAULT_STOP_CHECK_INTERVAL,
+};
+pub use store::error::{AppendError, ReadError};
+pub use store::event_store::{AppendOutcome, EventStore, ExpectedVersion};
+pub use store::file::{
+    Damage, DamagedFrame, Durability, FileStore, FileStoreOptions, OpenError, RecoveryReport,
+    TornTail, VerifyReport,
+};
+pub use store::memory::MemoryStore;
 
 /// Derives [`Event`] (and, on a struct, [`VersionedEvent`]).
 ///
@@ -61,7 +97,8 @@ pub use time_travel::WhatIf;
 /// every key optional. The struct must also implement `Serialize`, `Deserialize` and
 /// `JsonSchema`, and may not be generic.
 ///
-/// - `name = "Tag"`: the stable type tag stored with the event; default: the struct's name.
+/// - `name = "Tag"`: the event type, the stable name stored with the event; default: the
+///   struct's name.
 /// - `version = N`: the schema version, from 1; default: 1.
 /// - `upcast_from = Previous`: the struct of the previous version, whose `version` must be
 ///   lower; the step is your `From<Previous> for Self`. A version may change `name` (a
@@ -82,7 +119,7 @@ pub use time_travel::WhatIf;
 /// - `removed("Tag", ("Other", 2))`: stored events skipped on purpose, decoding into no
 ///   event: every version of `"Tag"`, version 2 of `"Other"`; repeatable.
 /// - `raw_upcast(from = ("Tag", n), with = path::to::function, schema = TagV1)`: the
-///   [`RawUpcaster`](codec::RawUpcaster) for stored `(tag, n)`, which rewrites its JSON
+///   [`RawUpcaster`] for stored `(tag, n)`, which rewrites its JSON
 ///   (rename, restructure, split, fill from the stream id or metadata) into events that then
 ///   decode through the variants' chains. `schema` is optional: the type whose JSON Schema
 ///   describes the stored input. Repeatable, one per `(tag, version)`.

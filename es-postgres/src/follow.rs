@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use es_core::store::AppendSignal;
+use es_core::store::backend::AppendSignal;
 use tokio::sync::Notify;
 use tokio_postgres::AsyncMessage;
 

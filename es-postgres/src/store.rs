@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use es_core::store::{
+use es_core::store::backend::{
     plan_append, validate_batch, AppendPlan, EventIter, StoredId, APPEND_POLL_INTERVAL,
 };
 use es_core::{

@@ -3,7 +3,7 @@
 
 mod support;
 
-use es_core::replay::ParallelReplay;
+use es_core::ParallelReplay;
 use es_core::{Event, EventStore, ExpectedVersion, NewEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -10,7 +10,7 @@ mod verify;
 
 use std::path::{Path, PathBuf};
 
-use es_core::file_store::{OpenError, VerifyError};
+use es_core::OpenError;
 use es_core::{AppendError, Event, FileStore, ReadError};
 
 use crate::args::{StoreCommand, TypedCommand};
@@ -31,7 +31,7 @@ pub enum CommandError {
     Verify {
         dir: PathBuf,
         #[source]
-        source: VerifyError,
+        source: OpenError,
     },
     #[error("cannot read the log")]
     Read(#[from] ReadError),

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use es_core::file_store::verify;
+use es_core::FileStore;
 
 use super::{counted, CommandError, CommandResult};
 use crate::{Exit, Output};
@@ -13,7 +13,7 @@ pub fn run(dir: &Path, output: &mut Output<'_>) -> CommandResult {
             dir: dir.to_owned(),
         });
     }
-    let report = verify(dir).map_err(|source| CommandError::Verify {
+    let report = FileStore::verify(dir).map_err(|source| CommandError::Verify {
         dir: dir.to_owned(),
         source,
     })?;
@@ -32,7 +32,7 @@ pub fn run(dir: &Path, output: &mut Output<'_>) -> CommandResult {
             tail.segment.display(),
             tail.offset,
             tail.bytes_removed,
-            tail.reason
+            tail.damage
         )?;
     }
     for frame in &report.damaged {
@@ -41,7 +41,7 @@ pub fn run(dir: &Path, output: &mut Output<'_>) -> CommandResult {
             "DAMAGED: {} at byte offset {}: {}",
             frame.segment.display(),
             frame.offset,
-            frame.reason
+            frame.damage
         )?;
     }
     if report.is_clean() {

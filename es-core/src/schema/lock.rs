@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::compat::{compare, Compatibility, FieldChange};
 use super::{fingerprint_value, normalize};
-use crate::codec::Decoding;
+use crate::Decoding;
 use crate::Event;
 
 /// Set this environment variable (to anything but `0` or empty) to accept new versions into

@@ -1,4 +1,4 @@
-use es_core::codec::RawEvent;
+use es_core::RawEvent;
 use es_core::{Event, StoredEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-use es_core::codec::RawEvent;
+use es_core::RawEvent;
 use es_core::Event;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,8 @@
+//! The aggregate layer: [`Aggregate`](crate::Aggregate)s and the
+//! [`Repository`](crate::Repository) that loads them (from snapshots and events) and executes
+//! their commands, the snapshot store, and time travel over a stream's history.
+
+pub(crate) mod repository;
+pub(crate) mod snapshot;
+mod snapshot_policy;
+pub(crate) mod time_travel;

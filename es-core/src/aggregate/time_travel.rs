@@ -1,0 +1,199 @@
+//! Looking back at a stream without changing it: its state as of a global position or a
+//! moment, its state had some events not happened, and its audit trail.
+//!
+//! Every method here only reads, through [`Event::decode`](crate::Event::decode) like every other read path; the
+//! log is never touched. [`Repository::load_at`] (as of a stream version) sits with the other
+//! loads.
+
+use std::time::SystemTime;
+
+use super::repository::apply_stored;
+use crate::{Aggregate, Envelope, EventStore, LoadError, Loaded, Repository, StoredEvent};
+
+/// A stream's state replayed with some of its events left out: the answer to "what if these
+/// had not happened?". From [`Repository::what_if`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct WhatIf<A> {
+    /// The alternative state.
+    pub state: A,
+    /// The stream version replayed through (the stream's current version): the alternative
+    /// state stands beside the real one at this version.
+    pub version: u64,
+    /// The stream versions left out, ascending; empty when the predicate matched nothing.
+    pub skipped: Vec<u64>,
+}
+
+/// What a replay does with one stored event.
+enum Step {
+    Apply,
+    Skip,
+    Stop,
+}
+
+impl<A: Aggregate, S: EventStore> Repository<A, S> {
+    /// Time travel by global position: the state after every event of the stream stored at
+    /// or before `position` (as a projection checkpointed at `position` saw it). The
+    /// returned `version` is the last stream version applied, 0 if none.
+    ///
+    /// # Errors
+    /// [`LoadError`] when the stream cannot be read or an event does not decode.
+    ///
+    /// # Examples
+    /// ```
+    /// # use es_core::{Aggregate, Event, EventStore, ExpectedVersion, MemoryStore, NewEvent, Repository};
+    /// # use schemars::JsonSchema;
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    /// # struct Added { n: u32 }
+    /// # #[derive(Default)]
+    /// # struct Sum(u32);
+    /// # impl Aggregate for Sum {
+    /// #     type Event = Added; type Command = u32; type Error = std::convert::Infallible;
+    /// #     fn handle(&self, n: u32) -> Result<Vec<Added>, Self::Error> { Ok(vec![Added { n }]) }
+    /// #     fn apply(&mut self, e: &Added) { self.0 += e.n; }
+    /// # }
+    /// let repo = Repository::<Sum, _>::new(MemoryStore::new());
+    /// repo.execute("a", 1)?;  // position 1
+    /// repo.execute("b", 10)?; // position 2, another stream
+    /// repo.execute("a", 2)?;  // position 3
+    /// let then = repo.load_as_of_position("a", 2)?;
+    /// assert_eq!((then.state.0, then.version), (1, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_as_of_position(
+        &self,
+        stream_id: &str,
+        position: u64,
+    ) -> Result<Loaded<A>, LoadError> {
+        self.replay_until(stream_id, |stored| stored.position > position)
+    }
+
+    /// Time travel by wall-clock time: the state after the events the store recorded at or
+    /// before `time` (their `recorded_at`).
+    ///
+    /// The log's order is authoritative: the replay stops at the first event recorded after
+    /// `time`, so should the store's clock ever have stepped back, later events are not
+    /// picked out of order.
+    ///
+    /// # Errors
+    /// [`LoadError`] when the stream cannot be read or an event does not decode.
+    pub fn load_as_of_time(
+        &self,
+        stream_id: &str,
+        time: SystemTime,
+    ) -> Result<Loaded<A>, LoadError> {
+        self.replay_until(stream_id, |stored| stored.recorded_at > time)
+    }
+
+    /// What-if: replays the whole stream, leaving out every event for which `skip` returns
+    /// true (choose them by stream version, event id, type tag, metadata...), and returns the
+    /// alternative state. Nothing is written: the log and the real state are unchanged.
+    ///
+    /// The aggregate's `apply` sees the remaining events as if the skipped ones never
+    /// happened; an `apply` that assumes an invariant the missing event established (a
+    /// withdrawal without its deposit) sees exactly that, which is often the question.
+    ///
+    /// # Errors
+    /// [`LoadError`] when the stream cannot be read or an event that is not skipped does not
+    /// decode (skipped events are not decoded).
+    ///
+    /// # Examples
+    /// ```
+    /// # use es_core::{Aggregate, Event, EventStore, ExpectedVersion, MemoryStore, NewEvent, Repository};
+    /// # use schemars::JsonSchema;
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    /// # struct Added { n: u32 }
+    /// # #[derive(Default)]
+    /// # struct Sum(u32);
+    /// # impl Aggregate for Sum {
+    /// #     type Event = Added; type Command = u32; type Error = std::convert::Infallible;
+    /// #     fn handle(&self, n: u32) -> Result<Vec<Added>, Self::Error> { Ok(vec![Added { n }]) }
+    /// #     fn apply(&mut self, e: &Added) { self.0 += e.n; }
+    /// # }
+    /// let repo = Repository::<Sum, _>::new(MemoryStore::new());
+    /// for n in [1, 20, 300] {
+    ///     repo.execute("a", n)?;
+    /// }
+    /// let without_second = repo.what_if("a", |stored| stored.stream_version == 2)?;
+    /// assert_eq!((without_second.state.0, without_second.skipped), (301, vec![2]));
+    /// assert_eq!(repo.load("a")?.state.0, 321, "the log is untouched");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn what_if(
+        &self,
+        stream_id: &str,
+        mut skip: impl FnMut(&StoredEvent) -> bool,
+    ) -> Result<WhatIf<A>, LoadError> {
+        let (loaded, skipped) = self.replay(stream_id, |stored| {
+            if skip(stored) {
+                Step::Skip
+            } else {
+                Step::Apply
+            }
+        })?;
+        Ok(WhatIf {
+            state: loaded.state,
+            version: loaded.version,
+            skipped,
+        })
+    }
+
+    /// Audit: every event of the stream in order, decoded into today's types, each with what
+    /// the store recorded about it: position, stream version, event id, when it was recorded,
+    /// and its metadata (see [`Envelope::correlation_id`] and [`Envelope::causation_id`]).
+    ///
+    /// # Errors
+    /// [`LoadError`] when the stream cannot be read or an event does not decode.
+    pub fn history(&self, stream_id: &str) -> Result<Vec<Envelope<A::Event>>, LoadError> {
+        let mut history = Vec::new();
+        for stored in self.store().read_stream(stream_id, 1)? {
+            history.extend(Envelope::<A::Event>::decode(&stored?)?);
+        }
+        Ok(history)
+    }
+
+    /// Replays the stream's events up to the first one for which `past` is true.
+    fn replay_until(
+        &self,
+        stream_id: &str,
+        past: impl Fn(&StoredEvent) -> bool,
+    ) -> Result<Loaded<A>, LoadError> {
+        let (loaded, _) = self.replay(stream_id, |stored| {
+            if past(stored) {
+                Step::Stop
+            } else {
+                Step::Apply
+            }
+        })?;
+        Ok(loaded)
+    }
+
+    /// Replays the stream, asking `step` what to do with each stored event; returns the state
+    /// (whose `version` is the last version read, applied or skipped) and the versions
+    /// skipped.
+    fn replay(
+        &self,
+        stream_id: &str,
+        mut step: impl FnMut(&StoredEvent) -> Step,
+    ) -> Result<(Loaded<A>, Vec<u64>), LoadError> {
+        let mut loaded = Loaded {
+            state: A::default(),
+            version: 0,
+        };
+        let mut skipped = Vec::new();
+        for stored in self.store().read_stream(stream_id, 1)? {
+            let stored = stored?;
+            match step(&stored) {
+                Step::Stop => break,
+                Step::Skip => {
+                    skipped.push(stored.stream_version);
+                    loaded.version = stored.stream_version;
+                }
+                Step::Apply => apply_stored(&mut loaded, &stored)?,
+            }
+        }
+        Ok((loaded, skipped))
+    }
+}

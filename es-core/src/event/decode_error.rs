@@ -1,0 +1,253 @@
+//! [`DecodeError`]: why a stored event did not decode, and where it sits in the log; and
+//! [`UpcastError`], why an upcaster chain failed, before the decode point places it.
+
+use std::fmt;
+
+use crate::StoredEvent;
+
+/// A stored event that could not be decoded into today's types.
+///
+/// Its message names the stream, stream version, global position, type tag and schema version,
+/// so a failed replay points straight at the event to look at. The cause, where there is one
+/// (`serde_json`'s message, an upcaster's error), is its [`source`](std::error::Error::source).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct DecodeError {
+    /// The stream of the event.
+    pub stream_id: String,
+    /// The stream version of the event.
+    pub stream_version: u64,
+    /// The global position of the event.
+    pub position: u64,
+    /// The stored type tag.
+    pub event_type: String,
+    /// The stored schema version.
+    pub schema_version: u32,
+    /// What went wrong.
+    pub kind: DecodeErrorKind,
+}
+
+/// What went wrong in a [`DecodeError`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// No event type of this enum is, or was ever, written with this tag.
+    UnknownType,
+    /// The tag is known but the version is newer than this code knows: the log was written by
+    /// newer code.
+    FutureVersion {
+        /// The newest version this code knows for the tag.
+        latest: u32,
+    },
+    /// The tag is known, the version is not newer than the latest, but no version struct of
+    /// the chain has it (a gap, or a first version that was deleted).
+    MissingVersion {
+        /// The versions this code knows for the tag, ascending.
+        known: Vec<u32>,
+    },
+    /// The payload is not valid JSON.
+    MalformedJson(serde_json::Error),
+    /// The payload is JSON but not of the shape of its version's struct.
+    WrongShape(serde_json::Error),
+    /// An upcaster that may fail (`TryFrom`, or a raw upcaster) refused the event.
+    UpcastFailed {
+        /// The Rust type, or raw upcaster, that failed.
+        from: &'static str,
+        /// The upcaster's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An event returned by a raw upcaster did not decode.
+    RawUpcastOutput(Box<RawUpcastOutputError>),
+    /// (The cause of a [`RawUpcastOutput`](DecodeErrorKind::RawUpcastOutput).) The returned
+    /// event is itself a raw upcaster's input or a removed tag: a raw upcaster's output decodes
+    /// through the typed chains only, so raw upcasters cannot loop.
+    RawUpcastReentry,
+}
+
+/// An event returned by a raw upcaster that did not decode, in
+/// [`DecodeErrorKind::RawUpcastOutput`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RawUpcastOutputError {
+    /// The raw upcaster, as written in `with = ...`.
+    pub upcaster: &'static str,
+    /// The tag of the returned event.
+    pub event_type: String,
+    /// The version of the returned event.
+    pub version: u32,
+    /// Why the returned event did not decode.
+    pub cause: DecodeErrorKind,
+}
+
+impl RawUpcastOutputError {
+    pub(crate) fn new(
+        upcaster: &'static str,
+        event_type: String,
+        version: u32,
+        cause: DecodeErrorKind,
+    ) -> Self {
+        Self {
+            upcaster,
+            event_type,
+            version,
+            cause,
+        }
+    }
+}
+
+impl DecodeErrorKind {
+    pub(crate) fn from_upcast(error: UpcastError) -> Self {
+        match error {
+            UpcastError::MalformedJson(e) => DecodeErrorKind::MalformedJson(e),
+            UpcastError::WrongShape(e) => DecodeErrorKind::WrongShape(e),
+            UpcastError::Failed { from, source } => DecodeErrorKind::UpcastFailed { from, source },
+            UpcastError::NotInChain { .. } => DecodeErrorKind::MissingVersion { known: Vec::new() },
+        }
+    }
+
+    /// Writes what went wrong with an event stored at `version`.
+    fn describe(&self, version: u32, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeErrorKind::UnknownType => f.write_str("unknown event type"),
+            DecodeErrorKind::FutureVersion { latest } => write!(
+                f,
+                "version {version} is newer than the latest this code knows (v{latest})"
+            ),
+            DecodeErrorKind::MissingVersion { known } => {
+                write!(
+                    f,
+                    "version {version} is missing from its upcaster chain (known: "
+                )?;
+                for (i, v) in known.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "v{v}")?;
+                }
+                f.write_str(")")
+            }
+            DecodeErrorKind::MalformedJson(_) => f.write_str("payload is not valid JSON"),
+            DecodeErrorKind::WrongShape(_) => {
+                f.write_str("payload does not match the shape of its version")
+            }
+            DecodeErrorKind::UpcastFailed { from, .. } => write!(f, "upcast from `{from}` failed"),
+            DecodeErrorKind::RawUpcastOutput(output) => {
+                write!(
+                    f,
+                    "raw upcaster `{}` returned `{}` v{}, which does not decode: ",
+                    output.upcaster, output.event_type, output.version
+                )?;
+                output.cause.describe(output.version, f)
+            }
+            DecodeErrorKind::RawUpcastReentry => f.write_str(
+                "it is itself a raw upcaster's input or a removed tag, and raw upcasters' outputs decode through the typed chains only",
+            ),
+        }
+    }
+
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DecodeErrorKind::MalformedJson(e) | DecodeErrorKind::WrongShape(e) => Some(e),
+            DecodeErrorKind::UpcastFailed { source, .. } => Some(source.as_ref()),
+            DecodeErrorKind::RawUpcastOutput(output) => output.cause.source(),
+            DecodeErrorKind::UnknownType
+            | DecodeErrorKind::FutureVersion { .. }
+            | DecodeErrorKind::MissingVersion { .. }
+            | DecodeErrorKind::RawUpcastReentry => None,
+        }
+    }
+}
+
+impl DecodeError {
+    /// An error about `stored`.
+    #[must_use]
+    pub fn new(stored: &StoredEvent, kind: DecodeErrorKind) -> Self {
+        Self {
+            stream_id: stored.stream_id.clone(),
+            stream_version: stored.stream_version,
+            position: stored.position,
+            event_type: stored.event_type.clone(),
+            schema_version: stored.schema_version,
+            kind,
+        }
+    }
+
+    /// An upcast failure, placed at `stored`.
+    #[must_use]
+    pub fn from_upcast(stored: &StoredEvent, error: UpcastError) -> Self {
+        Self::new(stored, DecodeErrorKind::from_upcast(error))
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot decode event `{}` v{} in stream `{}` at version {} (position {}): ",
+            self.event_type,
+            self.schema_version,
+            self.stream_id,
+            self.stream_version,
+            self.position
+        )?;
+        self.kind.describe(self.schema_version, f)
+    }
+}
+
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.kind.source()
+    }
+}
+
+/// Why an upcaster chain could not produce its current version. Turned into a [`DecodeError`]
+/// with the stored event's context by the decode point.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpcastError {
+    /// The payload is not valid JSON.
+    #[error("payload is not valid JSON")]
+    MalformedJson(#[source] serde_json::Error),
+    /// The payload is JSON but does not have the shape of its version's struct.
+    #[error("payload does not match the shape of its version")]
+    WrongShape(#[source] serde_json::Error),
+    /// A fallible upcast step (`TryFrom`) or a raw upcaster refused the event.
+    #[error("upcast from `{from}` failed")]
+    Failed {
+        /// The Rust type (or raw upcaster) that failed.
+        from: &'static str,
+        /// The upcaster's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The version is not in this chain.
+    #[error("version {version} is not in this upcaster chain")]
+    NotInChain {
+        /// The stored version.
+        version: u32,
+    },
+}
+
+impl UpcastError {
+    /// Classifies a `serde_json` error: syntax errors are malformed JSON, data errors wrong shape.
+    #[must_use]
+    pub fn from_json(error: serde_json::Error) -> Self {
+        match error.classify() {
+            serde_json::error::Category::Data => UpcastError::WrongShape(error),
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => UpcastError::MalformedJson(error),
+        }
+    }
+
+    /// A failed `TryFrom` step from `from`.
+    pub fn failed(
+        from: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        UpcastError::Failed {
+            from,
+            source: source.into(),
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The event layer: the [`Event`](crate::Event) traits and their upcaster chains, raw
+//! upcasting on the JSON form, what a stored event decodes into and why it may not, and the
+//! event on its way into a store ([`NewEvent`](crate::NewEvent)) and out of one
+//! ([`StoredEvent`](crate::StoredEvent), [`Envelope`](crate::Envelope)).
+
+mod codec;
+mod decode_error;
+mod decoded;
+mod envelope;
+pub mod metadata;
+mod new_event;
+mod raw;
+mod stored_event;
+
+pub use codec::{ChainLink, Decoding, Event, VersionInfo, VersionedEvent};
+pub use decode_error::{DecodeError, DecodeErrorKind, RawUpcastOutputError, UpcastError};
+pub use decoded::{Decoded, DecodedIter};
+pub use envelope::Envelope;
+pub use new_event::{EncodeError, NewEvent, NewEventParts};
+pub use raw::{RawEvent, RawPayload, RawUpcaster};
+pub use stored_event::StoredEvent;

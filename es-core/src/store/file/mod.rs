@@ -1,0 +1,596 @@
+//! [`FileStore`]: the embedded, durable event log. A directory of segment files holding
+//! checksummed frames, an index rebuilt in memory on open, group-committed appends, and
+//! snapshot and checkpoint files beside the log. `docs/format.md` describes the bytes.
+
+mod aux_files;
+mod damage;
+mod error;
+mod follow;
+mod format;
+mod fs;
+mod index;
+mod options;
+mod reader;
+mod report;
+mod scan;
+mod segment_scan;
+mod verify;
+mod window;
+mod writer;
+
+#[cfg(test)]
+mod fault_tests;
+
+use std::fmt;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use damage::Damage;
+pub use error::OpenError;
+pub use options::{Durability, FileStoreOptions};
+pub use report::{DamagedFrame, RecoveryReport, TornTail, VerifyReport};
+
+use self::aux_files::{CHECKPOINT_DIR, SNAPSHOT_DIR};
+use self::follow::{scan_growth, IndexEnd};
+use self::format::{SegmentHeader, SEGMENT_HEADER_LEN, TEMP_SUFFIX};
+use self::fs::{FileSystem, OpenMode};
+use self::index::{Index, SegmentEntry};
+use self::reader::{AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW};
+use self::scan::{scan_log, Mode};
+use self::writer::{create_segment, lock, CommitQueue, Writer};
+use crate::store::backend::{poll_for_append, AppendSignal, EventIter};
+use crate::{AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError};
+
+/// The name of the lock file in a store directory.
+const LOCK_FILE: &str = "LOCK";
+/// The default size at which a new segment is started.
+const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
+/// Why a read-only store refuses writes.
+pub(crate) const READ_ONLY: &str = "opened read-only";
+
+/// The embedded event store: a directory holding the log, snapshots and checkpoints.
+///
+/// - The log is a sequence of segment files of checksummed frames, one frame per event;
+///   `docs/format.md` describes every byte.
+/// - `append` returns once its batch is durable under the [`Durability`] chosen (synced, by
+///   default); concurrent appends are group-committed, and a batch is atomic even across a
+///   crash.
+/// - An index of positions, streams and event ids is rebuilt from the frame headers on open;
+///   reads fetch event bodies from the files lazily, so reading the whole log takes constant
+///   memory.
+/// - A lock file keeps a second store (in this or another process) out of the directory. The
+///   operating system releases it when the store is dropped or the process ends, however it
+///   ends. A child process forked while the store is open shares the lock until it executes
+///   another program or exits.
+/// - [`FileStore::open_read_only`] opens a store beside the writing one, without the lock,
+///   for tools that inspect the log while it grows; it follows the writer's appends.
+/// - `wait_for_append` sleeps until a group commit wakes it (a read-only store polls).
+/// - On open, a torn tail left by a crash is cut off, and damage elsewhere is an error; see
+///   [`RecoveryReport`]. [`verify`](Self::verify) checks a directory without changing it.
+/// - Limits of the format: payloads up to [`MAX_PAYLOAD_BYTES`](crate::store::backend::MAX_PAYLOAD_BYTES)
+///   (16 MiB), metadata up to 16 MiB as JSON text, event type tags up to 65,535 bytes; a
+///   larger event is refused with [`AppendError::TooLarge`] before anything is written.
+///
+/// # Examples
+/// ```
+/// use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent};
+/// use serde_json::json;
+///
+/// let dir = tempfile::tempdir()?;
+/// let store = FileStore::open(dir.path())?;
+/// store.append("acc-1", ExpectedVersion::NoStream, vec![NewEvent::new("Opened", 1, json!({}))])?;
+/// drop(store);
+///
+/// let store = FileStore::open(dir.path())?;
+/// assert_eq!(store.stream_version("acc-1")?, 1);
+/// assert_eq!(store.recovery().events, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct FileStore {
+    shared: Arc<Shared>,
+    flusher: Option<Flusher>,
+    recovery: RecoveryReport,
+    /// Held, locked, for as long as the store is open; the operating system releases the lock
+    /// when the process ends, however it ends. `None` for a read-only store, which takes none.
+    _lock: Option<File>,
+}
+
+/// What the store's handles, iterators and background thread share.
+pub(crate) struct Shared {
+    dir: PathBuf,
+    fs: Arc<dyn FileSystem>,
+    durability: Durability,
+    segment_size: u64,
+    index: RwLock<Index>,
+    queue: Mutex<CommitQueue>,
+    /// Signalled when a leader has posted its group's outcomes.
+    committed: Condvar,
+    /// `None` when the store was opened read-only.
+    writer: Option<Mutex<Writer>>,
+    /// Lets one thread at a time extend a read-only store's index.
+    following: Mutex<()>,
+    /// Numbers temporary files, which must not collide between concurrent saves.
+    temp_files: AtomicU64,
+    /// Wakes `wait_for_append` callers once a group commit made its events readable.
+    appended: AppendSignal,
+}
+
+impl Shared {
+    /// The state of a store just opened, whose appends run under `durability` and
+    /// `segment_size`; `writer` is `None` for a read-only store.
+    fn new(
+        dir: &Path,
+        fs: Arc<dyn FileSystem>,
+        (durability, segment_size): (Durability, u64),
+        index: Index,
+        writer: Option<Writer>,
+    ) -> Self {
+        let head = index.head();
+        Self {
+            dir: dir.to_path_buf(),
+            fs,
+            durability,
+            segment_size,
+            index: RwLock::new(index),
+            queue: Mutex::default(),
+            committed: Condvar::new(),
+            writer: writer.map(Mutex::new),
+            following: Mutex::new(()),
+            temp_files: AtomicU64::new(0),
+            appended: AppendSignal::new(head),
+        }
+    }
+
+    /// Extends a read-only store's index with the complete batches the writing process
+    /// committed since it was last extended; returns the head position then.
+    fn follow(&self) -> Result<u64, ReadError> {
+        let _one_at_a_time = lock(&self.following);
+        let end = {
+            let index = self.read_index();
+            IndexEnd {
+                segments: index.segment_count(),
+                last: index.last_segment().map(|(_, s)| SegmentEntry {
+                    path: s.path.clone(),
+                    file: Arc::clone(&s.file),
+                    committed_len: s.committed_len,
+                }),
+                next_position: index.head() + 1,
+            }
+        };
+        let growth = scan_growth(&*self.fs, &self.dir, end).map_err(ReadError::from)?;
+        let events = growth.collected.events();
+        let mut index = self.write_index();
+        if let Err((i, damage)) = index.push_all(&events) {
+            let event = &events[i];
+            let segment = index
+                .segment(event.segment)
+                .map(|s| &s.path)
+                .or_else(|| {
+                    let first_new = index.segment_count();
+                    let new = (event.segment as usize).checked_sub(first_new)?;
+                    growth.new_segments.get(new).map(|s| &s.path)
+                })
+                .cloned()
+                .unwrap_or_default();
+            return Err(ReadError::Corrupt {
+                segment,
+                offset: event.offset,
+                damage,
+            });
+        }
+        if let (Some(end), Some((slot, _))) = (growth.last_end, index.last_segment()) {
+            index.set_committed_len(slot, end);
+        }
+        for segment in growth.new_segments {
+            index.add_segment(segment);
+        }
+        Ok(index.head())
+    }
+
+    fn read_index(&self) -> RwLockReadGuard<'_, Index> {
+        // The index is only changed by complete pushes (each checks before it mutates), so a
+        // panic elsewhere cannot leave it half-updated.
+        self.index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write_index(&self) -> RwLockWriteGuard<'_, Index> {
+        self.index
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileStore")
+            .field("dir", &self.shared.dir)
+            .field("durability", &self.shared.durability)
+            .field("read_only", &self.is_read_only())
+            .field("head_position", &self.shared.read_index().head())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileStore {
+    /// How often [`EventStore::wait_for_append`] on a store opened read-only looks at the segment
+    /// files for batches the writing process committed: the longest such a waiter sees them late.
+    pub const READ_ONLY_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+    /// Opens the store in `dir` with the default options (synced appends), creating the
+    /// directory and an empty log if needed, and recovering from a crash: see
+    /// [`RecoveryReport`].
+    ///
+    /// # Errors
+    /// [`OpenError::Locked`] when another open store holds the directory (nothing is written
+    /// then); [`OpenError::Corrupt`] for damage before the tail of the log;
+    /// [`OpenError::UnsupportedVersion`]; [`OpenError::Io`].
+    ///
+    /// # Examples
+    /// ```
+    /// use es_core::OpenError;
+    /// use es_core::FileStore;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let store = FileStore::open(dir.path())?;
+    /// assert!(matches!(FileStore::open(dir.path()), Err(OpenError::Locked { .. })));
+    /// drop(store);
+    /// FileStore::open(dir.path())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, OpenError> {
+        Self::options().open(dir)
+    }
+
+    /// Opens the store in `dir` read-only, for tools that inspect a log while the process that
+    /// owns it keeps appending.
+    ///
+    /// - It takes no lock: it neither blocks the writing store (in this process or another)
+    ///   nor is blocked by it, and any number of read-only stores may be open at once.
+    /// - It never modifies anything: a torn or unfinished tail is not cut, only left out of
+    ///   view ([`recovery`](Self::recovery) names it), temporary files stay, no directory,
+    ///   segment or lock file is created.
+    /// - It sees the log as it was when opened, and then what
+    ///   [`wait_for_append`](EventStore::wait_for_append) or [`refresh`](Self::refresh) read:
+    ///   they look at the segment files (`wait_for_append` every [`READ_ONLY_POLL_INTERVAL`](Self::READ_ONLY_POLL_INTERVAL))
+    ///   and add the batches the writer completed since, new segments included. A batch shows
+    ///   once its last frame is intact in the file, even if the writer's sync has not returned
+    ///   yet; a batch still being written does not show.
+    /// - `append`, snapshot saves and checkpoint saves are refused:
+    ///   [`AppendError::Unavailable`] with the reason "opened read-only", and
+    ///   `Unavailable` errors of [`SnapshotError`](crate::SnapshotError) and
+    ///   [`CheckpointError`](crate::CheckpointError). Loading snapshots and
+    ///   checkpoints works.
+    ///
+    /// # Errors
+    /// [`OpenError::Io`] when `dir` does not exist (nothing is created) or a file cannot be
+    /// read; [`OpenError::Corrupt`] for damage before the tail of the log;
+    /// [`OpenError::UnsupportedVersion`].
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use es_core::{AppendError, EventStore, ExpectedVersion, FileStore, NewEvent};
+    /// use serde_json::json;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let writer = FileStore::open(dir.path())?;
+    /// let reader = FileStore::open_read_only(dir.path())?;
+    /// writer.append("s", ExpectedVersion::Any, vec![NewEvent::new("Pinged", 1, json!({}))])?;
+    /// assert_eq!(reader.wait_for_append(0, Duration::from_secs(5))?, 1);
+    /// assert_eq!(reader.read_all(1)?.count(), 1);
+    /// let refused = reader.append("s", ExpectedVersion::Any, vec![NewEvent::new("Pinged", 1, json!({}))]);
+    /// assert!(matches!(refused, Err(AppendError::Unavailable { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self, OpenError> {
+        Self::options().read_only().open(dir)
+    }
+
+    /// Whether the store was opened read-only ([`FileStore::open_read_only`]).
+    #[must_use]
+    pub fn is_read_only(&self) -> bool {
+        self.shared.writer.is_none()
+    }
+
+    /// For a read-only store, adds the batches the writing process completed since the open
+    /// or the last refresh to what reads see, and returns the head position; for the writing
+    /// store, which always sees its own appends, returns the head position.
+    ///
+    /// # Errors
+    /// [`ReadError::Io`] when a segment cannot be read; [`ReadError::Corrupt`] for damage in
+    /// what the writer added (a torn or unfinished tail is not damage: it is left out until
+    /// it is complete). Nothing is added then.
+    pub fn refresh(&self) -> Result<u64, ReadError> {
+        if self.is_read_only() {
+            self.shared.follow()
+        } else {
+            Ok(self.shared.read_index().head())
+        }
+    }
+
+    /// Options for opening a store: durability, segment size, read-only.
+    #[must_use]
+    pub fn options() -> FileStoreOptions {
+        FileStoreOptions::default()
+    }
+
+    /// What recovery found and repaired when this store was opened.
+    #[must_use]
+    pub fn recovery(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    /// The store's directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    /// The durability mode appends run under; [`Durability::None`] for a read-only store,
+    /// which writes nothing.
+    #[must_use]
+    pub fn durability(&self) -> Durability {
+        self.shared.durability
+    }
+
+    fn open_with(options: FileStoreOptions, dir: &Path) -> Result<Self, OpenError> {
+        let FileStoreOptions {
+            durability,
+            segment_size,
+            fs,
+            ..
+        } = options;
+        let io_error = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| OpenError::Io { path, source }
+        };
+        fs.create_dir_all(dir).map_err(io_error(dir))?;
+        let lock = lock_directory(dir)?;
+        let sync = durability != Durability::None;
+        let scan = scan_log(&*fs, dir, Mode::Open, OpenMode::ReadWrite)?;
+        let mut index = scan.index.unwrap_or_default();
+        let mut temp_files = scan.temp_files;
+        for subdir in [SNAPSHOT_DIR, CHECKPOINT_DIR] {
+            let subdir = dir.join(subdir);
+            fs.create_dir_all(&subdir).map_err(io_error(&subdir))?;
+            let listed = fs.list_dir(&subdir).map_err(io_error(&subdir))?;
+            temp_files.extend(listed.into_iter().filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(TEMP_SUFFIX))
+            }));
+        }
+        for temp in &temp_files {
+            fs.remove_file(temp).map_err(io_error(temp))?;
+        }
+        if let (Some(tail), Some(last)) = (&scan.torn_tail, scan.segments.last()) {
+            last.file
+                .set_len(tail.offset)
+                .map_err(io_error(&last.path))?;
+        }
+        let (segment_number, file) = if let Some(last) = scan.segments.last() {
+            (last.number, Arc::clone(&last.file))
+        } else {
+            let header = SegmentHeader {
+                number: 1,
+                first_position: 1,
+            };
+            let (path, file) = create_segment(&*fs, dir, header, sync).map_err(io_error(dir))?;
+            index.add_segment(SegmentEntry {
+                path,
+                file: Arc::clone(&file),
+                committed_len: SEGMENT_HEADER_LEN as u64,
+            });
+            (1, file)
+        };
+        if sync {
+            // What was read may still be only in the operating system's cache (written by a
+            // process that crashed in another durability mode): make it the durable base.
+            file.sync_data().map_err(io_error(dir))?;
+            fs.sync_dir(dir).map_err(io_error(dir))?;
+        }
+        let segment_slot = u32::try_from(index.segment_count().saturating_sub(1)).unwrap_or(0);
+        let end = index
+            .segment(segment_slot)
+            .map_or(SEGMENT_HEADER_LEN as u64, |s| s.committed_len);
+        let head = index.head();
+        let recovery = RecoveryReport {
+            segments: index.segment_count(),
+            events: head,
+            torn_tail: scan.torn_tail,
+            temp_files_removed: temp_files.len(),
+        };
+        let writer = Writer {
+            segment_slot,
+            segment_number,
+            file,
+            end,
+            next_position: head + 1,
+            durable_through: head,
+            failed: None,
+        };
+        let shared = Arc::new(Shared::new(
+            dir,
+            fs,
+            (durability, segment_size),
+            index,
+            Some(writer),
+        ));
+        let flusher = match durability {
+            Durability::Flush { every } => Some(Flusher::start(Arc::clone(&shared), every)),
+            Durability::Sync | Durability::None => None,
+        };
+        Ok(Self {
+            shared,
+            flusher,
+            recovery,
+            _lock: Some(lock),
+        })
+    }
+
+    fn open_read_only_with(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<Self, OpenError> {
+        let scan = scan_log(&*fs, dir, Mode::Open, OpenMode::Read)?;
+        let index = scan.index.unwrap_or_default();
+        let recovery = RecoveryReport {
+            segments: index.segment_count(),
+            events: index.head(),
+            torn_tail: scan.torn_tail,
+            temp_files_removed: 0,
+        };
+        Ok(Self {
+            shared: Arc::new(Shared::new(
+                dir,
+                fs,
+                (Durability::None, DEFAULT_SEGMENT_SIZE),
+                index,
+                None,
+            )),
+            flusher: None,
+            recovery,
+            _lock: None,
+        })
+    }
+}
+
+/// Takes the directory's lock file, or says who holds it.
+fn lock_directory(dir: &Path) -> Result<File, OpenError> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|source| OpenError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    // A process forking a child while it holds (or has just released) a store shares the
+    // lock's open file description with that child until the child runs another program,
+    // usually a few milliseconds: a store closed a moment ago can look locked. Waiting out
+    // that window keeps such a reopen from failing; a store that is really open elsewhere is
+    // still reported, `LOCK_GRACE` later.
+    let deadline = Instant::now() + LOCK_GRACE;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(LOCK_RETRY);
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(OpenError::Locked {
+                    dir: dir.to_path_buf(),
+                })
+            }
+            Err(TryLockError::Error(source)) => return Err(OpenError::Io { path, source }),
+        }
+    }
+}
+
+/// How long `open` keeps trying a held lock before it reports [`OpenError::Locked`].
+const LOCK_GRACE: Duration = Duration::from_millis(250);
+/// The pause between two tries.
+const LOCK_RETRY: Duration = Duration::from_millis(5);
+
+impl EventStore for FileStore {
+    fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, AppendError> {
+        self.shared.append(stream_id, expected, events)
+    }
+
+    fn read_stream(&self, stream_id: &str, from_version: u64) -> Result<EventIter<'_>, ReadError> {
+        Ok(Box::new(StreamEvents {
+            reader: FrameReader::new(&self.shared, STREAM_WINDOW),
+            stream_id: stream_id.to_owned(),
+            next_version: from_version.max(1),
+        }))
+    }
+
+    fn read_all(&self, from_position: u64) -> Result<EventIter<'_>, ReadError> {
+        Ok(Box::new(AllEvents {
+            reader: FrameReader::new(&self.shared, SEQUENTIAL_WINDOW),
+            next: from_position.max(1),
+        }))
+    }
+
+    fn stream_version(&self, stream_id: &str) -> Result<u64, ReadError> {
+        Ok(self.shared.read_index().stream_version(stream_id))
+    }
+
+    fn head_position(&self) -> Result<u64, ReadError> {
+        Ok(self.shared.read_index().head())
+    }
+
+    /// Sleeps until a group commit makes an event beyond `after_position` readable (after its
+    /// write, and its sync under [`Durability::Sync`]), or until `timeout` ends; nothing polls.
+    ///
+    /// A read-only store cannot be woken by another process: it [`refresh`](Self::refresh)es
+    /// every [`READ_ONLY_POLL_INTERVAL`](Self::READ_ONLY_POLL_INTERVAL) instead.
+    fn wait_for_append(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
+        if self.is_read_only() {
+            return poll_for_append(
+                after_position,
+                timeout,
+                Self::READ_ONLY_POLL_INTERVAL,
+                || self.refresh(),
+            );
+        }
+        Ok(self.shared.appended.wait(after_position, timeout))
+    }
+}
+
+impl Drop for FileStore {
+    fn drop(&mut self) {
+        if let Some(flusher) = self.flusher.take() {
+            flusher.stop();
+        }
+    }
+}
+
+/// The background thread of [`Durability::Flush`].
+struct Flusher {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: JoinHandle<()>,
+}
+
+impl Flusher {
+    fn start(shared: Arc<Shared>, every: Duration) -> Self {
+        let every = every.max(Duration::from_millis(1));
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let signal = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let (stopped, wake) = &*signal;
+            loop {
+                let guard = lock(stopped);
+                let (guard, _) = wake
+                    .wait_timeout_while(guard, every, |stopped| !*stopped)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let stopping = *guard;
+                drop(guard);
+                shared.sync_now();
+                if stopping {
+                    break;
+                }
+            }
+        });
+        Self { stop, thread }
+    }
+
+    /// Stops the thread after a last sync.
+    fn stop(self) {
+        *lock(&self.stop.0) = true;
+        self.stop.1.notify_all();
+        // A panic in the thread already marked the writer failed; nothing more to report.
+        let _ = self.thread.join();
+    }
+}

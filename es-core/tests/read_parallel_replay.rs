@@ -1,0 +1,173 @@
+//! `ParallelReplay`: the same events, in the same order, as a `read_all` loop through the
+//! decode point, whatever the threads and range size; failures stop it at the exact event.
+
+use es_core::Durability;
+use es_core::RawEvent;
+use es_core::{
+    DecodeErrorKind, Envelope, Event, EventStore, ExpectedVersion, FileStore, MemoryStore,
+    NewEvent, StoredEvent,
+};
+use es_core::{ParallelReplay, ReplayError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+#[event(name = "Deposited", version = 1)]
+struct DepositedV1 {
+    amt: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+#[event(name = "Deposited", version = 2, upcast_from = DepositedV1)]
+struct Deposited {
+    amount: u64,
+}
+
+impl From<DepositedV1> for Deposited {
+    fn from(v1: DepositedV1) -> Self {
+        Self { amount: v1.amt }
+    }
+}
+
+/// A legacy transfer is two deposits today.
+#[allow(clippy::unnecessary_wraps, clippy::needless_pass_by_value)]
+fn split_transfer(
+    raw: RawEvent,
+    _stored: &StoredEvent,
+) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>> {
+    let amount = raw.payload["amount"].clone();
+    Ok(vec![
+        RawEvent::new("Deposited", 2, json!({ "amount": amount })),
+        RawEvent::new("Deposited", 1, json!({ "amt": 1 })),
+    ])
+}
+
+#[derive(Debug, Clone, PartialEq, Event)]
+#[event(removed("Audited"))]
+#[event(raw_upcast(from = ("TransferMade", 1), with = split_transfer))]
+enum AccountEvent {
+    Deposited(Deposited),
+}
+
+/// Event `n` of the test log: mostly legacy deposits, some current ones, a split transfer
+/// every 10th and a removed tag every 13th, spread over a few streams.
+fn append_log<S: EventStore>(store: &S, events: u64) {
+    for n in 0..events {
+        let event = match n {
+            n if n % 13 == 5 => NewEvent::new("Audited", 1, json!({})),
+            n if n % 10 == 3 => NewEvent::new("TransferMade", 1, json!({ "amount": n })),
+            n if n % 2 == 0 => NewEvent::new("Deposited", 1, json!({ "amt": n })),
+            n => NewEvent::new("Deposited", 2, json!({ "amount": n })),
+        };
+        store
+            .append(&format!("acc-{}", n % 7), ExpectedVersion::Any, vec![event])
+            .expect("append");
+    }
+}
+
+/// What a plain `read_all` loop through the decode point delivers.
+fn sequential<S: EventStore>(store: &S, from: u64) -> Vec<Envelope<AccountEvent>> {
+    store
+        .read_all(from)
+        .expect("read")
+        .flat_map(|stored| Envelope::decode(&stored.expect("stored")).expect("decodes"))
+        .collect()
+}
+
+fn parallel<S: EventStore>(
+    store: &S,
+    replay: &ParallelReplay,
+    from: u64,
+) -> (Vec<Envelope<AccountEvent>>, u64, u64) {
+    let mut seen = Vec::new();
+    let outcome = replay
+        .run::<AccountEvent, _, _>(store, from, |envelope| seen.push(envelope.clone()))
+        .expect("replays");
+    (seen, outcome.through, outcome.events)
+}
+
+#[test]
+fn delivers_what_a_read_all_loop_delivers_in_order_for_any_threads_and_range_size() {
+    let store = MemoryStore::new();
+    append_log(&store, 500);
+    let expected = sequential(&store, 1);
+    assert!(expected.len() > 500, "split transfers add events");
+    for threads in [1, 2, 3, 8] {
+        for chunk in [1, 7, 64, 1000] {
+            let replay = ParallelReplay::new().threads(threads).chunk_events(chunk);
+            let (seen, through, events) = parallel(&store, &replay, 1);
+            assert_eq!(seen, expected, "threads {threads}, ranges of {chunk}");
+            assert_eq!((through, events), (500, 500));
+        }
+    }
+}
+
+#[test]
+fn starts_at_the_given_position() {
+    let store = MemoryStore::new();
+    append_log(&store, 100);
+    let replay = ParallelReplay::new().threads(2).chunk_events(9);
+    let (seen, through, events) = parallel(&store, &replay, 41);
+    assert_eq!(seen, sequential(&store, 41));
+    assert_eq!((through, events), (100, 60));
+}
+
+#[test]
+fn an_empty_log_or_a_start_past_the_head_replays_nothing() {
+    let store = MemoryStore::new();
+    let replay = ParallelReplay::new();
+    assert_eq!(parallel(&store, &replay, 1), (Vec::new(), 0, 0));
+    append_log(&store, 3);
+    assert_eq!(parallel(&store, &replay, 10), (Vec::new(), 9, 0));
+}
+
+#[test]
+fn stops_at_the_first_event_that_does_not_decode_after_applying_those_before() {
+    let store = MemoryStore::new();
+    append_log(&store, 300);
+    store
+        .append(
+            "acc-bad",
+            ExpectedVersion::Any,
+            vec![NewEvent::new("Deposited", 9, json!({}))],
+        )
+        .expect("append");
+    append_log(&store, 300);
+    let expected: Vec<_> = store
+        .read_all(1)
+        .expect("read")
+        .map(|stored| stored.expect("stored"))
+        .take_while(|stored| stored.position < 301)
+        .flat_map(|stored| Envelope::<AccountEvent>::decode(&stored).expect("decodes"))
+        .collect();
+    let mut seen = Vec::new();
+    let error = ParallelReplay::new()
+        .threads(3)
+        .chunk_events(16)
+        .run::<AccountEvent, _, _>(&store, 1, |envelope| seen.push(envelope.clone()))
+        .expect_err("version 9 is from the future");
+    let ReplayError::Decode(error) = error else {
+        panic!("a decode error, not {error:?}");
+    };
+    assert_eq!((error.position, error.stream_id.as_str()), (301, "acc-bad"));
+    assert!(
+        matches!(error.kind, DecodeErrorKind::FutureVersion { .. }),
+        "{:?}",
+        error.kind
+    );
+    assert_eq!(seen, expected);
+}
+
+#[test]
+fn replays_a_file_store_like_its_read_all_loop() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = FileStore::options()
+        .durability(Durability::None)
+        .open(dir.path())
+        .expect("open");
+    append_log(&store, 2_000);
+    let (seen, through, events) = parallel(&store, &ParallelReplay::new().threads(2), 1);
+    assert_eq!(seen, sequential(&store, 1));
+    assert_eq!((through, events), (2_000, 2_000));
+}
