@@ -1,12 +1,16 @@
 //! The account from the event-sourcing literature, replayed from a log written by older code.
 //!
-//! Run it with `cargo run --example bank [DIR]`. The log is a `FileStore` in `DIR` (by default
-//! `bank-data/` in the current directory): run it again and it continues the same log.
+//! Run it with `cargo run --example bank [STORE]`. `STORE` is a directory (a `FileStore`) or a
+//! `postgres://` URL (its `schema` parameter picks the schema, by default `es`); without it the
+//! demo uses `DATABASE_URL` when that is set, and the directory `bank-data/` otherwise. Run it
+//! again and it continues the same log.
 
 use std::error::Error;
-use std::path::PathBuf;
 
-use es_core::{AppendError, Event, EventStore, ExpectedVersion, FileStore, NewEvent, Repository};
+use es_cli::StoreLocation;
+use es_core::{
+    AppendError, Event, EventStore, ExpectedVersion, FileStore, NewEvent, Repository, SnapshotStore,
+};
 use es_examples::account::{Account, AccountCommand, AccountEvent};
 use serde_json::json;
 
@@ -14,27 +18,42 @@ const ACCOUNT: &str = "acc-001";
 const DEFAULT_DIR: &str = "bank-data";
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let dir = std::env::args_os()
-        .nth(1)
-        .map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from);
-    let store = FileStore::open(&dir)?;
-    let recovery = store.recovery();
-    println!(
-        "Event log in {} ({} events, {} segment file(s))",
-        dir.display(),
-        recovery.events,
-        recovery.segments
-    );
-    if let Some(torn) = &recovery.torn_tail {
-        println!(
-            "  recovered from a crash: cut {} bytes at offset {} of {} ({})",
-            torn.bytes_removed,
-            torn.offset,
-            torn.segment.display(),
-            torn.damage
-        );
+    let location = StoreLocation::from_arg_or_env(std::env::args_os().nth(1), DEFAULT_DIR)?;
+    match &location {
+        StoreLocation::Dir(dir) => {
+            let store = FileStore::open(dir)?;
+            let recovery = store.recovery();
+            println!(
+                "Event log in {} ({} events, {} segment file(s))",
+                dir.display(),
+                recovery.events,
+                recovery.segments
+            );
+            if let Some(torn) = &recovery.torn_tail {
+                println!(
+                    "  recovered from a crash: cut {} bytes at offset {} of {} ({})",
+                    torn.bytes_removed,
+                    torn.offset,
+                    torn.segment.display(),
+                    torn.damage
+                );
+            }
+            demo(&store)
+        }
+        StoreLocation::Postgres(pg) => {
+            let store = pg.connect()?;
+            println!(
+                "Event log in PostgreSQL, {location} ({} events)",
+                store.read_all(1)?.count()
+            );
+            demo(&store)
+        }
     }
-    write_legacy_log(&store)?;
+}
+
+/// The demo on either store: both keep events, snapshots and concurrency the same way.
+fn demo<S: EventStore + SnapshotStore>(store: &S) -> Result<(), Box<dyn Error>> {
+    write_legacy_log(store)?;
 
     println!("Stream {ACCOUNT}, as stored → as decoded by today's code:");
     for stored in store.read_stream(ACCOUNT, 1)? {
@@ -57,7 +76,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
 
-    let repo = Repository::<Account, _>::new(&store).snapshot_every(100);
+    let repo = Repository::<Account, _>::new(store).snapshot_every(100);
     let account = repo.load(ACCOUNT)?;
     println!(
         "Balance of {ACCOUNT} ({}) at version {}: {} {}",

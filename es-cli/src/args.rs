@@ -1,26 +1,35 @@
 //! The command-line grammar.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+/// What every store argument accepts, shown under each command's help.
+const STORES: &str = "\
+A store is a directory (a file store) or a PostgreSQL URL, postgres://user@host:port/database; \
+the URL's `schema` parameter picks the schema (postgres://postgres@127.0.0.1:5432/test?schema=bank), \
+by default `es`. Passwords are never shown.";
 
 /// The `es` binary.
 #[derive(Debug, Parser)]
 #[command(
     name = "es",
     version,
-    about = "Inspect, verify, export and import an event log directory"
+    about = "Inspect, verify, export, import and copy an event log: a directory or a PostgreSQL schema",
+    after_help = STORES
 )]
 pub struct UntypedArgs {
     #[command(subcommand)]
-    pub command: StoreCommand,
+    pub command: UntypedCommand,
 }
 
 /// A binary built with `es_cli::run::<YourEvent>()`.
 #[derive(Debug, Parser)]
 #[command(
     version,
-    about = "Inspect, verify, check, migrate, export and import an event log directory"
+    about = "Inspect, verify, check, migrate, export and import an event log: a directory or a PostgreSQL schema",
+    after_help = STORES
 )]
 pub struct TypedArgs {
     #[command(subcommand)]
@@ -31,15 +40,32 @@ pub struct TypedArgs {
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
     /// Streams, events, positions, sizes, and a histogram of tags × versions.
+    #[command(after_help = STORES)]
     Inspect(InspectArgs),
     /// The last events of the log.
+    #[command(after_help = STORES)]
     Tail(TailArgs),
-    /// Check the checksum of every frame; exit 1 naming segment and offset of any damage.
-    Verify(DirArg),
+    /// Check every frame's checksum (a directory), or the order, versions and JSON of every
+    /// event (PostgreSQL); exit 1 naming where any damage is.
+    #[command(after_help = STORES)]
+    Verify(StoreArg),
     /// Write every event as JSON Lines.
+    #[command(after_help = STORES)]
     Export(ExportArgs),
     /// Append events from a JSON Lines file (this tool's export, or EventStoreDB-style).
+    #[command(after_help = STORES)]
     Import(ImportArgs),
+}
+
+/// The `es` binary's commands.
+#[derive(Debug, Subcommand)]
+pub enum UntypedCommand {
+    #[command(flatten)]
+    Store(StoreCommand),
+    /// Copy the log to another store as stored, without decoding: same streams, versions, ids,
+    /// metadata, times and order (a binary with your event types upcasts instead).
+    #[command(after_help = STORES)]
+    Migrate(MigrateArgs),
 }
 
 /// Every command, with those that decode through your event types.
@@ -48,21 +74,23 @@ pub enum TypedCommand {
     #[command(flatten)]
     Store(StoreCommand),
     /// Decode every stored event through the upcasters; exit 1 if any fails.
-    Check(DirArg),
-    /// Copy the log to `NEW_DIR` with every event upcast to its current version.
+    #[command(after_help = STORES)]
+    Check(StoreArg),
+    /// Copy the log to another store with every event upcast to its current version.
+    #[command(after_help = STORES)]
     Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args)]
-pub struct DirArg {
-    /// The store directory.
-    pub dir: PathBuf,
+pub struct StoreArg {
+    /// The store: a directory or a postgres:// URL.
+    pub store: OsString,
 }
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The store directory.
-    pub dir: PathBuf,
+    /// The store: a directory or a postgres:// URL.
+    pub store: OsString,
     /// How many of the largest streams to list.
     #[arg(long, default_value_t = 10)]
     pub streams: usize,
@@ -70,8 +98,8 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct TailArgs {
-    /// The store directory.
-    pub dir: PathBuf,
+    /// The store: a directory or a postgres:// URL.
+    pub store: OsString,
     /// How many events.
     #[arg(short = 'n', long = "lines", default_value_t = 10)]
     pub count: u64,
@@ -83,8 +111,8 @@ pub struct TailArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The store directory.
-    pub dir: PathBuf,
+    /// The store: a directory or a postgres:// URL.
+    pub store: OsString,
     /// JSON Lines, one event per line (the only format; accepted for clarity in scripts).
     #[arg(long)]
     pub jsonl: bool,
@@ -95,16 +123,18 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The store directory (created if missing).
-    pub dir: PathBuf,
+    /// The store: a directory (created if missing) or a postgres:// URL (its schema created
+    /// if missing).
+    pub store: OsString,
     /// The JSON Lines file.
     pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// The store directory to read; left untouched.
-    pub dir: PathBuf,
-    /// The directory of the new log; must not exist or be empty.
-    pub new_dir: PathBuf,
+    /// The store to read: a directory or a postgres:// URL; left untouched.
+    pub source: OsString,
+    /// The new store: a directory that is new or empty, or a postgres:// URL whose schema
+    /// holds no events, or the part of this same copy that an interrupted run wrote.
+    pub target: OsString,
 }

@@ -1,9 +1,10 @@
-//! The `es` command line over a [`FileStore`](es_core::FileStore) directory.
+//! The `es` command line over an event store: a [`FileStore`](es_core::FileStore) directory
+//! or a PostgreSQL schema ([`es_postgres::PgStore`]).
 //!
 //! The `es` binary has the commands that need no event types: `inspect`, `tail`, `verify`,
-//! `export` and `import`. Build your own binary with [`run`] and your event enum to add
-//! `check` (decode every stored event through your upcasters) and `migrate` (copy a log with
-//! every event upcast to its current version):
+//! `export`, `import`, and `migrate`, which copies a log as stored. Build your own binary with
+//! [`run`] and your event enum to add `check` (decode every stored event through your
+//! upcasters), and to make `migrate` upcast every event to its current version:
 //!
 //! ```no_run
 //! # use es_core::Event;
@@ -15,10 +16,15 @@
 //! }
 //! ```
 //!
+//! Every store argument is a directory or a `postgres://` URL ([`StoreLocation`]); the URL's
+//! `schema` parameter picks the schema. `es migrate bank-data postgres://…` moves a file
+//! store's log into PostgreSQL.
+//!
 //! Commands that only read (`inspect`, `tail`, `export`, `check`, and the source of
-//! `migrate`) open the store read-only: they take no lock, so they work while the application
-//! that owns the log is running and appending, and they modify nothing. `import` and the
-//! target of `migrate` open it for writing, and fail if it is open elsewhere.
+//! `migrate`) open a directory read-only: they take no lock, so they work while the
+//! application that owns the log is running and appending, and they modify nothing. `import`
+//! and the target of `migrate` open it for writing, and fail if it is open elsewhere. A
+//! PostgreSQL store is shared by any number of processes.
 //!
 //! Exit codes: 0 success; 1 the log has problems (damaged frames for `verify`, events that do
 //! not decode for `check`); 2 the command could not run (bad arguments, a store that does not
@@ -28,6 +34,7 @@
 mod args;
 mod commands;
 mod jsonl;
+mod location;
 mod progress;
 
 use std::ffi::OsString;
@@ -38,6 +45,7 @@ use clap::Parser;
 use es_core::Event;
 
 pub use jsonl::SCHEMA_VERSION_KEYS;
+pub use location::{LocationError, PgLocation, StoreLocation};
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +117,7 @@ pub fn execute_untyped(
     output: &mut Output<'_>,
 ) -> Exit {
     match args::UntypedArgs::try_parse_from(args) {
-        Ok(parsed) => finish(commands::store(parsed.command, output), output),
+        Ok(parsed) => finish(commands::untyped(parsed.command, output), output),
         Err(e) => clap_exit(&e, output),
     }
 }

@@ -147,14 +147,106 @@ fn tail_follow_prints_events_a_running_writer_appends() {
 }
 
 #[test]
-fn the_untyped_binary_has_no_check_or_migrate() {
+fn the_untyped_binary_has_no_check_but_copies_with_migrate() {
     let run = es(&["check", "somewhere"]);
     assert_eq!(code(&run), 2);
     let help = es(&["--help"]);
     assert_eq!(code(&help), 0);
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(
-        text.contains("inspect") && !text.contains("migrate"),
+        text.contains("  inspect ") && text.contains("  migrate ") && !text.contains("  check "),
         "{text}"
     );
+    assert!(text.contains("postgres://"), "help explains URLs: {text}");
+}
+
+/// The URL of a fresh schema on the server of `DATABASE_URL`, and the schema; `None` (the test
+/// skipped, with a line saying so) without it, a failure when `CI` is set.
+fn postgres_schema() -> Option<(String, String)> {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some((url, format!("t_{:016x}", fastrand::u64(..)))),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "DATABASE_URL is not set, but CI is: the PostgreSQL tests must run in CI"
+            );
+            eprintln!(
+                "skipped: DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)"
+            );
+            None
+        }
+    }
+}
+
+/// Drops the test's schema when it goes out of scope, the test passed or not.
+struct DropSchema(String, String);
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        let (url, schema) = (self.0.clone(), self.1.clone());
+        let dropped = std::thread::spawn(move || {
+            postgres::Client::connect(&url, postgres::NoTls)?
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) && !std::thread::panicking() {
+            eprintln!("could not drop test schema {}", self.1);
+        }
+    }
+}
+
+#[test]
+fn tail_follow_on_a_postgres_url_prints_events_another_process_appends() {
+    let Some((url, schema)) = postgres_schema() else {
+        return;
+    };
+    let _drop = DropSchema(url.clone(), schema.clone());
+    let writer = es_postgres::PgStore::options(&url)
+        .schema(&schema)
+        .connect()
+        .expect("the test server accepts a store");
+    writer
+        .append(
+            "s",
+            ExpectedVersion::NoStream,
+            vec![NewEvent::new("Pinged", 1, json!({ "n": 0 }))],
+        )
+        .expect("append");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let location = format!("{url}{separator}schema={schema}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_es"))
+        .args(["tail", &location, "-n", "1", "--follow"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run es tail --follow");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        received
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a line from tail")
+    };
+    assert!(next().starts_with("#1 "), "the last stored event first");
+    for n in 1..=3 {
+        let event = NewEvent::new("Followed", 1, json!({ "n": n }));
+        let outcome = writer
+            .append("live", ExpectedVersion::Any, vec![event])
+            .expect("append");
+        let line = next();
+        assert!(
+            line.starts_with(&format!("#{} ", outcome.last_position)),
+            "{line}"
+        );
+        assert!(line.contains(&format!("live@{n} Followed v1")), "{line}");
+    }
+    child.kill().expect("stop tail");
+    child.wait().expect("reap tail");
 }

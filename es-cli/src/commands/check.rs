@@ -1,11 +1,11 @@
 //! `check`: decode every stored event through the upcasters.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::ffi::OsStr;
 
 use es_core::{Event, EventStore};
 
-use super::{count, counted, open_existing, CommandResult};
+use super::{count, counted, location, open_existing, CommandResult};
 use crate::{progress, Exit, Output};
 
 /// Failures listed in full; the rest are counted.
@@ -20,8 +20,9 @@ struct Row {
     into: BTreeSet<(String, u32)>,
 }
 
-pub fn run<E: Event>(dir: &Path, output: &mut Output<'_>) -> CommandResult {
-    let store = open_existing(dir)?;
+pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
+    let location = location(store)?;
+    let store = open_existing(&location)?;
     let bar = progress::events(output.progress, store.head_position()?, "checking");
     let mut rows: BTreeMap<(String, u32), Row> = BTreeMap::new();
     let mut failures = Vec::new();
@@ -64,7 +65,7 @@ pub fn run<E: Event>(dir: &Path, output: &mut Output<'_>) -> CommandResult {
         out,
         "checked {} in {}: {} decoded ({} upcast, {} already current), {} failed",
         counted(events, "event"),
-        dir.display(),
+        location,
         count(events - failed),
         count(upcast),
         count(events - failed - upcast),

@@ -5,13 +5,13 @@ use std::io::{BufWriter, Write};
 
 use es_core::EventStore;
 
-use super::{counted, open_existing, CommandError, CommandResult};
+use super::{counted, location, open_existing, CommandError, CommandResult};
 use crate::args::ExportArgs;
 use crate::jsonl::ExportedEvent;
 use crate::{progress, Exit, Output};
 
 pub fn run(args: &ExportArgs, output: &mut Output<'_>) -> CommandResult {
-    let store = open_existing(&args.dir)?;
+    let store = open_existing(&location(&args.store)?)?;
     let bar = progress::events(output.progress, store.head_position()?, "exporting");
     let mut file = match &args.output {
         Some(path) => Some(BufWriter::new(File::create(path).map_err(|source| {

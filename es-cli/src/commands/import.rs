@@ -9,9 +9,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent};
+use es_core::{EventStore, ExpectedVersion, NewEvent};
 
-use super::{count, counted, open, CommandError, CommandResult};
+use super::{count, counted, location, open, CommandError, CommandResult};
 use crate::args::ImportArgs;
 use crate::jsonl::{parse_line, ImportedEvent};
 use crate::{progress, Exit, Output};
@@ -20,8 +20,9 @@ use crate::{progress, Exit, Output};
 const BATCH: usize = 1000;
 
 pub fn run(args: &ImportArgs, output: &mut Output<'_>) -> CommandResult {
-    let store = open(&args.dir)?;
-    let total = check_file(&args.file, &store)?;
+    let location = location(&args.store)?;
+    let store = open(&location)?;
+    let total = check_file(&args.file, &*store)?;
     let bar = progress::events(output.progress, total, "importing");
     let mut batch: Vec<NewEvent> = Vec::with_capacity(BATCH);
     let mut batch_stream = String::new();
@@ -70,14 +71,14 @@ pub fn run(args: &ImportArgs, output: &mut Output<'_>) -> CommandResult {
         output.out,
         "imported {} into {} ({} already there)",
         counted(written, "event"),
-        args.dir.display(),
+        location,
         count(already)
     )?;
     Ok(Exit::Success)
 }
 
 /// Checks every line before anything is written; returns the number of events.
-fn check_file(path: &Path, store: &FileStore) -> Result<u64, CommandError> {
+fn check_file(path: &Path, store: &dyn EventStore) -> Result<u64, CommandError> {
     // The next version each stream must get in the file.
     let mut next: HashMap<String, u64> = HashMap::new();
     let mut events = 0;

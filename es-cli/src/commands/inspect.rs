@@ -4,13 +4,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use es_core::EventStore;
 
-use super::{bytes, count, counted, open_existing, CommandResult};
+use super::{bytes, count, counted, location, open_existing, CommandResult};
 use crate::args::InspectArgs;
 use crate::jsonl::format_time;
+use crate::location::StoreLocation;
 use crate::{progress, Exit, Output};
 
 pub fn run(args: &InspectArgs, output: &mut Output<'_>) -> CommandResult {
-    let store = open_existing(&args.dir)?;
+    let location = location(&args.store)?;
+    let store = open_existing(&location)?;
     let head = store.head_position()?;
     let bar = progress::events(output.progress, head, "reading");
     let mut events = 0u64;
@@ -36,17 +38,21 @@ pub fn run(args: &InspectArgs, output: &mut Output<'_>) -> CommandResult {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let disk: u64 = std::fs::read_dir(&args.dir).map_or(0, |entries| {
-        entries
-            .filter_map(Result::ok)
-            .filter_map(|e| e.metadata().ok())
-            .filter(std::fs::Metadata::is_file)
-            .map(|m| m.len())
-            .sum()
-    });
+    // The size of a directory's files; a PostgreSQL schema's tables are the server's business.
+    let disk = match &location {
+        StoreLocation::Dir(dir) => Some(std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .filter(std::fs::Metadata::is_file)
+                .map(|m| m.len())
+                .sum()
+        })),
+        StoreLocation::Postgres(_) => None,
+    };
 
     let out = &mut *output.out;
-    writeln!(out, "store      {}", args.dir.display())?;
+    writeln!(out, "store      {location}")?;
     writeln!(
         out,
         "events     {} in {}",
@@ -61,13 +67,16 @@ pub fn run(args: &InspectArgs, output: &mut Output<'_>) -> CommandResult {
         _ => writeln!(out, "positions  none")?,
     }
     let average = payload_bytes.checked_div(events).unwrap_or(0);
-    writeln!(
+    write!(
         out,
-        "payloads   {} (average {} per event); files on disk {}",
+        "payloads   {} (average {} per event)",
         bytes(payload_bytes),
-        bytes(average),
-        bytes(disk)
+        bytes(average)
     )?;
+    match disk {
+        Some(disk) => writeln!(out, "; files on disk {}", bytes(disk))?,
+        None => writeln!(out)?,
+    }
 
     let mut largest: Vec<(&String, &u64)> = streams.iter().collect();
     largest.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));

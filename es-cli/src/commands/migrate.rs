@@ -1,17 +1,25 @@
-//! `migrate`: copy-replace a log with every event upcast to its current version.
+//! `migrate`: copy a log into a new store, as stored or with every event upcast.
 //!
 //! The new log has the same streams in the same global order; every event keeps its id,
-//! metadata and recording time. When every stored event decodes into exactly one event, stream
-//! versions are kept too; an event split into several, or removed on purpose, renumbers the
-//! rest of its stream (the summary says how many), and the extra events of a split get ids
-//! derived from the original id, the same on every run.
+//! metadata and recording time. Copied as stored (the `es` binary), stream versions are kept
+//! too. Upcast (a binary with your event types), versions are kept when every stored event
+//! decodes into exactly one event; an event split into several, or removed on purpose,
+//! renumbers the rest of its stream (the summary says how many), and the extra events of a
+//! split get ids derived from the original id, the same on every run.
+//!
+//! Events are appended in the source's order, consecutive events of one stream in one batch
+//! at the exact version that precedes them. A directory target must be new or empty, and is
+//! removed again if the copy fails. A PostgreSQL target may hold part of this very copy, left
+//! by a run that stopped: the events it holds are compared with those the copy would write,
+//! and the copy continues after them; anything else in it is refused.
 
 use std::collections::HashMap;
-use std::path::Path;
 
-use es_core::{Event, EventStore, ExpectedVersion, FileStore, NewEvent, StoredEvent, Uuid};
+use es_core::{Event, EventStore, ExpectedVersion, NewEvent, StoredEvent, Uuid};
 
-use super::{count, counted, open, open_existing, CommandError, CommandResult};
+use super::{count, counted, location, open, open_existing, CommandError, CommandResult, Store};
+use crate::args::MigrateArgs;
+use crate::location::StoreLocation;
 use crate::{progress, Exit, Output};
 
 /// Events per append.
@@ -21,80 +29,285 @@ const BATCH: usize = 1000;
 struct Tally {
     read: u64,
     written: u64,
+    /// Events a stopped earlier run had already written.
+    kept: u64,
     upcast: u64,
     split: u64,
     removed: u64,
 }
 
-pub fn run<E: Event>(dir: &Path, new_dir: &Path, output: &mut Output<'_>) -> CommandResult {
-    let new_dir_used = new_dir
-        .read_dir()
-        .is_ok_and(|mut entries| entries.next().is_some());
-    if new_dir_used {
-        return Err(CommandError::Refused(format!(
-            "{} is not empty: migrate writes a new log into a new or empty directory",
-            new_dir.display()
-        )));
-    }
-    let source = open_existing(dir)?;
-    let source_head = source.head_position()?;
-    let target = open(new_dir)?;
-    match copy::<E>(&source, &target, output) {
-        Ok(tally) => report(&source, source_head, &target, &tally, dir, new_dir, output),
-        Err(error) => {
-            drop(target);
-            // The directory was new or empty: remove the partial log so a retry starts clean.
-            let _ = std::fs::remove_dir_all(new_dir);
-            Err(error)
-        }
-    }
+/// `es migrate`: every event as stored.
+pub fn run_as_stored(args: &MigrateArgs, output: &mut Output<'_>) -> CommandResult {
+    let copied = migrate(args, output, |stored, _| Ok(vec![as_stored(stored)]))?;
+    let (tally, source, target) = copied;
+    writeln!(
+        output.out,
+        "copied {} from {source} to {target} as stored{}",
+        counted(tally.written, "event"),
+        already_there(&tally)
+    )?;
+    writeln!(
+        output.out,
+        "streams, stream versions, event ids, metadata, recording times and order are unchanged"
+    )?;
+    verified(&tally, output)
 }
 
-fn copy<E: Event>(
-    source: &FileStore,
-    target: &FileStore,
-    output: &mut Output<'_>,
-) -> Result<Tally, CommandError> {
-    let bar = progress::events(output.progress, source.head_position()?, "migrating");
-    let mut tally = Tally::default();
-    let mut versions: HashMap<String, u64> = HashMap::new();
-    let mut batch: Vec<NewEvent> = Vec::with_capacity(BATCH);
-    let mut batch_stream = String::new();
-    for stored in source.read_all(1)? {
-        let stored = stored?;
-        tally.read += 1;
-        bar.inc(1);
-        let decoded = E::decode(&stored).map_err(|e| {
-            CommandError::Refused(format!(
-                "{e}; nothing was migrated (run `check` to list every event that fails)"
-            ))
+/// A typed binary's `migrate`: every event upcast to its current version.
+pub fn run_upcast<E: Event>(args: &MigrateArgs, output: &mut Output<'_>) -> CommandResult {
+    let (tally, source, target) = migrate(args, output, |stored, tally| {
+        let decoded = E::decode(stored).map_err(|e| {
+            CommandError::Refused(format!("{e} (run `check` to list every event that fails)"))
         })?;
         match decoded.len() {
             0 => tally.removed += 1,
             1 => {}
             _ => tally.split += 1,
         }
-        if stored.stream_id != batch_stream || batch.len() >= BATCH {
-            flush(target, &batch_stream, &mut versions, &mut batch)?;
-            batch_stream.clone_from(&stored.stream_id);
-        }
+        let mut events = Vec::with_capacity(decoded.len());
         for (i, event) in (0u64..).zip(decoded) {
             if (event.event_type(), event.event_version())
                 != (stored.event_type.as_str(), stored.schema_version)
             {
                 tally.upcast += 1;
             }
-            batch.push(migrated(&stored, i, &event)?);
-            tally.written += 1;
+            events.push(upcast(stored, i, &event)?);
+        }
+        Ok(events)
+    })?;
+    writeln!(
+        output.out,
+        "migrated {} from {source} to {target}: {} written ({} upcast, {} split, {} removed){}",
+        counted(tally.read, "event"),
+        count(tally.written),
+        count(tally.upcast),
+        count(tally.split),
+        count(tally.removed),
+        already_there(&tally)
+    )?;
+    if tally.split == 0 && tally.removed == 0 {
+        writeln!(
+            output.out,
+            "streams, stream versions and event ids are unchanged"
+        )?;
+    } else {
+        writeln!(
+            output.out,
+            "streams and event ids are kept; splits and removals renumbered the versions after them"
+        )?;
+    }
+    verified(&tally, output)
+}
+
+fn already_there(tally: &Tally) -> String {
+    if tally.kept == 0 {
+        String::new()
+    } else {
+        format!(
+            "; {} were already there from an earlier run",
+            count(tally.kept)
+        )
+    }
+}
+
+fn verified(tally: &Tally, output: &mut Output<'_>) -> CommandResult {
+    writeln!(
+        output.out,
+        "verified: the new log holds {}; the source is unchanged",
+        counted(tally.written + tally.kept, "event")
+    )?;
+    Ok(Exit::Success)
+}
+
+/// Copies `args.source` into `args.target`, turning each stored event into the events
+/// `convert` makes of it; returns the tally and both locations as shown.
+fn migrate(
+    args: &MigrateArgs,
+    output: &mut Output<'_>,
+    convert: impl FnMut(&StoredEvent, &mut Tally) -> Result<Vec<NewEvent>, CommandError>,
+) -> Result<(Tally, StoreLocation, StoreLocation), CommandError> {
+    let source_location = location(&args.source)?;
+    let target_location = location(&args.target)?;
+    if let StoreLocation::Dir(dir) = &target_location {
+        let used = dir
+            .read_dir()
+            .is_ok_and(|mut entries| entries.next().is_some());
+        if used {
+            return Err(CommandError::Refused(format!(
+                "{} is not empty: migrate writes a new log into a new or empty directory",
+                dir.display()
+            )));
         }
     }
-    flush(target, &batch_stream, &mut versions, &mut batch)?;
+    let source = open_existing(&source_location)?;
+    let source_head = source.head_position()?;
+    let target = open(&target_location)?;
+    let copied = copy(&*source, &*target, output, convert);
+    let checked = copied.and_then(|tally| {
+        check_counts(&*source, source_head, &*target, &tally)?;
+        Ok(tally)
+    });
+    match checked {
+        Ok(tally) => Ok((tally, source_location, target_location)),
+        Err(error) => Err(stopped(error, target, &target_location)),
+    }
+}
+
+/// The error of a copy that failed, saying what it left in the target.
+fn stopped(error: CommandError, target: Store, location: &StoreLocation) -> CommandError {
+    drop(target);
+    if matches!(error, CommandError::NotThisCopy(_)) {
+        // Refused before anything was appended.
+        return error;
+    }
+    let remains = match location {
+        StoreLocation::Dir(dir) => {
+            // The directory was new or empty: remove the partial log so a retry starts clean.
+            match std::fs::remove_dir_all(dir) {
+                Ok(()) => format!("nothing was written ({} was removed)", dir.display()),
+                Err(e) => format!("the partial copy in {} could not be removed: {e}", dir.display()),
+            }
+        }
+        StoreLocation::Postgres(_) => format!(
+            "the events it appended stay in {location}, and the same command run again continues after them"
+        ),
+    };
+    CommandError::Stopped {
+        remains,
+        source: Box::new(error),
+    }
+}
+
+/// Where an event goes in the target.
+struct Placed {
+    stream_id: String,
+    stream_version: u64,
+    event: NewEvent,
+}
+
+fn copy(
+    source: &dyn EventStore,
+    target: &dyn EventStore,
+    output: &mut Output<'_>,
+    mut convert: impl FnMut(&StoredEvent, &mut Tally) -> Result<Vec<NewEvent>, CommandError>,
+) -> Result<Tally, CommandError> {
+    let bar = progress::events(output.progress, source.head_position()?, "migrating");
+    let mut tally = Tally::default();
+    let mut versions: HashMap<String, u64> = HashMap::new();
+    let mut batch: Vec<Placed> = Vec::with_capacity(BATCH);
+    // What an earlier run of this copy left in the target, in order; `None` once past it.
+    let mut earlier = Some(target.read_all(1)?);
+    for stored in source.read_all(1)? {
+        let stored = stored?;
+        tally.read += 1;
+        bar.inc(1);
+        for event in convert(&stored, &mut tally)? {
+            let version = versions.entry(stored.stream_id.clone()).or_insert(0);
+            *version += 1;
+            let placed = Placed {
+                stream_id: stored.stream_id.clone(),
+                stream_version: *version,
+                event,
+            };
+            if let Some(existing) = earlier.as_mut().and_then(Iterator::next) {
+                same_event(&existing?, &placed)?;
+                tally.kept += 1;
+                continue;
+            }
+            earlier = None;
+            let follows = batch
+                .last()
+                .is_some_and(|last| last.stream_id == placed.stream_id && batch.len() < BATCH);
+            if !follows {
+                flush(target, &mut batch, &mut tally)?;
+            }
+            batch.push(placed);
+        }
+    }
+    flush(target, &mut batch, &mut tally)?;
     bar.finish_and_clear();
     Ok(tally)
 }
 
+/// Refuses a target event that is not the one this copy puts at its place.
+fn same_event(existing: &StoredEvent, placed: &Placed) -> Result<(), CommandError> {
+    let same = existing.stream_id == placed.stream_id
+        && existing.stream_version == placed.stream_version
+        && existing.event_id == placed.event.event_id();
+    if same {
+        return Ok(());
+    }
+    Err(CommandError::NotThisCopy(format!(
+        "the target already holds other events: its event at position {} is `{}`@{} (id {}), where this copy puts `{}`@{} (id {}); migrate into an empty store, or into the one a stopped run of this copy wrote",
+        existing.position,
+        existing.stream_id,
+        existing.stream_version,
+        existing.event_id,
+        placed.stream_id,
+        placed.stream_version,
+        placed.event.event_id()
+    )))
+}
+
+/// Appends a batch of consecutive events of one stream at the version before its first.
+fn flush(
+    target: &dyn EventStore,
+    batch: &mut Vec<Placed>,
+    tally: &mut Tally,
+) -> Result<(), CommandError> {
+    let Some(first) = batch.first() else {
+        return Ok(());
+    };
+    let stream_id = first.stream_id.clone();
+    let expected = ExpectedVersion::Exact(first.stream_version - 1);
+    let events: Vec<NewEvent> = batch.drain(..).map(|placed| placed.event).collect();
+    let n = events.len() as u64;
+    let outcome = target.append(&stream_id, expected, events)?;
+    if outcome.already_stored {
+        tally.kept += n;
+    } else {
+        tally.written += n;
+    }
+    Ok(())
+}
+
+/// Counts are verified against what the stores now hold, not against the tally alone.
+fn check_counts(
+    source: &dyn EventStore,
+    source_head: u64,
+    target: &dyn EventStore,
+    tally: &Tally,
+) -> Result<(), CommandError> {
+    let in_target = target.read_all(1)?.count() as u64;
+    let source_now = source.head_position()?;
+    // Positions may have gaps (PostgreSQL), so the source's events are counted, not its head.
+    let source_events = source.read_all(1)?.count() as u64;
+    if in_target != tally.written + tally.kept
+        || source_now != source_head
+        || tally.read != source_events
+    {
+        return Err(CommandError::Refused(format!(
+            "counts do not add up: read {} of {source_events} source events, wrote {} (and found {} already there), the new log holds {in_target}",
+            tally.read, tally.written, tally.kept
+        )));
+    }
+    Ok(())
+}
+
+/// The stored event as a new one, unchanged: tag, version, payload, id, metadata and time.
+fn as_stored(stored: &StoredEvent) -> NewEvent {
+    NewEvent::from_json_bytes(
+        stored.event_type.clone(),
+        stored.schema_version,
+        stored.payload.clone(),
+    )
+    .with_event_id(stored.event_id)
+    .with_metadata_map(stored.metadata.clone())
+    .with_recorded_at(stored.recorded_at)
+}
+
 /// The `i`-th event that `stored` became, with its id, metadata and time.
-fn migrated<E: Event>(stored: &StoredEvent, i: u64, event: &E) -> Result<NewEvent, CommandError> {
+fn upcast<E: Event>(stored: &StoredEvent, i: u64, event: &E) -> Result<NewEvent, CommandError> {
     let id = if i == 0 {
         stored.event_id
     } else {
@@ -107,73 +320,8 @@ fn migrated<E: Event>(stored: &StoredEvent, i: u64, event: &E) -> Result<NewEven
         .with_recorded_at(stored.recorded_at))
 }
 
-fn flush(
-    target: &FileStore,
-    stream: &str,
-    versions: &mut HashMap<String, u64>,
-    batch: &mut Vec<NewEvent>,
-) -> Result<(), CommandError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let version = versions.entry(stream.to_owned()).or_insert(0);
-    let outcome = target.append(
-        stream,
-        ExpectedVersion::Exact(*version),
-        std::mem::take(batch),
-    )?;
-    *version = outcome.stream_version;
-    Ok(())
-}
-
 /// A stable id for the `i`-th extra event of a split, from the original's id.
 fn derived_id(original: Uuid, i: u64) -> Uuid {
     const MIX: u128 = 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834;
     Uuid::from_u128((original.as_u128() ^ MIX.wrapping_mul(u128::from(i))).rotate_left(29))
-}
-
-fn report(
-    source: &FileStore,
-    source_head: u64,
-    target: &FileStore,
-    tally: &Tally,
-    dir: &Path,
-    new_dir: &Path,
-    output: &mut Output<'_>,
-) -> CommandResult {
-    // Counts are verified against what the stores now hold, not against the tally alone.
-    let in_target = target.read_all(1)?.count() as u64;
-    let source_now = source.head_position()?;
-    if in_target != tally.written || source_now != source_head || tally.read != source_head {
-        return Err(CommandError::Refused(format!(
-            "counts do not add up: read {} of {source_head} source events, wrote {}, the new log holds {in_target}",
-            tally.read, tally.written
-        )));
-    }
-    let out = &mut *output.out;
-    writeln!(
-        out,
-        "migrated {} from {} to {}: {} written ({} upcast, {} split, {} removed)",
-        counted(tally.read, "event"),
-        dir.display(),
-        new_dir.display(),
-        count(tally.written),
-        count(tally.upcast),
-        count(tally.split),
-        count(tally.removed)
-    )?;
-    if tally.split == 0 && tally.removed == 0 {
-        writeln!(out, "streams, stream versions and event ids are unchanged")?;
-    } else {
-        writeln!(
-            out,
-            "streams and event ids are kept; splits and removals renumbered the versions after them"
-        )?;
-    }
-    writeln!(
-        out,
-        "verified: the new log holds {}; the source is unchanged",
-        counted(in_target, "event")
-    )?;
-    Ok(Exit::Success)
 }

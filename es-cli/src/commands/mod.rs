@@ -8,17 +8,21 @@ mod migrate;
 mod tail;
 mod verify;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use es_core::OpenError;
-use es_core::{AppendError, Event, FileStore, ReadError};
+use es_core::{AppendError, Event, EventStore, FileStore, OpenError, ReadError};
+use es_postgres::ConnectError;
 
-use crate::args::{StoreCommand, TypedCommand};
+use crate::args::{StoreCommand, TypedCommand, UntypedCommand};
+use crate::location::{LocationError, StoreLocation};
 use crate::{Exit, Output};
 
 /// Why a command could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
+    #[error(transparent)]
+    Location(#[from] LocationError),
     #[error("{} is not a store directory (no such directory)", dir.display())]
     NoStore { dir: PathBuf },
     #[error("cannot open the store in {}", dir.display())]
@@ -26,6 +30,13 @@ pub enum CommandError {
         dir: PathBuf,
         #[source]
         source: OpenError,
+    },
+    #[error("cannot connect to the store at {location}")]
+    Connect {
+        /// The location, its password masked.
+        location: String,
+        #[source]
+        source: ConnectError,
     },
     #[error("cannot verify {}", dir.display())]
     Verify {
@@ -53,6 +64,16 @@ pub enum CommandError {
     },
     #[error("{0}")]
     Refused(String),
+    /// A migrate target that holds events other than an earlier run of the same copy.
+    #[error("{0}")]
+    NotThisCopy(String),
+    /// A copy that failed part way; `remains` says what it left behind.
+    #[error("migrate stopped; {remains}")]
+    Stopped {
+        remains: String,
+        #[source]
+        source: Box<CommandError>,
+    },
 }
 
 impl From<std::io::Error> for CommandError {
@@ -63,11 +84,18 @@ impl From<std::io::Error> for CommandError {
 
 pub(crate) type CommandResult = Result<Exit, CommandError>;
 
+pub(crate) fn untyped(command: UntypedCommand, output: &mut Output<'_>) -> CommandResult {
+    match command {
+        UntypedCommand::Store(command) => store(command, output),
+        UntypedCommand::Migrate(args) => migrate::run_as_stored(&args, output),
+    }
+}
+
 pub(crate) fn store(command: StoreCommand, output: &mut Output<'_>) -> CommandResult {
     match command {
         StoreCommand::Inspect(args) => inspect::run(&args, output),
         StoreCommand::Tail(args) => tail::run(&args, output),
-        StoreCommand::Verify(args) => verify::run(&args.dir, output),
+        StoreCommand::Verify(args) => verify::run(&args.store, output),
         StoreCommand::Export(args) => export::run(&args, output),
         StoreCommand::Import(args) => import::run(&args, output),
     }
@@ -76,29 +104,63 @@ pub(crate) fn store(command: StoreCommand, output: &mut Output<'_>) -> CommandRe
 pub(crate) fn typed<E: Event>(command: TypedCommand, output: &mut Output<'_>) -> CommandResult {
     match command {
         TypedCommand::Store(command) => store(command, output),
-        TypedCommand::Check(args) => check::run::<E>(&args.dir, output),
-        TypedCommand::Migrate(args) => migrate::run::<E>(&args.dir, &args.new_dir, output),
+        TypedCommand::Check(args) => check::run::<E>(&args.store, output),
+        TypedCommand::Migrate(args) => migrate::run_upcast::<E>(&args, output),
     }
 }
 
-/// Opens an existing store for reading only: no lock is taken, so the application that owns
-/// the log can keep appending, and nothing is modified (a torn tail is left in place, unseen).
-/// A missing directory is an error rather than a new empty store.
-fn open_existing(dir: &Path) -> Result<FileStore, CommandError> {
-    if !dir.is_dir() {
-        return Err(CommandError::NoStore {
-            dir: dir.to_owned(),
-        });
-    }
-    FileStore::open_read_only(dir).map_err(|source| CommandError::Open {
-        dir: dir.to_owned(),
-        source,
-    })
+/// A store opened by a command: the file store of a directory, or a PostgreSQL schema.
+type Store = Box<dyn EventStore>;
+
+fn location(arg: &OsStr) -> Result<StoreLocation, CommandError> {
+    Ok(StoreLocation::parse(arg)?)
 }
 
-/// Opens (or creates) a store for writing; fails if another store has it open.
-fn open(dir: &Path) -> Result<FileStore, CommandError> {
-    FileStore::open(dir).map_err(|source| CommandError::Open {
+/// Opens an existing store for reading only.
+///
+/// A directory is opened read-only: no lock is taken, so the application that owns the log
+/// can keep appending, and nothing is modified (a torn tail is left in place, unseen). A
+/// missing directory is an error rather than a new empty store. A PostgreSQL store is shared
+/// by design; connecting creates its schema's tables if they are missing (an empty log).
+fn open_existing(location: &StoreLocation) -> Result<Store, CommandError> {
+    match location {
+        StoreLocation::Dir(dir) => {
+            if !dir.is_dir() {
+                return Err(CommandError::NoStore { dir: dir.clone() });
+            }
+            let store = FileStore::open_read_only(dir).map_err(|source| CommandError::Open {
+                dir: dir.clone(),
+                source,
+            })?;
+            Ok(Box::new(store))
+        }
+        StoreLocation::Postgres(_) => open(location),
+    }
+}
+
+/// Opens (or creates) a store for writing; a directory fails if another store has it open.
+fn open(location: &StoreLocation) -> Result<Store, CommandError> {
+    match location {
+        StoreLocation::Dir(dir) => {
+            let store = FileStore::open(dir).map_err(|source| CommandError::Open {
+                dir: dir.clone(),
+                source,
+            })?;
+            Ok(Box::new(store))
+        }
+        StoreLocation::Postgres(pg) => {
+            let store = pg.connect().map_err(|source| CommandError::Connect {
+                location: pg.to_string(),
+                source,
+            })?;
+            Ok(Box::new(store))
+        }
+    }
+}
+
+/// Checks the frames of a store directory; the one file-store-only read of the commands.
+fn verify_dir(dir: &Path) -> Result<es_core::VerifyReport, CommandError> {
+    FileStore::verify(dir).map_err(|source| CommandError::Verify {
         dir: dir.to_owned(),
         source,
     })

@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use super::snapshot_policy::{load_snapshot, save_snapshot, SnapshotPolicy};
 use crate::SnapshotStore;
@@ -58,6 +59,10 @@ pub struct Executed<A: Aggregate> {
     pub version: u64,
     /// The events the command produced, as appended.
     pub events: Vec<A::Event>,
+    /// True when the command had been executed already: its idempotency key's events were
+    /// in the stream (see [`CommandOptions::idempotency_key`](crate::CommandOptions)). Nothing
+    /// was appended; `events` is empty, `state` and `version` are the stream's current ones.
+    pub replayed: bool,
 }
 
 /// Why an aggregate could not be loaded.
@@ -252,9 +257,34 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// # Errors
     /// [`LoadError`] when the stream cannot be read or an event does not decode.
     pub fn load(&self, stream_id: &str) -> Result<Loaded<A>, LoadError> {
-        let (loaded, start) = self.load_until(stream_id, u64::MAX)?;
+        Ok(self.load_watching(stream_id, None)?.0)
+    }
+
+    /// [`load`](Self::load), telling whether an event with id `watch` was among the events
+    /// read (those after the snapshot the load started from).
+    pub(super) fn load_watching(
+        &self,
+        stream_id: &str,
+        watch: Option<Uuid>,
+    ) -> Result<(Loaded<A>, bool), LoadError> {
+        let (loaded, start, seen) = self.load_until(stream_id, u64::MAX, watch)?;
         self.save_snapshot_if_crossed(stream_id, start, &loaded);
-        Ok(loaded)
+        Ok((loaded, seen))
+    }
+
+    /// Whether the stream holds an event with this id, reading it from the start.
+    pub(super) fn stream_holds(&self, stream_id: &str, event_id: Uuid) -> Result<bool, ReadError> {
+        for stored in self.store.read_stream(stream_id, 1)? {
+            if stored?.event_id == event_id {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Whether loads start from snapshots, which may hide the events before them.
+    pub(super) fn keeps_snapshots(&self) -> bool {
+        self.snapshots.is_some()
     }
 
     /// Time travel: the state after stream version `version` (or the current state, if the
@@ -263,30 +293,38 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// # Errors
     /// [`LoadError`] when the stream cannot be read or an event does not decode.
     pub fn load_at(&self, stream_id: &str, version: u64) -> Result<Loaded<A>, LoadError> {
-        Ok(self.load_until(stream_id, version)?.0)
+        Ok(self.load_until(stream_id, version, None)?.0)
     }
 
-    /// The state after version `until`, and the version it started from (a snapshot's, or 0).
-    fn load_until(&self, stream_id: &str, until: u64) -> Result<(Loaded<A>, u64), LoadError> {
+    /// The state after version `until`, the version it started from (a snapshot's, or 0), and
+    /// whether an event with id `watch` was among the events read.
+    fn load_until(
+        &self,
+        stream_id: &str,
+        until: u64,
+        watch: Option<Uuid>,
+    ) -> Result<(Loaded<A>, u64, bool), LoadError> {
         let mut loaded = self.usable_snapshot(stream_id, until)?.unwrap_or(Loaded {
             state: A::default(),
             version: 0,
         });
         let start = loaded.version;
+        let mut seen = false;
         if start >= until {
-            return Ok((loaded, start));
+            return Ok((loaded, start, seen));
         }
         for stored in self.store.read_stream(stream_id, start + 1)? {
             let stored = stored?;
             if stored.stream_version > until {
                 break;
             }
+            seen |= watch == Some(stored.event_id);
             apply_stored(&mut loaded, &stored)?;
             if loaded.version >= until {
                 break;
             }
         }
-        Ok((loaded, start))
+        Ok((loaded, start, seen))
     }
 
     /// The stream's snapshot, if the repository keeps snapshots and the snapshot is not newer
@@ -380,18 +418,40 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         command: A::Command,
         metadata: &Map<String, Value>,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
-        let Loaded { mut state, version } = self.load(stream_id).map_err(ExecuteError::Load)?;
+        let loaded = self.load(stream_id).map_err(ExecuteError::Load)?;
+        self.decide_and_append(stream_id, loaded, command, metadata, |_| None)
+    }
+
+    /// Lets the loaded aggregate handle `command` and appends its events at the loaded
+    /// version, with `metadata` and, where `event_id` gives one, a chosen id.
+    pub(super) fn decide_and_append(
+        &self,
+        stream_id: &str,
+        loaded: Loaded<A>,
+        command: A::Command,
+        metadata: &Map<String, Value>,
+        event_id: impl Fn(usize) -> Option<Uuid>,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        let Loaded { mut state, version } = loaded;
         let events = state.handle(command).map_err(ExecuteError::Rejected)?;
         if events.is_empty() {
             return Ok(Executed {
                 state,
                 version,
                 events,
+                replayed: false,
             });
         }
         let new_events = events
             .iter()
-            .map(|event| NewEvent::encode(event).map(|new| new.with_metadata_map(metadata.clone())))
+            .enumerate()
+            .map(|(index, event)| {
+                let new = NewEvent::encode(event)?.with_metadata_map(metadata.clone());
+                Ok(match event_id(index) {
+                    Some(id) => new.with_event_id(id),
+                    None => new,
+                })
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(ExecuteError::Encode)?;
         let outcome = self
@@ -411,10 +471,14 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             version: outcome.stream_version,
         };
         self.save_snapshot_if_crossed(stream_id, version, &executed);
+        // Already stored: these very events (same ids) were appended at these versions by an
+        // earlier attempt of the same command, which the state now includes once.
+        let replayed = outcome.already_stored;
         Ok(Executed {
             state: executed.state,
             version: executed.version,
-            events,
+            events: if replayed { Vec::new() } else { events },
+            replayed,
         })
     }
 }

@@ -9,7 +9,7 @@ use es_core::{
 };
 use es_examples::account::{Account, AccountCommand, AccountError};
 
-fn open() -> AccountCommand {
+pub(crate) fn open() -> AccountCommand {
     AccountCommand::Open {
         owner: "ada".into(),
         initial_deposit: 100,
@@ -86,9 +86,10 @@ fn load_at_returns_the_state_after_a_stream_version() {
 
 /// A store that lets another writer append to a stream once, right before the first append it
 /// is asked to make: the race `execute` must turn into a conflict.
-struct RacingStore {
-    inner: MemoryStore,
-    raced: AtomicBool,
+pub(crate) struct RacingStore {
+    pub(crate) inner: MemoryStore,
+    /// False until the race has been run.
+    pub(crate) raced: AtomicBool,
 }
 
 impl EventStore for RacingStore {
