@@ -1,9 +1,7 @@
 //! The one place where a request's command meets the repository: its idempotency key, its
-//! correlation id and the retry of conflicts.
+//! correlation id and the retry of conflicts, as [`CommandOptions`].
 
-use es_core::metadata::CORRELATION_ID;
-use es_core::{ExecuteError, Executed};
-use serde_json::{Map, Value};
+use es_core::{CommandOptions, ExecuteError, Executed};
 
 use super::BankRepository;
 use crate::account::{Account, AccountCommand, AccountError};
@@ -21,26 +19,32 @@ pub struct RequestContext {
     pub request_id: Option<String>,
 }
 
-/// Executes `command` on the account, retrying conflicts up to [`CONFLICT_RETRIES`] times.
+impl RequestContext {
+    /// The repository's options for this request's command.
+    #[must_use]
+    pub fn options(&self) -> CommandOptions {
+        let mut options = CommandOptions::new().retry_conflicts(CONFLICT_RETRIES);
+        if let Some(key) = &self.idempotency_key {
+            options = options.idempotency_key(key.as_str());
+        }
+        if let Some(id) = &self.request_id {
+            options = options.correlation_id(id.as_str());
+        }
+        options
+    }
+}
+
+/// Executes `command` on the account with the request's options. A request retried with its
+/// `Idempotency-Key` after its events were stored appends nothing and answers with the
+/// account's current state.
 ///
 /// # Errors
-/// The repository's [`ExecuteError`].
-#[allow(clippy::needless_pass_by_value)] // the command is the request's, handed over
+/// The repository's [`ExecuteError`]; a conflict only after [`CONFLICT_RETRIES`] retries.
 pub fn execute(
     repo: &BankRepository,
     account: &str,
     command: AccountCommand,
     request: &RequestContext,
 ) -> Result<Executed<Account>, ExecuteError<AccountError>> {
-    let mut metadata = Map::new();
-    if let Some(id) = &request.request_id {
-        metadata.insert(CORRELATION_ID.to_owned(), Value::from(id.as_str()));
-    }
-    let mut retries = 0;
-    loop {
-        match repo.execute_with_metadata(account, command.clone(), &metadata) {
-            Err(e) if e.is_conflict() && retries < CONFLICT_RETRIES => retries += 1,
-            outcome => return outcome,
-        }
-    }
+    repo.execute_with(account, command, &request.options())
 }

@@ -201,7 +201,12 @@ async fn run_command(
     .await?;
     Ok((
         StatusCode::OK,
-        Json(json!({ "balance": executed.state.balance, "version": executed.version })),
+        Json(json!({
+            "balance": executed.state.balance,
+            "version": executed.version,
+            // A request retried with its Idempotency-Key: its events were already stored.
+            "replayed": executed.replayed,
+        })),
     ))
 }
 
