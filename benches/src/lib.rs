@@ -7,6 +7,7 @@
 
 pub mod child;
 pub mod domain;
+pub mod http_load;
 pub mod measure;
 mod runs;
 pub mod sqlite_log;
@@ -35,7 +36,18 @@ pub fn run() {
         .and_then(|at| args.get(at + 1))
         .map_or_else(std::env::temp_dir, PathBuf::from);
     let scale = if quick { Scale::quick() } else { Scale::full() };
-    let rows = runs::all(&scale, &dir);
+    let http_scale = if quick {
+        http_load::HttpScale::quick()
+    } else {
+        http_load::HttpScale::full()
+    };
+    // `--http-only`: just the service's rows (see `http_load`).
+    let mut rows = if args.iter().any(|a| a == "--http-only") {
+        Vec::new()
+    } else {
+        runs::all(&scale, &dir)
+    };
+    rows.extend(http_load::rows(http_scale, &dir));
     println!();
     print!("{}", table::render(&rows));
 }
