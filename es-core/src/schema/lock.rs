@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::compat::{compare, Compatibility, FieldChange};
 use super::{fingerprint_value, normalize, rollout};
-use crate::{ChainLink, Decoding};
 use crate::Event;
+use crate::{ChainLink, Decoding};
 
 /// Set this environment variable (to anything but `0` or empty) to accept new versions into
 /// the lock file, in the spirit of `INSTA_UPDATE` and `TRYBUILD=overwrite`. Ignored when `CI`
