@@ -29,8 +29,8 @@
 //!   it, [`Event::event_type`] and [`StoredEvent::event_type`] return it (older docs and
 //!   the derive's constants say "tag").
 //! - The *schema version* is the version of the payload's shape: `#[event(version = N)]`,
-//!   [`StoredEvent::schema_version`], [`NewEvent::schema_version`] (and [`RawEvent`]'s
-//!   `version` field).
+//!   [`StoredEvent::schema_version`], [`NewEvent::schema_version`],
+//!   [`RawEvent::schema_version`].
 //! - Start positions are inclusive: [`EventStore::read_all`]`(from)`,
 //!   [`EventStore::read_stream`]`(stream, from_version)` and
 //!   [`Subscription::from_position`] begin with the event at `from`.

@@ -169,7 +169,7 @@ pub fn decode_raw<E: Event>(
         .map_err(|e| DecodeError::from_upcast(stored, UpcastError::from_json(e)))?;
     let input = RawEvent {
         event_type: stored.event_type.clone(),
-        version: stored.schema_version,
+        schema_version: stored.schema_version,
         payload,
     };
     let outputs = upcaster(input, stored).map_err(|source| {
@@ -184,7 +184,7 @@ pub fn decode_raw<E: Event>(
     let mut events = Vec::with_capacity(outputs.len());
     for RawEvent {
         event_type,
-        version,
+        schema_version: version,
         payload,
     } in outputs
     {

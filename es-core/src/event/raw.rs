@@ -11,21 +11,24 @@ use crate::{StoredEvent, UpcastError};
 pub struct RawEvent {
     /// The event type (the stored name of the type).
     pub event_type: String,
-    /// The schema version of the payload. Named `schema_version` on [`StoredEvent`] and
-    /// [`NewEvent`](crate::NewEvent); the field keeps this name because the support code of
-    /// `#[derive(Event)]` builds `RawEvent`s with it.
-    pub version: u32,
+    /// The schema version of the payload, as on [`StoredEvent`] and
+    /// [`NewEvent`](crate::NewEvent).
+    pub schema_version: u32,
     /// The payload.
     pub payload: serde_json::Value,
 }
 
 impl RawEvent {
-    /// A raw event of `event_type` at `version`.
+    /// A raw event of `event_type` at `schema_version`.
     #[must_use]
-    pub fn new(event_type: impl Into<String>, version: u32, payload: serde_json::Value) -> Self {
+    pub fn new(
+        event_type: impl Into<String>,
+        schema_version: u32,
+        payload: serde_json::Value,
+    ) -> Self {
         Self {
             event_type: event_type.into(),
-            version,
+            schema_version,
             payload,
         }
     }
