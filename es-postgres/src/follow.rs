@@ -67,15 +67,7 @@ impl Follow {
 
     /// Starts the `LISTEN` session on first use; returns `self` to ask whether it is up.
     pub(crate) fn listen(&self, store: &PgStore) -> &Self {
-        if !self.listener_started.swap(true, Ordering::AcqRel) {
-            let follow = Arc::clone(&store.shared.follow);
-            let pool = Arc::clone(&store.shared.pool);
-            store
-                .shared
-                .runtime
-                .handle()
-                .spawn(listen_forever(follow, pool));
-        }
+        spawn_once(&self.listener_started, store, listen_forever);
         self
     }
 
@@ -84,16 +76,23 @@ impl Follow {
     pub(crate) fn appended(&self, store: &PgStore, last_position: u64) {
         self.signal.notify(last_position);
         self.to_announce.fetch_max(last_position, Ordering::AcqRel);
-        if !self.notifier_started.swap(true, Ordering::AcqRel) {
-            let follow = Arc::clone(&store.shared.follow);
-            let pool = Arc::clone(&store.shared.pool);
-            store
-                .shared
-                .runtime
-                .handle()
-                .spawn(announce_forever(follow, pool));
-        }
+        spawn_once(&self.notifier_started, store, announce_forever);
         self.announce.notify_one();
+    }
+}
+
+/// Starts `task` on the store's threads, the first time only: `started` remembers.
+fn spawn_once<F>(
+    started: &AtomicBool,
+    store: &PgStore,
+    task: impl FnOnce(Arc<Follow>, Arc<Pool>) -> F,
+) where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    if !started.swap(true, Ordering::AcqRel) {
+        let follow = Arc::clone(&store.shared.follow);
+        let pool = Arc::clone(&store.shared.pool);
+        store.shared.runtime.handle().spawn(task(follow, pool));
     }
 }
 

@@ -42,15 +42,51 @@ impl PgStore {
         })
     }
 
-    /// [`EventStore::read_all`](es_core::EventStore::read_all).
-    pub(crate) fn all_pages(&self, from_position: u64) -> AllEvents<'_> {
-        AllEvents {
-            store: self,
-            next: from_position.max(1),
-            pending: None,
-            buffer: Vec::new().into_iter(),
-            done: false,
-        }
+    /// [`EventStore::read_all`](es_core::EventStore::read_all): pages of settled events, the
+    /// next page fetched while the caller works on the current one. A page that ends before
+    /// its last row stopped at an append not yet committed: the read ends there, and a later
+    /// read (or `wait_for_append`) picks it up.
+    pub(crate) fn all_pages(
+        &self,
+        from_position: u64,
+    ) -> impl Iterator<Item = Result<StoredEvent, ReadError>> + Send + '_ {
+        let mut next = from_position.max(1);
+        let mut pending: Option<Pending<Result<Vec<Row>, PgError>>> = None;
+        Pages::new(move || {
+            let page = pending.take().unwrap_or_else(|| self.start_page(next));
+            let rows = Runtime::wait(&page)??;
+            let Some(xmin) = rows.first().map(|row| row.get::<_, i64>(10)) else {
+                return Ok((Vec::new(), false));
+            };
+            let xmin = self.unsigned(xmin, "snapshot")?;
+            let placed = rows
+                .iter()
+                .map(|row| self.placed(row, 0, 9))
+                .collect::<Result<Vec<_>, _>>()?;
+            let settled = settled_prefix(next - 1, placed.iter().copied(), xmin);
+            if settled > 0 {
+                next = placed[settled - 1].position + 1;
+            }
+            let more = rows.len() == self.shared.read_batch && settled == rows.len();
+            if more {
+                pending = Some(self.start_page(next));
+            }
+            let events = rows[..settled]
+                .iter()
+                .map(|row| self.stored_event(row))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((events, more))
+        })
+    }
+
+    /// Starts fetching the page of `read_all` that begins at position `from`.
+    fn start_page(&self, from: u64) -> Pending<Result<Vec<Row>, PgError>> {
+        let limit = signed(self.shared.read_batch as u64);
+        self.start_query(
+            Stmt::ReadAll,
+            "read the log".to_owned(),
+            vec![Box::new(signed(from)), Box::new(limit)],
+        )
     }
 
     fn stored_event(&self, row: &Row) -> Result<StoredEvent, PgError> {
@@ -83,81 +119,6 @@ impl PgStore {
             metadata,
             recorded_at: time_from_nanos(row.get(8)),
         })
-    }
-}
-
-/// `read_all`: pages of settled events, the next page fetched while the caller works.
-pub(crate) struct AllEvents<'a> {
-    store: &'a PgStore,
-    /// The position the next page starts at.
-    next: u64,
-    pending: Option<Pending<Result<Vec<Row>, PgError>>>,
-    buffer: std::vec::IntoIter<StoredEvent>,
-    done: bool,
-}
-
-impl AllEvents<'_> {
-    fn start_page(&self) -> Pending<Result<Vec<Row>, PgError>> {
-        let limit = signed(self.store.shared.read_batch as u64);
-        self.store.start_query(
-            Stmt::ReadAll,
-            "read the log".to_owned(),
-            vec![Box::new(signed(self.next)), Box::new(limit)],
-        )
-    }
-
-    fn next_page(&mut self) -> Result<(), PgError> {
-        let pending = match self.pending.take() {
-            Some(pending) => pending,
-            None => self.start_page(),
-        };
-        let rows = Runtime::wait(&pending)??;
-        let Some(xmin) = rows.first().map(|row| row.get::<_, i64>(10)) else {
-            self.done = true;
-            return Ok(());
-        };
-        let xmin = self.store.unsigned(xmin, "snapshot")?;
-        let placed = rows
-            .iter()
-            .map(|row| self.store.placed(row, 0, 9))
-            .collect::<Result<Vec<_>, _>>()?;
-        let settled = settled_prefix(self.next - 1, placed.iter().copied(), xmin);
-        let full = rows.len() == self.store.shared.read_batch;
-        if settled > 0 {
-            self.next = placed[settled - 1].position + 1;
-        }
-        // A page that ends before its last row stopped at an append not yet committed: the
-        // read ends there, and a later read (or `wait_for_append`) picks it up.
-        if full && settled == rows.len() {
-            self.pending = Some(self.start_page());
-        } else {
-            self.done = true;
-        }
-        self.buffer = rows[..settled]
-            .iter()
-            .map(|row| self.store.stored_event(row))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter();
-        Ok(())
-    }
-}
-
-impl Iterator for AllEvents<'_> {
-    type Item = Result<StoredEvent, ReadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(event) = self.buffer.next() {
-                return Some(Ok(event));
-            }
-            if self.done {
-                return None;
-            }
-            if let Err(error) = self.next_page() {
-                self.done = true;
-                return Some(Err(read_error(error)));
-            }
-        }
     }
 }
 
