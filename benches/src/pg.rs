@@ -112,10 +112,20 @@ impl BenchSchema {
         Client::connect(&self.url, NoTls).expect("the PostgreSQL server accepts a client")
     }
 
+    /// A store on the schema; `ES_BENCH_PG_READ_BATCH` sets its page size (for profiling;
+    /// the table's figures use the default).
     fn store(&self, connections: usize) -> PgStore {
-        PgStore::options(&self.url)
+        let options = PgStore::options(&self.url)
             .schema(&self.name)
-            .max_connections(connections)
+            .max_connections(connections);
+        let options = match std::env::var("ES_BENCH_PG_READ_BATCH")
+            .ok()
+            .and_then(|n| n.parse().ok())
+        {
+            Some(events) => options.read_batch(events),
+            None => options,
+        };
+        options
             .connect()
             .expect("the PostgreSQL server accepts a PgStore")
     }
@@ -142,6 +152,53 @@ fn checkpoint(client: &mut Client) {
     if let Err(error) = client.batch_execute("CHECKPOINT") {
         eprintln!("CHECKPOINT refused ({error}); measuring without it");
     }
+}
+
+/// The server's WAL insert position, in bytes and as an LSN: the difference across a measurement is the WAL
+/// it wrote (shown on stderr, to explain the figures).
+fn wal_position(client: &mut Client) -> (i64, String) {
+    client
+        .query_one(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint, \
+                    pg_current_wal_insert_lsn()::text",
+            &[],
+        )
+        .map_or((0, String::new()), |row| (row.get(0), row.get(1)))
+}
+
+/// Runs `f`, and says on stderr how much WAL it wrote per event; returns its seconds.
+fn timed_with_wal(admin: &mut Client, what: &str, events: u64, f: impl FnOnce() -> f64) -> f64 {
+    let (before, from) = wal_position(admin);
+    let secs = f();
+    let (after, to) = wal_position(admin);
+    let wal = after - before;
+    // Sizes far below 2^52: exact as f64.
+    #[allow(clippy::cast_precision_loss)]
+    let per_event = wal as f64 / events as f64;
+    eprintln!(
+        "   {what}: {secs:.3} s, WAL {wal} bytes ({from} to {to}), {per_event:.0} bytes per event"
+    );
+    secs
+}
+
+/// CPU seconds (user + system) this process has used so far, every thread included; 0 where
+/// `/proc` is missing.
+fn process_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces, inside parentheses): utime and
+    // stime are the 12th and 13th, in clock ticks of (nearly always) 100 Hz.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn now_nanos() -> i64 {
@@ -262,7 +319,9 @@ fn batch_appends(
         }
         secs
     };
-    let copy_secs = copy_batches(&mut client, "bare_events");
+    let copy_secs = timed_with_wal(admin, "COPY per batch, no keys", scale.events, || {
+        copy_batches(&mut client, "bare_events")
+    });
 
     // The server's limit: the same rows in one COPY, one commit.
     admin
@@ -270,7 +329,9 @@ fn batch_appends(
         .expect("empty the peer's table");
     let all: Vec<BareRow> = (0..batches).flat_map(|b| bare_batch(scale, b)).collect();
     checkpoint(admin);
-    let one_copy_secs = seconds(|| copy_rows(&mut client, schema, "bare_events", &all));
+    let one_copy_secs = timed_with_wal(admin, "one COPY, no keys", scale.events, || {
+        seconds(|| copy_rows(&mut client, schema, "bare_events", &all))
+    });
     drop(all);
     admin
         .batch_execute(&schema.sql("TRUNCATE {schema}.bare_events"))
@@ -283,21 +344,26 @@ fn batch_appends(
         )
         .expect("create the keyed table");
     checkpoint(admin);
-    let keyed_secs = copy_batches(&mut client, "keyed_events");
+    let keyed_secs = timed_with_wal(admin, "COPY per batch, keys", scale.events, || {
+        copy_batches(&mut client, "keyed_events")
+    });
     admin
         .batch_execute(&schema.sql("DROP TABLE {schema}.keyed_events"))
         .expect("drop the keyed table");
 
     checkpoint(admin);
-    let mut store_secs = 0.0;
-    for b in 0..batches {
-        let events = batch_events(scale, b, Generation::V1);
-        store_secs += seconds(|| {
-            store
-                .append(&batch_stream(b), ExpectedVersion::NoStream, events)
-                .expect("batch append to PostgreSQL");
-        });
-    }
+    let store_secs = timed_with_wal(admin, "PgStore batch appends", scale.events, || {
+        let mut secs = 0.0;
+        for b in 0..batches {
+            let events = batch_events(scale, b, Generation::V1);
+            secs += seconds(|| {
+                store
+                    .append(&batch_stream(b), ExpectedVersion::NoStream, events)
+                    .expect("batch append to PostgreSQL");
+            });
+        }
+        secs
+    });
     assert_eq!(
         store.head_position().expect("the store's head"),
         batches * scale.batch,
@@ -373,6 +439,7 @@ fn replays(scale: &Scale, schema: &BenchSchema, store: &PgStore) -> Vec<Row> {
     let store_run = || {
         let mut totals = ShopTotals::default();
         let mut events = 0u64;
+        let cpu = process_cpu_secs();
         let secs = seconds(|| {
             for stored in store.read_all(1).expect("read the PostgreSQL log") {
                 let stored = stored.expect("the PostgreSQL log reads");
@@ -382,11 +449,16 @@ fn replays(scale: &Scale, schema: &BenchSchema, store: &PgStore) -> Vec<Row> {
                 }
             }
         });
+        eprintln!(
+            "   PgStore replay: {secs:.3} s, {:.2} s of CPU in this process",
+            process_cpu_secs() - cpu
+        );
         (secs, events, totals)
     };
     let mut bare_run = || {
         let mut totals = ShopTotals::default();
         let mut events = 0u64;
+        let cpu = process_cpu_secs();
         let secs = seconds(|| {
             let mut rows = client
                 .query_raw(&select, std::iter::empty::<i64>())
@@ -399,6 +471,10 @@ fn replays(scale: &Scale, schema: &BenchSchema, store: &PgStore) -> Vec<Row> {
                 decode_typed(&mut totals, tag, version, payload);
             }
         });
+        eprintln!(
+            "   bare SELECT replay: {secs:.3} s, {:.2} s of CPU in this process",
+            process_cpu_secs() - cpu
+        );
         (secs, events, totals)
     };
     // One warm-up of each, then alternating timed runs; the median of each.
@@ -461,14 +537,16 @@ fn concurrent_writers(
             .expect("append to PostgreSQL");
     });
     checkpoint(admin);
-    let store_secs = concurrent(writers, per_writer, |w, i| {
-        store
-            .append(
-                &stream(w),
-                ExpectedVersion::Exact(i + 1),
-                vec![event(w, i + 1)],
-            )
-            .expect("append to PostgreSQL");
+    let store_secs = timed_with_wal(admin, "PgStore, 16 writers", total, || {
+        concurrent(writers, per_writer, |w, i| {
+            store
+                .append(
+                    &stream(w),
+                    ExpectedVersion::Exact(i + 1),
+                    vec![event(w, i + 1)],
+                )
+                .expect("append to PostgreSQL");
+        })
     });
 
     let insert = schema.sql(&format!(
@@ -493,14 +571,16 @@ fn concurrent_writers(
         })
         .collect();
     checkpoint(admin);
-    let bare_secs = concurrent(writers, per_writer, |w, i| {
-        let mut guard = clients[index(w)]
-            .lock()
-            .expect("each writer has its own client");
-        let (client, statement) = &mut *guard;
-        rows[index(w)][index(i + 1)]
-            .with_params(|params| client.execute(&*statement, params))
-            .expect("INSERT a row");
+    let bare_secs = timed_with_wal(admin, "INSERTs, 16 writers", total, || {
+        concurrent(writers, per_writer, |w, i| {
+            let mut guard = clients[index(w)]
+                .lock()
+                .expect("each writer has its own client");
+            let (client, statement) = &mut *guard;
+            rows[index(w)][index(i + 1)]
+                .with_params(|params| client.execute(&*statement, params))
+                .expect("INSERT a row");
+        })
     });
     vec![Row::ratio(
         &format!("PostgreSQL appends, 1 event per call, {writers} writers"),
