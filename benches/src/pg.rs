@@ -154,8 +154,8 @@ fn checkpoint(client: &mut Client) {
     }
 }
 
-/// The server's WAL insert position, in bytes and as an LSN: the difference across a measurement is the WAL
-/// it wrote (shown on stderr, to explain the figures).
+/// The server's WAL insert position, in bytes and as an LSN: the difference across a
+/// measurement is the WAL it wrote (shown on stderr, to explain the figures).
 fn wal_position(client: &mut Client) -> (i64, String) {
     client
         .query_one(
