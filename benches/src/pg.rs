@@ -181,6 +181,35 @@ fn timed_with_wal(admin: &mut Client, what: &str, events: u64, f: impl FnOnce() 
     secs
 }
 
+/// Seconds and WAL summed over the pieces of one measurement that is taken in turns with its
+/// peers, so that a change in the machine's load falls on all of them alike.
+#[derive(Debug, Default)]
+struct Tally {
+    secs: f64,
+    wal: i64,
+}
+
+impl Tally {
+    /// Adds the seconds `f` returns and the WAL the server wrote meanwhile (read outside the
+    /// clock).
+    fn add(&mut self, admin: &mut Client, f: impl FnOnce() -> f64) {
+        let (before, _) = wal_position(admin);
+        self.secs += f();
+        self.wal += wal_position(admin).0 - before;
+    }
+
+    /// Says on stderr what the measurement took, and its WAL per event.
+    fn report(&self, what: &str, events: u64) {
+        // Sizes far below 2^52: exact as f64.
+        #[allow(clippy::cast_precision_loss)]
+        let per_event = self.wal as f64 / events as f64;
+        eprintln!(
+            "   {what}: {:.3} s, WAL {} bytes, {per_event:.0} bytes per event",
+            self.secs, self.wal
+        );
+    }
+}
+
 /// CPU seconds (user + system) this process has used so far, every thread included; 0 where
 /// `/proc` is missing.
 fn process_cpu_secs() -> f64 {
@@ -307,26 +336,53 @@ fn batch_appends(
     admin: &mut Client,
 ) -> Vec<Row> {
     let batches = scale.events / scale.batch;
-
-    // The peer first, so that the store's table is the one left for the replays.
-    checkpoint(admin);
     let mut client = schema.client();
-    let copy_batches = |client: &mut Client, table: &str| {
-        let mut secs = 0.0;
-        for b in 0..batches {
-            let rows = bare_batch(scale, b);
-            secs += seconds(|| copy_rows(client, schema, table, &rows));
+
+    // Batch by batch, in turns: a COPY into the keyless table, the same COPY into a copy of
+    // the store's table with its keys (what the keys cost), the store's append. Who goes first
+    // rotates, so that none always follows the same one.
+    admin
+        .batch_execute(
+            &schema.sql("CREATE TABLE {schema}.keyed_events (LIKE {schema}.events INCLUDING ALL)"),
+        )
+        .expect("create the keyed table");
+    checkpoint(admin);
+    let (mut bare, mut keyed, mut ours) = (Tally::default(), Tally::default(), Tally::default());
+    for b in 0..batches {
+        let rows = bare_batch(scale, b);
+        let mut events = batch_events(scale, b, Generation::V1);
+        for turn in 0..3 {
+            match (b + turn) % 3 {
+                0 => bare.add(admin, || {
+                    seconds(|| copy_rows(&mut client, schema, "bare_events", &rows))
+                }),
+                1 => keyed.add(admin, || {
+                    seconds(|| copy_rows(&mut client, schema, "keyed_events", &rows))
+                }),
+                _ => {
+                    let events = std::mem::take(&mut events);
+                    ours.add(admin, || {
+                        seconds(|| {
+                            store
+                                .append(&batch_stream(b), ExpectedVersion::NoStream, events)
+                                .expect("batch append to PostgreSQL");
+                        })
+                    });
+                }
+            }
         }
-        secs
-    };
-    let copy_secs = timed_with_wal(admin, "COPY per batch, no keys", scale.events, || {
-        copy_batches(&mut client, "bare_events")
-    });
+    }
+    bare.report("COPY per batch, no keys", scale.events);
+    keyed.report("COPY per batch, keys", scale.events);
+    ours.report("PgStore batch appends", scale.events);
+    let (copy_secs, keyed_secs, store_secs) = (bare.secs, keyed.secs, ours.secs);
+    admin
+        .batch_execute(
+            &schema.sql("DROP TABLE {schema}.keyed_events; TRUNCATE {schema}.bare_events"),
+        )
+        .expect("drop the keyed table, empty the keyless one");
 
     // The server's limit: the same rows in one COPY, one commit.
-    admin
-        .batch_execute(&schema.sql("TRUNCATE {schema}.bare_events"))
-        .expect("empty the peer's table");
     let all: Vec<BareRow> = (0..batches).flat_map(|b| bare_batch(scale, b)).collect();
     checkpoint(admin);
     let one_copy_secs = timed_with_wal(admin, "one COPY, no keys", scale.events, || {
@@ -335,35 +391,7 @@ fn batch_appends(
     drop(all);
     admin
         .batch_execute(&schema.sql("TRUNCATE {schema}.bare_events"))
-        .expect("empty the peer's table");
-
-    // What the store's keys cost: the same COPYs into a copy of its table, keys included.
-    admin
-        .batch_execute(
-            &schema.sql("CREATE TABLE {schema}.keyed_events (LIKE {schema}.events INCLUDING ALL)"),
-        )
-        .expect("create the keyed table");
-    checkpoint(admin);
-    let keyed_secs = timed_with_wal(admin, "COPY per batch, keys", scale.events, || {
-        copy_batches(&mut client, "keyed_events")
-    });
-    admin
-        .batch_execute(&schema.sql("DROP TABLE {schema}.keyed_events"))
-        .expect("drop the keyed table");
-
-    checkpoint(admin);
-    let store_secs = timed_with_wal(admin, "PgStore batch appends", scale.events, || {
-        let mut secs = 0.0;
-        for b in 0..batches {
-            let events = batch_events(scale, b, Generation::V1);
-            secs += seconds(|| {
-                store
-                    .append(&batch_stream(b), ExpectedVersion::NoStream, events)
-                    .expect("batch append to PostgreSQL");
-            });
-        }
-        secs
-    });
+        .expect("empty the keyless table");
     assert_eq!(
         store.head_position().expect("the store's head"),
         batches * scale.batch,
@@ -536,19 +564,6 @@ fn concurrent_writers(
             .append(&stream(w), ExpectedVersion::NoStream, vec![event(w, 0)])
             .expect("append to PostgreSQL");
     });
-    checkpoint(admin);
-    let store_secs = timed_with_wal(admin, "PgStore, 16 writers", total, || {
-        concurrent(writers, per_writer, |w, i| {
-            store
-                .append(
-                    &stream(w),
-                    ExpectedVersion::Exact(i + 1),
-                    vec![event(w, i + 1)],
-                )
-                .expect("append to PostgreSQL");
-        })
-    });
-
     let insert = schema.sql(&format!(
         "INSERT INTO {{schema}}.bare_events ({BARE_COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -570,18 +585,38 @@ fn concurrent_writers(
             Mutex::new((client, statement))
         })
         .collect();
-    checkpoint(admin);
-    let bare_secs = timed_with_wal(admin, "INSERTs, 16 writers", total, || {
-        concurrent(writers, per_writer, |w, i| {
+    // Event k (from 1) of writer w: the store appends it at expected version k, the peer
+    // inserts row k. Two rounds each, in the order store, peer, peer, store, so that a change
+    // in the machine's load falls on both alike.
+    let store_round = |first: u64, count: u64| {
+        concurrent(writers, count, |w, i| {
+            let k = first + i;
+            store
+                .append(&stream(w), ExpectedVersion::Exact(k), vec![event(w, k)])
+                .expect("append to PostgreSQL");
+        })
+    };
+    let bare_round = |first: u64, count: u64| {
+        concurrent(writers, count, |w, i| {
             let mut guard = clients[index(w)]
                 .lock()
                 .expect("each writer has its own client");
             let (client, statement) = &mut *guard;
-            rows[index(w)][index(i + 1)]
+            rows[index(w)][index(first + i)]
                 .with_params(|params| client.execute(&*statement, params))
                 .expect("INSERT a row");
         })
-    });
+    };
+    let (first_round, second_round) = (per_writer / 2, per_writer - per_writer / 2);
+    let (mut ours, mut bare) = (Tally::default(), Tally::default());
+    checkpoint(admin);
+    ours.add(admin, || store_round(1, first_round));
+    bare.add(admin, || bare_round(1, first_round));
+    bare.add(admin, || bare_round(1 + first_round, second_round));
+    ours.add(admin, || store_round(1 + first_round, second_round));
+    ours.report("PgStore, 16 writers", total);
+    bare.report("INSERTs, 16 writers", total);
+    let (store_secs, bare_secs) = (ours.secs, bare.secs);
     vec![Row::ratio(
         &format!("PostgreSQL appends, 1 event per call, {writers} writers"),
         Figure::new("PgStore", per_sec(total, store_secs), PER_SEC),
