@@ -4,6 +4,7 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::{Barrier, Mutex};
+use std::time::Duration;
 
 use es_core::Durability;
 use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent, Repository};
@@ -30,6 +31,12 @@ pub struct Scale {
     pub runs: usize,
     /// Stream lengths of the aggregate loads: the first is the baseline.
     pub stream_lengths: [u64; 3],
+    /// Single-event appends per concurrent writer, in PostgreSQL.
+    pub pg_per_writer: u64,
+    /// Events whose append-to-subscriber latency is measured, in PostgreSQL.
+    pub latency_events: u64,
+    /// The pace of those appends: one per interval.
+    pub latency_interval: Duration,
 }
 
 impl Scale {
@@ -44,6 +51,9 @@ impl Scale {
             per_writer: 100,
             runs: 3,
             stream_lengths: [100, 10_000, 100_000],
+            pg_per_writer: 500,
+            latency_events: 2_000,
+            latency_interval: Duration::from_millis(5),
         }
     }
 
@@ -58,13 +68,21 @@ impl Scale {
             per_writer: 4,
             runs: 1,
             stream_lengths: [100, 1_000, 2_000],
+            pg_per_writer: 4,
+            latency_events: 20,
+            latency_interval: Duration::from_millis(2),
         }
+    }
+
+    /// The number of concurrent writers, as a count of connections.
+    pub(crate) fn writers_usize(&self) -> usize {
+        usize::try_from(self.writers).expect("writer count")
     }
 }
 
-const PER_SEC: &str = "events/s";
+pub(crate) const PER_SEC: &str = "events/s";
 
-fn per_sec(events: u64, secs: f64) -> f64 {
+pub(crate) fn per_sec(events: u64, secs: f64) -> f64 {
     // Counts far below 2^52: exact as f64.
     #[allow(clippy::cast_precision_loss)]
     let events = events as f64;
@@ -110,11 +128,11 @@ pub fn all(scale: &Scale, base: &Path) -> Vec<Row> {
     rows
 }
 
-fn batch_stream(b: u64) -> String {
+pub(crate) fn batch_stream(b: u64) -> String {
     format!("shop-{b}")
 }
 
-fn batch_events(scale: &Scale, b: u64, generation: Generation) -> Vec<NewEvent> {
+pub(crate) fn batch_events(scale: &Scale, b: u64, generation: Generation) -> Vec<NewEvent> {
     (0..scale.batch)
         .map(|i| new_event(b * scale.batch + i, generation))
         .collect()
@@ -382,7 +400,7 @@ fn single_writer(scale: &Scale, dir: &Path) -> Vec<Row> {
 
 /// `writers` threads, each appending one event per call to its own stream, started together;
 /// returns the wall time.
-fn concurrent(writers: u64, per_writer: u64, append: impl Fn(u64, u64) + Sync) -> f64 {
+pub(crate) fn concurrent(writers: u64, per_writer: u64, append: impl Fn(u64, u64) + Sync) -> f64 {
     let barrier = Barrier::new(usize::try_from(writers).expect("writer count") + 1);
     std::thread::scope(|scope| {
         for w in 0..writers {
