@@ -47,7 +47,8 @@ pub(crate) struct Located {
 
 /// Hashes event ids, as `u128`, with one folded multiplication keyed per process.
 ///
-/// Ids are random (v4) unless callers choose them; `SipHash` over them dominated rebuilding the
+/// Fresh ids are UUID v7 (a timestamp and 74 random bits, all folded in below) unless callers
+/// choose them; `SipHash` over them dominated rebuilding the
 /// index of a large log. The keys come from the standard library's random hasher state, so
 /// colliding ids cannot be chosen without knowing them.
 #[derive(Debug, Clone, Copy)]
