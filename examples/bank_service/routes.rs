@@ -170,10 +170,10 @@ async fn deposit(
     headers: HeaderMap,
     body: Result<Json<AmountBody>, JsonRejection>,
 ) -> Reply {
-    let id = account_id(path)?;
-    let request = request_context(&headers)?;
-    let Json(AmountBody { amount }) = body?;
-    run_command(&app, id, AccountCommand::Deposit { amount }, request).await
+    amount_command(&app, path, &headers, body, |amount| {
+        AccountCommand::Deposit { amount }
+    })
+    .await
 }
 
 async fn withdraw(
@@ -182,10 +182,24 @@ async fn withdraw(
     headers: HeaderMap,
     body: Result<Json<AmountBody>, JsonRejection>,
 ) -> Reply {
+    amount_command(&app, path, &headers, body, |amount| {
+        AccountCommand::Withdraw { amount }
+    })
+    .await
+}
+
+/// A command that carries an amount: the request's parts checked, then the command run.
+async fn amount_command(
+    app: &Arc<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+    body: Result<Json<AmountBody>, JsonRejection>,
+    command: impl FnOnce(u64) -> AccountCommand,
+) -> Reply {
     let id = account_id(path)?;
-    let request = request_context(&headers)?;
+    let request = request_context(headers)?;
     let Json(AmountBody { amount }) = body?;
-    run_command(&app, id, AccountCommand::Withdraw { amount }, request).await
+    run_command(app, id, command(amount), request).await
 }
 
 async fn run_command(
