@@ -1,61 +1,20 @@
 //! The commands on a `postgres://` URL: each test in a schema of its own, dropped afterwards.
 
+use es_tests::pg_schema::PgSchema;
+
 use super::*;
 
-/// A PostgreSQL schema of one test's own, dropped when it goes out of scope.
-struct PgSchema {
-    url: String,
-    schema: String,
+/// The location the command line takes: the URL with the schema's `schema` parameter.
+fn location(pg: &PgSchema) -> String {
+    let separator = if pg.url.contains('?') { '&' } else { '?' };
+    format!("{}{separator}schema={}", pg.url, pg.name)
 }
 
-impl PgSchema {
-    /// A fresh schema on the server of `DATABASE_URL`. Without it the test is skipped, with a
-    /// line saying so; with `CI` set, a skip is a failure, so CI cannot pass without the server.
-    fn new() -> Option<Self> {
-        let url = match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "DATABASE_URL is not set, but CI is: the PostgreSQL tests must run in CI"
-                );
-                eprintln!(
-                    "skipped: DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)"
-                );
-                return None;
-            }
-        };
-        let schema = format!("t_{:016x}", fastrand::u64(..));
-        Some(Self { url, schema })
-    }
-
-    /// The location the command line takes: the URL with this schema's `schema` parameter.
-    fn location(&self) -> String {
-        let separator = if self.url.contains('?') { '&' } else { '?' };
-        format!("{}{separator}schema={}", self.url, self.schema)
-    }
-
-    /// The location as the command line shows it (its password masked).
-    fn shown(&self) -> String {
-        StoreLocation::parse(self.location())
-            .expect("a PostgreSQL location")
-            .to_string()
-    }
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        let (url, schema) = (self.url.clone(), self.schema.clone());
-        // A thread of its own: the blocking client starts a runtime of its own.
-        let dropped = std::thread::spawn(move || {
-            postgres::Client::connect(&url, postgres::NoTls)?
-                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) && !std::thread::panicking() {
-            eprintln!("could not drop test schema {}", self.schema);
-        }
-    }
+/// The location as the command line shows it (its password masked).
+fn shown(pg: &PgSchema) -> String {
+    StoreLocation::parse(location(pg))
+        .expect("a PostgreSQL location")
+        .to_string()
 }
 
 impl Run {
@@ -67,8 +26,8 @@ impl Run {
             } else {
                 format!("<pg{}>", i + 1)
             };
-            self.out = self.out.replace(&pg.shown(), &name);
-            self.err = self.err.replace(&pg.shown(), &name);
+            self.out = self.out.replace(&shown(pg), &name);
+            self.err = self.err.replace(&shown(pg), &name);
         }
         self
     }
@@ -78,7 +37,7 @@ impl Run {
 fn a_directory_migrated_into_postgres_keeps_ids_versions_metadata_times_and_order() {
     let Some(pg) = PgSchema::new() else { return };
     let (_temp, dir) = bank_store();
-    let url = pg.location();
+    let url = location(&pg);
 
     let migrate = es_untyped(&["migrate", path(&dir), &url], &[&dir]).at(&[&pg]);
     assert_eq!(migrate.exit, Exit::Success, "{}", migrate.err);
@@ -134,7 +93,7 @@ fn a_directory_migrated_into_postgres_keeps_ids_versions_metadata_times_and_orde
 fn the_typed_migrate_into_postgres_upcasts_like_the_one_into_a_directory() {
     let Some(pg) = PgSchema::new() else { return };
     let (temp, dir) = bank_store();
-    let url = pg.location();
+    let url = location(&pg);
     let run = es(&["migrate", path(&dir), &url], &[&dir]).at(&[&pg]);
     assert_eq!(run.exit, Exit::Success, "{}", run.err);
     insta::assert_snapshot!(run.out, @r"
@@ -163,7 +122,7 @@ fn the_typed_migrate_into_postgres_upcasts_like_the_one_into_a_directory() {
 fn inspect_verify_and_tail_read_a_postgres_url() {
     let Some(pg) = PgSchema::new() else { return };
     let (_temp, dir) = bank_store();
-    let url = pg.location();
+    let url = location(&pg);
     let import = es(&["import", &url, BANK], &[]).at(&[&pg]);
     assert_eq!(import.exit, Exit::Success, "{}", import.err);
 
@@ -195,10 +154,10 @@ fn inspect_verify_and_tail_read_a_postgres_url() {
 #[test]
 fn verify_of_a_postgres_log_exits_one_naming_a_stream_version_out_of_line() {
     let Some(pg) = PgSchema::new() else { return };
-    let url = pg.location();
+    let url = location(&pg);
     let import = es(&["import", &url, BANK], &[]);
     assert_eq!(import.exit, Exit::Success, "{}", import.err);
-    let (admin_url, schema) = (pg.url.clone(), pg.schema.clone());
+    let (admin_url, schema) = (pg.url.clone(), pg.name.clone());
     std::thread::spawn(move || {
         postgres::Client::connect(&admin_url, postgres::NoTls)
             .expect("the test server accepts a client")
@@ -223,7 +182,7 @@ fn verify_of_a_postgres_log_exits_one_naming_a_stream_version_out_of_line() {
 fn import_into_postgres_checks_the_file_first_and_a_repeat_writes_nothing() {
     let Some(pg) = PgSchema::new() else { return };
     let temp = tempfile::tempdir().expect("temp dir");
-    let url = pg.location();
+    let url = location(&pg);
     let gap = temp.path().join("gap.jsonl");
     write_bank_log_with_a_version_gap(&gap);
     let refused = es(&["import", &url, path(&gap)], &[&gap]);
@@ -247,7 +206,7 @@ fn import_into_postgres_checks_the_file_first_and_a_repeat_writes_nothing() {
 #[test]
 fn migrate_refuses_a_postgres_target_that_holds_other_events() {
     let Some(pg) = PgSchema::new() else { return };
-    let url = pg.location();
+    let url = location(&pg);
     let import = es(&["import", &url, EVENTSTOREDB], &[]);
     assert_eq!(import.exit, Exit::Success, "{}", import.err);
     let (_temp, dir) = bank_store();

@@ -376,7 +376,7 @@ fn two_releases_share_a_file_store_through_a_two_step_deploy() {
 
 #[test]
 fn two_releases_share_a_postgres_log_through_a_two_step_deploy() {
-    let Some(db) = postgres_fixture::Schema::new() else {
+    let Some(db) = es_tests::pg_schema::PgSchema::new() else {
         return;
     };
     let connect = || {
@@ -388,46 +388,4 @@ fn two_releases_share_a_postgres_log_through_a_two_step_deploy() {
     // Each release in a process of its own: a store each, on one schema.
     let (old, new) = (connect(), connect());
     deploy_in_two_steps(&old, &new);
-}
-
-/// A PostgreSQL schema of its own for one test, dropped afterwards; the same rules as
-/// es-postgres' tests: skipped without `DATABASE_URL`, a failure without it under `CI`.
-mod postgres_fixture {
-    pub struct Schema {
-        pub url: String,
-        pub name: String,
-    }
-
-    impl Schema {
-        pub fn new() -> Option<Self> {
-            let url = match std::env::var("DATABASE_URL") {
-                Ok(url) if !url.is_empty() => url,
-                _ => {
-                    assert!(
-                        std::env::var_os("CI").is_none(),
-                        "DATABASE_URL is not set, but CI is: the PostgreSQL tests must run in CI"
-                    );
-                    eprintln!(
-                        "skipped: the PostgreSQL rolling deploy: DATABASE_URL is not set \
-                         (e.g. postgres://postgres@127.0.0.1:5432/test)"
-                    );
-                    return None;
-                }
-            };
-            let name = format!("t_rolling_{:016x}", fastrand::u64(..));
-            Some(Self { url, name })
-        }
-    }
-
-    impl Drop for Schema {
-        fn drop(&mut self) {
-            let dropped =
-                postgres::Client::connect(&self.url, postgres::NoTls).and_then(|mut client| {
-                    client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
-                });
-            if dropped.is_err() && !std::thread::panicking() {
-                eprintln!("could not drop test schema {}", self.name);
-            }
-        }
-    }
 }

@@ -3,6 +3,7 @@
 #![doc = include_str!("../../README.md")]
 
 pub mod order;
+pub mod pg_schema;
 pub mod replay;
 
 /// The upcasting guide, `docs/upcasting.md`: one worked example per kind of schema change,
