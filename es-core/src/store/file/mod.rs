@@ -20,6 +20,8 @@ mod writer;
 
 #[cfg(test)]
 mod fault_tests;
+#[cfg(test)]
+mod hostile_tests;
 
 use std::fmt;
 use std::fs::{File, OpenOptions, TryLockError};

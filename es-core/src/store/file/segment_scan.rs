@@ -186,15 +186,21 @@ impl SegmentReader {
         damaged_position: u64,
     ) -> io::Result<Option<FoundFrame>> {
         let mut offset = from;
-        while offset + FRAME_HEADER_LEN as u64 <= self.len {
+        while offset.saturating_add(FRAME_HEADER_LEN as u64) <= self.len {
             let bytes = self
                 .window
                 .get(&*self.file, offset, FRAME_HEADER_LEN, self.len)?;
+            // The file can be shorter than the length read at the start of the scan (the
+            // writer cut a torn tail meanwhile): what is not there holds no frame.
+            let Some(position) = FrameHeader::peek_position(bytes) else {
+                return Ok(None);
+            };
             // Frames between the damage and `offset` take at least a header and a byte each,
             // which bounds the position a genuine frame here can have: a cheap filter that
             // spares most offsets a checksum.
-            let position = FrameHeader::peek_position(bytes);
-            let most = damaged_position + (offset - damaged_offset) / (FRAME_HEADER_LEN as u64 + 1);
+            let most = damaged_position.saturating_add(
+                offset.saturating_sub(damaged_offset) / (FRAME_HEADER_LEN as u64 + 1),
+            );
             if (damaged_position..=most).contains(&position) {
                 if let Ok(header) = FrameHeader::decode(bytes) {
                     return Ok(Some(FoundFrame { offset, header }));
@@ -252,7 +258,8 @@ impl SegmentReader {
                 Frame::End => break,
                 Frame::Valid { header, stream_id } if header.position == expected => {
                     pending.push(header, offset, stream_id);
-                    expected += 1;
+                    // A hostile header can start a segment at the last position there is.
+                    expected = expected.saturating_add(1);
                     offset += header.frame_len();
                     if !header.batch_end {
                         continue;
@@ -291,7 +298,7 @@ impl SegmentReader {
             let resume = match damaged_header {
                 Some(header) if offset + header.frame_len() <= self.len => Some(Resume {
                     offset: offset + header.frame_len(),
-                    position: header.position + 1,
+                    position: header.position.saturating_add(1),
                 }),
                 _ => self
                     .find_frame_after(offset + 1, offset, expected)

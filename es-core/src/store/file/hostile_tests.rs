@@ -1,0 +1,167 @@
+//! Hostile or changing files under the store: segments that shrink while they are read,
+//! crafted headers, files that are not segments. Nothing may panic; every finding names the
+//! segment and offset.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::damage::Damage;
+use super::format::{encode_frame, segment_file_name, FrameFields, SegmentHeader};
+use super::fs::{FileSystem, LogFile, OpenMode, StdFs};
+use super::{Durability, FileStore, OpenError};
+use crate::{EventStore, ExpectedVersion, NewEvent};
+
+/// A file system whose files report a length `extra` bytes beyond their real end: what a
+/// reader sees when the owner cuts the segment between the reader's length and its reads.
+#[derive(Debug)]
+struct ShrinkingFs {
+    extra: u64,
+}
+
+#[derive(Debug)]
+struct ShrunkFile {
+    inner: Arc<dyn LogFile>,
+    extra: u64,
+}
+
+impl FileSystem for ShrinkingFs {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        StdFs.create_dir_all(dir)
+    }
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn LogFile>> {
+        Ok(Arc::new(ShrunkFile {
+            inner: StdFs.open(path, mode)?,
+            extra: self.extra,
+        }))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        StdFs.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        StdFs.remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        StdFs.sync_dir(dir)
+    }
+    fn list_dir(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        StdFs.list_dir(dir)
+    }
+}
+
+impl LogFile for ShrunkFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.inner.read_at(buf, offset)
+    }
+    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
+        self.inner.write_at(buf, offset)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.inner.sync_data()
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.inner.len()? + self.extra)
+    }
+}
+
+fn store_with_events(dir: &Path, batches: usize) {
+    let store = FileStore::options()
+        .durability(Durability::None)
+        .open(dir)
+        .expect("open");
+    for i in 0..batches {
+        store
+            .append(
+                "s",
+                ExpectedVersion::Any,
+                vec![NewEvent::new("E", 1, json!({ "i": i }))],
+            )
+            .expect("append");
+    }
+}
+
+#[test]
+fn read_only_scan_of_a_segment_that_shrinks_while_it_is_read_does_not_panic() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    store_with_events(dir.path(), 3);
+    for extra in [1, 75, 76, 77, 500, 100_000] {
+        let store = FileStore::options()
+            .file_system(Arc::new(ShrinkingFs { extra }))
+            .read_only()
+            .open(dir.path())
+            .expect("a read-only open of a shrinking segment");
+        assert_eq!(store.head_position().expect("head"), 3, "extra {extra}");
+        let tail = store
+            .recovery()
+            .torn_tail
+            .as_ref()
+            .expect("the missing bytes are a tail");
+        assert_eq!(
+            tail.bytes_removed, extra,
+            "the bytes that are gone are the tail"
+        );
+        assert_eq!(store.refresh().expect("refresh"), 3);
+        assert_eq!(store.read_all(1).expect("read_all").count(), 3);
+    }
+}
+
+/// A segment file whose header starts at `first_position`, holding one frame at `position`.
+fn craft_segment(dir: &Path, first_position: u64, position: u64) {
+    let mut bytes = SegmentHeader {
+        number: 1,
+        first_position,
+    }
+    .encode()
+    .to_vec();
+    encode_frame(
+        &mut bytes,
+        &FrameFields {
+            position,
+            stream_version: 1,
+            committed_through: 0,
+            event_id: Uuid::from_u128(7),
+            recorded_at_nanos: 0,
+            schema_version: 1,
+            stream_id: "s",
+            event_type: "E",
+            metadata: b"",
+            payload: b"{}",
+            batch_end: true,
+        },
+    );
+    std::fs::write(dir.join(segment_file_name(1)), bytes).expect("write the crafted segment");
+}
+
+#[test]
+fn segment_header_whose_first_position_is_u64_max_is_reported_not_overflowed() {
+    for position in [1, u64::MAX] {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        craft_segment(dir.path(), u64::MAX, position);
+        let report = FileStore::verify(dir.path()).expect("verify reads the crafted segment");
+        assert!(!report.is_clean(), "position {position}: {report:?}");
+        assert_eq!(
+            report.damaged[0].damage,
+            Damage::FirstPositionMismatch {
+                expected: 1,
+                found: u64::MAX
+            },
+            "position {position}"
+        );
+        let opened = FileStore::open_read_only(dir.path());
+        assert!(
+            matches!(opened, Err(OpenError::Corrupt { offset: 0, .. })),
+            "position {position}: {opened:?}"
+        );
+        let opened = FileStore::open(dir.path());
+        assert!(
+            matches!(opened, Err(OpenError::Corrupt { offset: 0, .. })),
+            "position {position}: {opened:?}"
+        );
+    }
+}
