@@ -87,7 +87,14 @@ impl FileSystem for StdFs {
             OpenMode::ReadWrite => options.read(true).write(true),
             OpenMode::CreateNew => options.read(true).write(true).create_new(true),
         };
-        Ok(Arc::new(StdFile(options.open(path)?)))
+        if mode != OpenMode::CreateNew {
+            // Opening a FIFO blocks until a writer comes, and a directory or device is no
+            // store file either: refuse what is not a regular file before opening it.
+            refuse_unless_regular(path, &std::fs::metadata(path)?)?;
+        }
+        let file = options.open(path)?;
+        refuse_unless_regular(path, &file.metadata()?)?;
+        Ok(Arc::new(StdFile(file)))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -106,6 +113,17 @@ impl FileSystem for StdFs {
         std::fs::read_dir(dir)?
             .map(|entry| entry.map(|e| e.path()))
             .collect()
+    }
+}
+
+fn refuse_unless_regular(path: &Path, metadata: &std::fs::Metadata) -> io::Result<()> {
+    if metadata.is_file() {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ))
     }
 }
 

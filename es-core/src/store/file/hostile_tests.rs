@@ -165,3 +165,106 @@ fn segment_header_whose_first_position_is_u64_max_is_reported_not_overflowed() {
         );
     }
 }
+
+#[test]
+fn verify_of_a_directory_without_segments_says_it_is_not_a_store() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(dir.path().join("hosts"), "127.0.0.1 localhost\n").expect("a file");
+    let verified = FileStore::verify(dir.path());
+    assert!(
+        matches!(verified, Err(OpenError::NotAStore { .. })),
+        "{verified:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("list").count(),
+        1,
+        "nothing created"
+    );
+}
+
+/// Runs `f` on another thread, failing the test if it has not returned within 10 seconds.
+fn within_seconds<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(f());
+    });
+    receive
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("finished without hanging")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_place_of_a_segment_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    store_with_events(dir.path(), 1);
+    let segment = dir.path().join(segment_file_name(1));
+    std::fs::remove_file(&segment).expect("remove the segment");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&segment)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    let path = dir.path().to_path_buf();
+    let verified = within_seconds(move || FileStore::verify(&path).map(|_| ()));
+    assert!(
+        matches!(&verified, Err(OpenError::Io { path, .. }) if *path == segment),
+        "{verified:?}"
+    );
+    let path = dir.path().to_path_buf();
+    let opened = within_seconds(move || FileStore::open_read_only(&path).map(|_| ()));
+    assert!(matches!(opened, Err(OpenError::Io { .. })), "{opened:?}");
+    let path = dir.path().to_path_buf();
+    let opened = within_seconds(move || FileStore::open(&path).map(|_| ()));
+    assert!(matches!(opened, Err(OpenError::Io { .. })), "{opened:?}");
+}
+
+#[test]
+fn a_deleted_middle_segment_is_reported_once_as_missing() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    {
+        let store = FileStore::options()
+            .durability(Durability::None)
+            .segment_size(1)
+            .open(dir.path())
+            .expect("open");
+        for i in 0..5 {
+            store
+                .append(
+                    "s",
+                    ExpectedVersion::Any,
+                    vec![NewEvent::new("E", 1, json!({ "i": i }))],
+                )
+                .expect("append");
+        }
+    }
+    std::fs::remove_file(dir.path().join(segment_file_name(2))).expect("delete segment 2");
+    let report = FileStore::verify(dir.path()).expect("verify");
+    let found: Vec<_> = report
+        .damaged
+        .iter()
+        .map(|d| (d.segment.clone(), d.damage.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            dir.path().join(segment_file_name(3)),
+            Damage::SegmentMissing { number: 2 }
+        )]
+    );
+    std::fs::remove_file(dir.path().join(segment_file_name(3))).expect("delete segment 3");
+    let report = FileStore::verify(dir.path()).expect("verify");
+    let found: Vec<_> = report.damaged.iter().map(|d| d.damage.clone()).collect();
+    assert_eq!(found, [Damage::SegmentsMissing { first: 2, last: 3 }]);
+    let opened = FileStore::open(dir.path());
+    assert!(
+        matches!(
+            &opened,
+            Err(OpenError::Corrupt {
+                damage: Damage::SegmentsMissing { .. },
+                ..
+            })
+        ),
+        "{opened:?}"
+    );
+}

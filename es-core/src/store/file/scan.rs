@@ -130,6 +130,8 @@ pub(crate) fn scan_log(
     let mut bytes_scanned = 0;
     // The position the next segment must start at, when known.
     let mut next_position = Some(1);
+    // The number the next segment file should have.
+    let mut expected_number = 1u64;
     let count = opened.len();
     for (
         i,
@@ -146,17 +148,23 @@ pub(crate) fn scan_log(
         }
         bytes_scanned += len;
         bytes_left -= len;
-        let expected_number = i as u64 + 1;
-        if number != expected_number {
-            scan.report(
-                mode,
-                &path,
-                0,
+        // Numbers are sorted and distinct: one gap before this segment is one report, and
+        // its first position then cannot follow the previous segment's last.
+        let after_gap = number > expected_number;
+        if after_gap {
+            let damage = if number - expected_number == 1 {
                 Damage::SegmentMissing {
                     number: expected_number,
-                },
-            )?;
+                }
+            } else {
+                Damage::SegmentsMissing {
+                    first: expected_number,
+                    last: number - 1,
+                }
+            };
+            scan.report(mode, &path, 0, damage)?;
         }
+        expected_number = number.saturating_add(1);
         let mut reader = SegmentReader {
             file: Arc::clone(&file),
             len,
@@ -171,7 +179,8 @@ pub(crate) fn scan_log(
             }
             Err(error) => return Err(error),
         };
-        if let Some(expected) = next_position.filter(|&p| p != header.first_position) {
+        if let Some(expected) = next_position.filter(|&p| !after_gap && p != header.first_position)
+        {
             scan.report_position_gap(mode, &path, expected, header.first_position)?;
         }
         let slot = u32::try_from(i).unwrap_or(u32::MAX);

@@ -17,7 +17,9 @@ impl FileStore {
     /// concurrent append is writing to show as torn.
     ///
     /// # Errors
-    /// [`OpenError::Io`] when the directory does not exist or a file cannot be read;
+    /// [`OpenError::Io`] when the directory does not exist or a file cannot be read (or a
+    /// segment's name is taken by something other than a regular file);
+    /// [`OpenError::NotAStore`] when it holds no segment file;
     /// [`OpenError::UnsupportedVersion`].
     ///
     /// # Examples
@@ -65,6 +67,11 @@ impl FileStore {
                 })
             }
         };
+        if scan.segments.is_empty() && scan.damaged.is_empty() {
+            return Err(OpenError::NotAStore {
+                dir: dir.as_ref().to_path_buf(),
+            });
+        }
         Ok(VerifyReport {
             segments: scan.segments.len(),
             events: scan.events,
