@@ -268,3 +268,73 @@ fn a_deleted_middle_segment_is_reported_once_as_missing() {
         "{opened:?}"
     );
 }
+
+/// A metadata object whose key `k` holds arrays nested so that the whole object is `depth`
+/// levels deep.
+fn metadata_of_depth(depth: usize) -> serde_json::Map<String, serde_json::Value> {
+    let mut value = json!(1);
+    for _ in 1..depth {
+        value = json!([value]);
+    }
+    let mut map = serde_json::Map::new();
+    map.insert("k".to_owned(), value);
+    map
+}
+
+#[test]
+fn metadata_nested_deeper_than_every_read_path_parses_is_refused_and_the_rest_reads_back() {
+    use crate::store::backend::MAX_METADATA_DEPTH;
+    use crate::{AppendError, MemoryStore};
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = FileStore::options()
+        .durability(Durability::None)
+        .open(dir.path())
+        .expect("open");
+    let memory = MemoryStore::new();
+    let stores: [&dyn EventStore; 2] = [&file, &memory];
+    for store in stores {
+        let deepest = metadata_of_depth(MAX_METADATA_DEPTH);
+        let accepted = NewEvent::new("E", 1, json!({})).with_metadata_map(deepest.clone());
+        store
+            .append("s", ExpectedVersion::NoStream, vec![accepted])
+            .expect("metadata at the limit is accepted");
+        let too_deep = NewEvent::new("E", 1, json!({}))
+            .with_metadata_map(metadata_of_depth(MAX_METADATA_DEPTH + 1));
+        let id = too_deep.event_id();
+        let refused = store.append("s", ExpectedVersion::Exact(1), vec![too_deep]);
+        assert!(
+            matches!(refused, Err(AppendError::MetadataTooDeep { event_id, limit })
+                if event_id == id && limit == MAX_METADATA_DEPTH),
+            "{refused:?}"
+        );
+        let all: Vec<_> = store
+            .read_all(1)
+            .expect("read_all")
+            .map(|e| e.expect("every accepted event reads back").metadata)
+            .collect();
+        assert_eq!(all, std::slice::from_ref(&deepest));
+        let stream: Vec<_> = store
+            .read_stream("s", 1)
+            .expect("read_stream")
+            .map(|e| e.expect("every accepted event reads back").metadata)
+            .collect();
+        assert_eq!(stream, [deepest]);
+    }
+    drop(file);
+    let report = FileStore::verify(dir.path()).expect("verify");
+    assert!(report.is_clean() && report.events == 1, "{report:?}");
+}
+
+#[test]
+fn metadata_at_the_depth_limit_parses_inside_two_more_envelopes() {
+    use crate::store::backend::MAX_METADATA_DEPTH;
+    let mut value = serde_json::Value::Object(metadata_of_depth(MAX_METADATA_DEPTH));
+    for _ in 0..2 {
+        value = json!({ "envelope": value });
+    }
+    let text = value.to_string();
+    let parsed: serde_json::Value =
+        serde_json::from_str(&text).expect("parses with serde_json's limit");
+    assert_eq!(parsed, value);
+}
