@@ -36,6 +36,7 @@ mod commands;
 mod jsonl;
 mod location;
 mod progress;
+mod rfc3339;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};

