@@ -75,3 +75,58 @@ fn events_recorded_before_1970_are_inspected_exported_tailed_and_imported() {
         .expect("it reads");
     assert_eq!(event.recorded_at, moon);
 }
+
+#[test]
+fn verify_says_a_damaged_last_batch_may_have_been_acknowledged_and_exits_one() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = temp.path().join("store");
+    {
+        let store = FileStore::open(&dir).expect("open");
+        for n in 0..3 {
+            store
+                .append(
+                    "s",
+                    ExpectedVersion::Any,
+                    vec![NewEvent::new("E", 1, json!({ "n": n }))],
+                )
+                .expect("append");
+        }
+    }
+    let segment = dir.join("seg-0000000001.log");
+    let mut bytes = std::fs::read(&segment).expect("read");
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x20;
+    std::fs::write(&segment, &bytes).expect("flip a byte of the last frame");
+    let output = es(&["verify", path_arg(&dir)]);
+    let said = text(&output);
+    assert_eq!(code(&output), 1, "{said}");
+    assert!(
+        said.contains("DAMAGED LAST BATCH") && said.contains("position 3") && !said.contains("ok:"),
+        "{said}"
+    );
+    // Cut bytes are kept beside the segment when the store is opened.
+    let store = FileStore::open(&dir).expect("open cuts the tail");
+    let kept = store
+        .recovery()
+        .torn_tail
+        .as_ref()
+        .and_then(|tail| tail.quarantine.clone())
+        .expect("kept");
+    assert!(kept.starts_with(&dir), "{kept:?}");
+    drop(store);
+    let output = es(&["verify", path_arg(&dir)]);
+    assert_eq!(code(&output), 0, "{}", text(&output));
+}
+
+#[test]
+fn verify_of_a_directory_that_is_not_a_store_fails() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(temp.path().join("passwd"), "root:x:0:0::/root:/bin/sh\n").expect("a file");
+    let output = es(&["verify", path_arg(temp.path())]);
+    assert_eq!(code(&output), 2, "{}", text(&output));
+    assert!(
+        text(&output).contains("not a file store"),
+        "{}",
+        text(&output)
+    );
+}

@@ -106,6 +106,8 @@ fn read_only_scan_of_a_segment_that_shrinks_while_it_is_read_does_not_panic() {
             tail.bytes_removed, extra,
             "the bytes that are gone are the tail"
         );
+        assert_eq!((tail.first_position, tail.last_position), (4, 4));
+        assert!(!tail.possibly_acknowledged, "{tail:?}");
         assert_eq!(store.refresh().expect("refresh"), 3);
         assert_eq!(store.read_all(1).expect("read_all").count(), 3);
     }
@@ -337,4 +339,117 @@ fn metadata_at_the_depth_limit_parses_inside_two_more_envelopes() {
     let parsed: serde_json::Value =
         serde_json::from_str(&text).expect("parses with serde_json's limit");
     assert_eq!(parsed, value);
+}
+
+/// A store holding a batch of one event, then the last batch, of two events; returns the
+/// segment's bytes and where the last batch starts.
+fn store_with_last_batch(dir: &Path) -> (Vec<u8>, u64) {
+    let store = FileStore::open(dir).expect("open");
+    store
+        .append(
+            "s",
+            ExpectedVersion::NoStream,
+            vec![NewEvent::new("A", 1, json!({}))],
+        )
+        .expect("first batch");
+    let start = std::fs::metadata(dir.join(segment_file_name(1)))
+        .expect("segment")
+        .len();
+    store
+        .append(
+            "s",
+            ExpectedVersion::Exact(1),
+            vec![
+                NewEvent::new("B", 1, json!({ "n": 1 })),
+                NewEvent::new("B", 1, json!({ "n": 2 })),
+            ],
+        )
+        .expect("the last batch is acknowledged");
+    drop(store);
+    let bytes = std::fs::read(dir.join(segment_file_name(1))).expect("read the segment");
+    (bytes, start)
+}
+
+#[test]
+fn a_damaged_last_batch_is_reported_as_possibly_acknowledged_and_its_bytes_are_kept() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (mut bytes, start) = store_with_last_batch(dir.path());
+    let segment = dir.path().join(segment_file_name(1));
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x20;
+    std::fs::write(&segment, &bytes).expect("flip a byte of the last frame");
+
+    let report = FileStore::verify(dir.path()).expect("verify");
+    let tail = report
+        .torn_tail
+        .clone()
+        .expect("the last batch is a torn tail");
+    assert!(report.is_clean() && !report.is_intact(), "{report:?}");
+    assert_eq!(
+        (tail.offset, tail.first_position, tail.last_position),
+        (start, 2, 3)
+    );
+    assert!(tail.possibly_acknowledged, "{tail:?}");
+    assert_eq!(tail.quarantine, None, "verify cuts nothing");
+
+    let reader = FileStore::open_read_only(dir.path()).expect("read-only open");
+    assert_eq!(
+        reader
+            .recovery()
+            .torn_tail
+            .as_ref()
+            .and_then(|t| t.quarantine.clone()),
+        None
+    );
+    drop(reader);
+    assert_eq!(
+        std::fs::read(&segment).expect("segment"),
+        bytes,
+        "nothing cut yet"
+    );
+
+    let store = FileStore::open(dir.path()).expect("open cuts the tail");
+    let tail = store.recovery().torn_tail.clone().expect("reported");
+    let kept = tail.quarantine.clone().expect("the cut bytes are kept");
+    assert_eq!(
+        kept,
+        dir.path()
+            .join(format!("{}.cut-{start}-1", segment_file_name(1)))
+    );
+    let start_usize = usize::try_from(start).expect("small");
+    assert_eq!(
+        std::fs::read(&kept).expect("quarantine file"),
+        &bytes[start_usize..]
+    );
+    assert_eq!(tail.bytes_removed, (bytes.len() - start_usize) as u64);
+    assert_eq!(store.head_position().expect("head"), 1);
+    drop(store);
+    let store = FileStore::open(dir.path()).expect("reopen");
+    assert_eq!(store.recovery().torn_tail, None);
+    assert!(kept.exists(), "a later open keeps the quarantine file");
+}
+
+#[test]
+fn a_last_batch_cut_short_is_unacknowledged_and_a_second_cut_gets_its_own_file() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (bytes, start) = store_with_last_batch(dir.path());
+    let segment = dir.path().join(segment_file_name(1));
+    let start_usize = usize::try_from(start).expect("small");
+    for (n, cut) in [(1, bytes.len() - 3), (2, start_usize + 100)] {
+        std::fs::write(&segment, &bytes[..cut]).expect("cut the segment short");
+        let store = FileStore::open(dir.path()).expect("open");
+        let tail = store.recovery().torn_tail.clone().expect("a torn tail");
+        assert!(!tail.possibly_acknowledged, "cut at {cut}: {tail:?}");
+        assert_eq!(tail.first_position, 2);
+        let kept = tail.quarantine.expect("kept");
+        assert_eq!(
+            kept,
+            dir.path()
+                .join(format!("{}.cut-{start}-{n}", segment_file_name(1)))
+        );
+        assert_eq!(
+            std::fs::read(&kept).expect("quarantine"),
+            &bytes[start_usize..cut]
+        );
+    }
 }

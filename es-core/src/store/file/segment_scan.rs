@@ -214,12 +214,15 @@ impl SegmentReader {
     /// Whether damage at `offset` (where position `damaged_position` belongs) in the last
     /// segment is a torn write: no frame after it says that position `first_uncommitted` was
     /// committed before it was written.
+    ///
+    /// `last_position` is raised to the highest position an intact header after the damage
+    /// names: what a cut would take.
     fn is_torn(
         &mut self,
         offset: u64,
         damaged_header: Option<FrameHeader>,
-        damaged_position: u64,
-        first_uncommitted: u64,
+        (damaged_position, first_uncommitted): (u64, u64),
+        last_position: &mut u64,
     ) -> io::Result<bool> {
         let mut next = match damaged_header {
             Some(header) => offset.saturating_add(header.frame_len()),
@@ -233,6 +236,7 @@ impl SegmentReader {
             if found.header.committed_through >= first_uncommitted {
                 return Ok(false);
             }
+            *last_position = (*last_position).max(found.header.position);
             next = found.offset.saturating_add(found.header.frame_len());
         }
         Ok(true)
@@ -280,12 +284,24 @@ impl SegmentReader {
                 ),
                 Frame::Damaged { damage, header } => (damage, header),
             };
+            // The frames of the cut batch read so far, the damaged one if its header is
+            // intact, and any intact one after it.
+            let mut last_position = expected.saturating_sub(1).max(first_uncommitted);
+            if let Some(header) = damaged_header.filter(|h| h.position == expected) {
+                last_position = last_position.max(header.position);
+            }
             if ctx.is_last
                 && self
-                    .is_torn(offset, damaged_header, expected, first_uncommitted)
+                    .is_torn(
+                        offset,
+                        damaged_header,
+                        (expected, first_uncommitted),
+                        &mut last_position,
+                    )
                     .map_err(io_error)?
             {
-                scan.torn_tail = Some(self.torn_tail(ctx, committed_end, damage));
+                let positions = (first_uncommitted, last_position);
+                scan.torn_tail = Some(self.torn_tail(ctx, committed_end, positions, damage));
                 pending.clear();
                 return Ok(SegmentEnd {
                     committed_end,
@@ -319,7 +335,9 @@ impl SegmentReader {
         }
         if !pending.frames.is_empty() {
             if ctx.is_last {
-                scan.torn_tail = Some(self.torn_tail(ctx, committed_end, Damage::UnfinishedBatch));
+                let positions = (first_uncommitted, expected.saturating_sub(1));
+                scan.torn_tail =
+                    Some(self.torn_tail(ctx, committed_end, positions, Damage::UnfinishedBatch));
             } else {
                 scan.report(
                     ctx.mode,
@@ -336,12 +354,32 @@ impl SegmentReader {
         })
     }
 
-    fn torn_tail(&self, ctx: &SegmentContext<'_>, offset: u64, damage: Damage) -> TornTail {
+    /// The tail from `offset` to the end of the segment, holding `(first, last)` positions.
+    fn torn_tail(
+        &self,
+        ctx: &SegmentContext<'_>,
+        offset: u64,
+        (first_position, last_position): (u64, u64),
+        damage: Damage,
+    ) -> TornTail {
+        // A write cut short leaves a batch without its end, or a frame longer than the bytes
+        // that follow it. Anything else (a checksum that fails on a frame whose bytes are all
+        // there) may be damage to a batch whose append was acknowledged.
+        let possibly_acknowledged = !matches!(
+            damage,
+            Damage::UnfinishedBatch
+                | Damage::HeaderTruncated { .. }
+                | Damage::FrameTruncated { .. }
+        );
         TornTail {
             segment: ctx.path.to_path_buf(),
             offset,
-            bytes_removed: self.len - offset,
+            bytes_removed: self.len.saturating_sub(offset),
             damage,
+            first_position,
+            last_position: last_position.max(first_position),
+            possibly_acknowledged,
+            quarantine: None,
         }
     }
 }
