@@ -130,3 +130,38 @@ fn verify_of_a_directory_that_is_not_a_store_fails() {
         text(&output)
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn verify_and_inspect_a_store_of_more_segments_than_open_files_allowed() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = temp.path().join("store");
+    {
+        let store = FileStore::options()
+            .durability(es_core::Durability::None)
+            .segment_size(1)
+            .open(&dir)
+            .expect("open");
+        for n in 0..300 {
+            store
+                .append(
+                    "s",
+                    ExpectedVersion::Any,
+                    vec![NewEvent::new("E", 1, json!({ "n": n }))],
+                )
+                .expect("append: each starts a segment");
+        }
+    }
+    for command in ["verify", "inspect"] {
+        // 300 segments under a limit of 128 open files.
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -n 128 && exec \"$0\" \"$1\" \"$2\"")
+            .arg(env!("CARGO_BIN_EXE_es"))
+            .arg(command)
+            .arg(&dir)
+            .output()
+            .expect("run es under a lowered file limit");
+        assert_eq!(code(&output), 0, "{command}: {}", text(&output));
+    }
+}

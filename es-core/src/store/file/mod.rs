@@ -39,7 +39,7 @@ pub use report::{DamagedFrame, RecoveryReport, TornTail, VerifyReport};
 use self::aux_files::{CHECKPOINT_DIR, SNAPSHOT_DIR};
 use self::follow::{scan_growth, IndexEnd};
 use self::format::{SegmentHeader, SEGMENT_HEADER_LEN, TEMP_SUFFIX};
-use self::fs::{FileSystem, OpenMode};
+use self::fs::{FileSystem, OpenMode, SegmentFiles, OPEN_SEGMENTS};
 use self::index::{Index, SegmentEntry};
 use self::reader::{AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW};
 use self::scan::{scan_log, Mode};
@@ -105,6 +105,8 @@ pub struct FileStore {
 pub(crate) struct Shared {
     dir: PathBuf,
     fs: Arc<dyn FileSystem>,
+    /// The segment files, opened on demand for reading.
+    files: Arc<SegmentFiles>,
     durability: Durability,
     segment_size: u64,
     index: RwLock<Index>,
@@ -126,7 +128,7 @@ impl Shared {
     /// `segment_size`; `writer` is `None` for a read-only store.
     fn new(
         dir: &Path,
-        fs: Arc<dyn FileSystem>,
+        files: Arc<SegmentFiles>,
         (durability, segment_size): (Durability, u64),
         index: Index,
         writer: Option<Writer>,
@@ -134,7 +136,8 @@ impl Shared {
         let head = index.head();
         Self {
             dir: dir.to_path_buf(),
-            fs,
+            fs: Arc::clone(&files.fs),
+            files,
             durability,
             segment_size,
             index: RwLock::new(index),
@@ -163,7 +166,7 @@ impl Shared {
                 next_position: index.head() + 1,
             }
         };
-        let growth = scan_growth(&*self.fs, &self.dir, end).map_err(ReadError::from)?;
+        let growth = scan_growth(&self.files, &self.dir, end).map_err(ReadError::from)?;
         let events = growth.collected.events();
         let mut index = self.write_index();
         if let Err((i, damage)) = index.push_all(&events) {
@@ -355,7 +358,8 @@ impl FileStore {
         fs.create_dir_all(dir).map_err(io_error(dir))?;
         let lock = lock_directory(dir)?;
         let sync = durability != Durability::None;
-        let scan = scan_log(&*fs, dir, Mode::Open, OpenMode::ReadWrite)?;
+        let files = SegmentFiles::new(Arc::clone(&fs), OPEN_SEGMENTS);
+        let scan = scan_log(&files, dir, Mode::Open, OpenMode::ReadWrite)?;
         let mut index = scan.index.unwrap_or_default();
         let mut temp_files = scan.temp_files;
         for subdir in [SNAPSHOT_DIR, CHECKPOINT_DIR] {
@@ -391,8 +395,8 @@ impl FileStore {
             };
             let (path, file) = create_segment(&*fs, dir, header, sync).map_err(io_error(dir))?;
             index.add_segment(SegmentEntry {
+                file: files.lazy(&path),
                 path,
-                file: Arc::clone(&file),
                 committed_len: SEGMENT_HEADER_LEN as u64,
             });
             (1, file)
@@ -425,7 +429,7 @@ impl FileStore {
         };
         let shared = Arc::new(Shared::new(
             dir,
-            fs,
+            files,
             (durability, segment_size),
             index,
             Some(writer),
@@ -443,7 +447,8 @@ impl FileStore {
     }
 
     fn open_read_only_with(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<Self, OpenError> {
-        let scan = scan_log(&*fs, dir, Mode::Open, OpenMode::Read)?;
+        let files = SegmentFiles::new(fs, OPEN_SEGMENTS);
+        let scan = scan_log(&files, dir, Mode::Open, OpenMode::Read)?;
         let index = scan.index.unwrap_or_default();
         let recovery = RecoveryReport {
             segments: index.segment_count(),
@@ -454,7 +459,7 @@ impl FileStore {
         Ok(Self {
             shared: Arc::new(Shared::new(
                 dir,
-                fs,
+                files,
                 (Durability::None, DEFAULT_SEGMENT_SIZE),
                 index,
                 None,

@@ -4,7 +4,9 @@ use std::path::Path;
 
 use super::damage::Damage;
 use super::format::FORMAT_VERSION;
-use super::fs::{OpenMode, StdFs};
+use std::sync::Arc;
+
+use super::fs::{OpenMode, SegmentFiles, StdFs, OPEN_SEGMENTS};
 use super::scan::{scan_log, Mode, ScanError};
 use super::{DamagedFrame, FileStore, OpenError, VerifyReport};
 
@@ -37,7 +39,8 @@ impl FileStore {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, OpenError> {
-        let scan = match scan_log(&StdFs, dir.as_ref(), Mode::Verify, OpenMode::Read) {
+        let files = SegmentFiles::new(Arc::new(StdFs), OPEN_SEGMENTS);
+        let scan = match scan_log(&files, dir.as_ref(), Mode::Verify, OpenMode::Read) {
             Ok(scan) => scan,
             Err(ScanError::Io { path, source }) => return Err(OpenError::Io { path, source }),
             Err(ScanError::Damaged {
