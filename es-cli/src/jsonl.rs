@@ -43,7 +43,7 @@ impl<'a> ExportedEvent<'a> {
 
 /// RFC 3339 in UTC with microseconds.
 pub fn format_time(time: SystemTime) -> String {
-    humantime::format_rfc3339_micros(time).to_string()
+    crate::rfc3339::format_time(time)
 }
 
 /// A line read by `import`: this tool's own format, or an EventStoreDB-style export.
@@ -202,5 +202,5 @@ fn eventstoredb_metadata(metadata: Option<Value>) -> Result<Map<String, Value>, 
 }
 
 fn parse_time(text: &str) -> Result<SystemTime, String> {
-    humantime::parse_rfc3339_weak(text).map_err(|e| format!("bad time {text:?}: {e}"))
+    crate::rfc3339::parse_time(text)
 }

@@ -26,7 +26,8 @@
 //! and the target of `migrate` open it for writing, and fail if it is open elsewhere. A
 //! PostgreSQL store is shared by any number of processes.
 //!
-//! Exit codes: 0 success; 1 the log has problems (damaged frames for `verify`, events that do
+//! Exit codes: 0 success; 1 the log has problems (damaged frames for `verify`, or a damaged
+//! last batch whose append may have been acknowledged; events that do
 //! not decode for `check`); 2 the command could not run (bad arguments, a store that does not
 //! open, I/O errors). Results go to standard output, errors and progress bars to standard
 //! error; progress bars show only when standard error is a terminal.
@@ -36,6 +37,7 @@ mod commands;
 mod jsonl;
 mod location;
 mod progress;
+mod rfc3339;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};

@@ -46,14 +46,37 @@ fn frames(dir: &Path, output: &mut Output<'_>) -> CommandResult {
         counted(report.events, "intact event")
     )?;
     if let Some(tail) = &report.torn_tail {
-        writeln!(
-            out,
-            "torn tail: {} from byte {} ({} bytes of an unacknowledged append; opening the store cuts it off): {}",
-            tail.segment.display(),
-            tail.offset,
-            tail.bytes_removed,
-            tail.damage
-        )?;
+        let positions = if tail.first_position == tail.last_position {
+            format!("position {}", tail.first_position)
+        } else {
+            format!(
+                "positions {} to {}",
+                tail.first_position, tail.last_position
+            )
+        };
+        if tail.possibly_acknowledged {
+            writeln!(
+                out,
+                "DAMAGED LAST BATCH: {} from byte {} ({} bytes, {positions}): {};                  its bytes are all there, so its append may have been acknowledged; opening                  the store cuts them off and keeps them in {}.cut-{}-N",
+                tail.segment.display(),
+                tail.offset,
+                tail.bytes_removed,
+                tail.damage,
+                tail.segment.display(),
+                tail.offset,
+            )?;
+        } else {
+            writeln!(
+                out,
+                "torn tail: {} from byte {} ({} bytes of an unfinished append, {positions};                  opening the store cuts them off and keeps them in {}.cut-{}-N): {}",
+                tail.segment.display(),
+                tail.offset,
+                tail.bytes_removed,
+                tail.segment.display(),
+                tail.offset,
+                tail.damage
+            )?;
+        }
     }
     for frame in &report.damaged {
         writeln!(
@@ -64,9 +87,15 @@ fn frames(dir: &Path, output: &mut Output<'_>) -> CommandResult {
             frame.damage
         )?;
     }
-    if report.is_clean() {
+    if report.is_intact() {
         writeln!(out, "ok: no damaged frames")?;
         Ok(Exit::Success)
+    } else if report.is_clean() {
+        writeln!(
+            out,
+            "the last batch is damaged and may have been acknowledged"
+        )?;
+        Ok(Exit::Problems)
     } else {
         writeln!(
             out,

@@ -23,6 +23,14 @@ use crate::{AppendError, AppendOutcome, ExpectedVersion, NewEvent, ReadError, St
 /// anything is written.
 pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024 * 1024;
 
+/// The deepest nesting of arrays and objects a metadata object may have, itself included
+/// (64). Every read path parses metadata with `serde_json`, which stops at 127 levels: the
+/// file store's frames, PostgreSQL's `jsonb` column, and the `es` tools, which put the
+/// metadata inside a JSON Lines object, or an HTTP response inside further levels. Half that
+/// depth leaves room for such envelopes, so whatever [`validate_batch`] accepts every read
+/// path gives back unchanged. Payloads are bytes to the stores, which never parse them.
+pub const MAX_METADATA_DEPTH: usize = 64;
+
 /// How often the default [`EventStore::wait_for_append`](crate::EventStore::wait_for_append) looks at the head position, for
 /// backends that cannot notify waiters: the worst-case delay before a waiter sees an append.
 pub const APPEND_POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -59,11 +67,12 @@ pub fn poll_for_append(
 }
 
 /// Checks a batch before anything is written: not empty, a usable stream id, payloads within
-/// [`MAX_PAYLOAD_BYTES`], no id repeated within the batch.
+/// [`MAX_PAYLOAD_BYTES`], metadata nested at most [`MAX_METADATA_DEPTH`] deep, no id repeated
+/// within the batch.
 ///
 /// # Errors
 /// [`AppendError::EmptyBatch`], [`AppendError::InvalidStreamId`], [`AppendError::TooLarge`],
-/// [`AppendError::DuplicateEventIdInBatch`].
+/// [`AppendError::MetadataTooDeep`], [`AppendError::DuplicateEventIdInBatch`].
 pub fn validate_batch(stream_id: &str, events: &[NewEvent]) -> Result<(), AppendError> {
     if stream_id.is_empty() {
         return Err(AppendError::InvalidStreamId {
@@ -89,6 +98,12 @@ pub fn validate_batch(stream_id: &str, events: &[NewEvent]) -> Result<(), Append
                 limit: MAX_PAYLOAD_BYTES,
             });
         }
+        if exceeds_depth(event.metadata(), MAX_METADATA_DEPTH) {
+            return Err(AppendError::MetadataTooDeep {
+                event_id: event.event_id(),
+                limit: MAX_METADATA_DEPTH,
+            });
+        }
         if !seen.insert(event.event_id()) {
             return Err(AppendError::DuplicateEventIdInBatch {
                 event_id: event.event_id(),
@@ -96,6 +111,26 @@ pub fn validate_batch(stream_id: &str, events: &[NewEvent]) -> Result<(), Append
         }
     }
     Ok(())
+}
+
+/// Whether arrays and objects nest deeper than `limit` in `object`, which counts as one
+/// level. Walks with its own stack: the value may be deeper than the thread's stack allows
+/// recursion.
+fn exceeds_depth(object: &serde_json::Map<String, serde_json::Value>, limit: usize) -> bool {
+    use serde_json::Value;
+    let mut stack: Vec<(&Value, usize)> = object.values().map(|v| (v, 2)).collect();
+    if limit == 0 {
+        return true;
+    }
+    while let Some((value, depth)) = stack.pop() {
+        match value {
+            Value::Array(_) | Value::Object(_) if depth > limit => return true,
+            Value::Array(items) => stack.extend(items.iter().map(|item| (item, depth + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|item| (item, depth + 1))),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Where an event id is already stored; for [`plan_append`].

@@ -57,6 +57,15 @@ pub enum AppendError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// An event's metadata nests arrays and objects deeper than every read path can parse
+    /// back ([`MAX_METADATA_DEPTH`](crate::store::backend::MAX_METADATA_DEPTH)).
+    #[error("the metadata of event {event_id} nests deeper than {limit} levels")]
+    MetadataTooDeep {
+        /// The event's id.
+        event_id: Uuid,
+        /// The deepest nesting accepted, the metadata object itself included.
+        limit: usize,
+    },
     /// The store is closed or failed earlier and refuses writes until it is reopened.
     #[error("the store refuses writes: {reason}")]
     Unavailable {

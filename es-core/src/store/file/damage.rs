@@ -39,6 +39,13 @@ pub enum Damage {
         /// The missing segment's number.
         number: u64,
     },
+    /// Several consecutive segments between the first and the last are missing.
+    SegmentsMissing {
+        /// The first missing segment's number.
+        first: u64,
+        /// The last missing segment's number.
+        last: u64,
+    },
     /// A segment does not start at the position after the previous segment's last event.
     FirstPositionMismatch {
         /// The position that should come next.
@@ -128,6 +135,9 @@ impl fmt::Display for Damage {
                 "the file name says segment {in_name}, its header says {in_header}"
             ),
             Damage::SegmentMissing { number } => write!(f, "segment {number} is missing"),
+            Damage::SegmentsMissing { first, last } => {
+                write!(f, "segments {first} to {last} are missing")
+            }
             Damage::FirstPositionMismatch { expected, found } => write!(
                 f,
                 "segments do not join: position {expected} should come next, but the next segment \

@@ -47,6 +47,15 @@ pub enum OpenError {
         /// The version this build reads.
         supported: u32,
     },
+    /// The directory holds no segment file: it is not a file store. Reported by
+    /// [`FileStore::verify`](super::FileStore::verify), which has nothing to check there. (A
+    /// writable open starts a new store in such a directory, and a read-only open sees an
+    /// empty log that a writer may start later.)
+    #[error("{} holds no segment file (seg-NNNNNNNNNN.log): not a file store", dir.display())]
+    NotAStore {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// A file operation failed.
     #[error("I/O failed on {}", path.display())]
     Io {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::damage::Damage;
 use super::format::{segment_file_name, FrameHeader, SEGMENT_HEADER_LEN};
-use super::fs::{FileSystem, LogFile, OpenMode};
+use super::fs::{LogFile, OpenMode, SegmentFiles};
 use super::index::{IndexedEvent, SegmentEntry};
 use super::scan::{Mode, Scan, ScanError};
 use super::segment_scan::{PendingBatch, SegmentContext, SegmentEnd, SegmentReader};
@@ -90,7 +90,7 @@ pub(crate) struct Growth {
 /// `end`, under the rules of an open (a torn or unfinished tail of the last segment is left
 /// out, any other damage is an error), without modifying anything.
 pub(crate) fn scan_growth(
-    fs: &dyn FileSystem,
+    files: &Arc<SegmentFiles>,
     dir: &Path,
     end: IndexEnd,
 ) -> Result<Growth, ScanError> {
@@ -112,7 +112,7 @@ pub(crate) fn scan_growth(
         let path = dir.join(segment_file_name(number));
         // Looked for before the current segment's length is read: once the next segment
         // exists, the writer has finished the current one.
-        let next = match fs.open(&path, OpenMode::Read) {
+        let next = match files.fs().open(&path, OpenMode::Read) {
             Ok(file) => Some(file),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(source) => return Err(ScanError::Io { path, source }),
@@ -160,9 +160,11 @@ pub(crate) fn scan_growth(
             });
         }
         let committed_len = SEGMENT_HEADER_LEN as u64;
+        // The index opens it again when it is read; this handle lives until the segment
+        // is scanned.
         growth.new_segments.push(SegmentEntry {
             path: path.clone(),
-            file: Arc::clone(&file),
+            file: files.lazy(&path),
             committed_len,
         });
         slot = Some(slot.map_or(0, |s| s + 1));

@@ -227,9 +227,11 @@ impl FrameHeader {
     }
 
     /// The header's position field without checking anything: a cheap filter before
-    /// [`FrameHeader::decode`] when searching for a frame start.
-    pub(crate) fn peek_position(bytes: &[u8]) -> u64 {
-        u64::from_le_bytes(get(bytes, F_POSITION))
+    /// [`FrameHeader::decode`] when searching for a frame start. `None` when `bytes` is too
+    /// short to hold a header (the file ended, or shrank while it was read).
+    pub(crate) fn peek_position(bytes: &[u8]) -> Option<u64> {
+        let field = bytes.get(F_POSITION..F_POSITION + 8)?;
+        Some(u64::from_le_bytes(field.try_into().ok()?))
     }
 
     /// Decodes and checks a header; `bytes` must hold at least [`FRAME_HEADER_LEN`] bytes.

@@ -2,11 +2,12 @@
 //! [`LogFile`], so tests can replace them with files whose writes fail, tear or whose syncs
 //! report errors.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// How to open a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +88,14 @@ impl FileSystem for StdFs {
             OpenMode::ReadWrite => options.read(true).write(true),
             OpenMode::CreateNew => options.read(true).write(true).create_new(true),
         };
-        Ok(Arc::new(StdFile(options.open(path)?)))
+        if mode != OpenMode::CreateNew {
+            // Opening a FIFO blocks until a writer comes, and a directory or device is no
+            // store file either: refuse what is not a regular file before opening it.
+            refuse_unless_regular(path, &std::fs::metadata(path)?)?;
+        }
+        let file = options.open(path)?;
+        refuse_unless_regular(path, &file.metadata()?)?;
+        Ok(Arc::new(StdFile(file)))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -106,6 +114,17 @@ impl FileSystem for StdFs {
         std::fs::read_dir(dir)?
             .map(|entry| entry.map(|e| e.path()))
             .collect()
+    }
+}
+
+fn refuse_unless_regular(path: &Path, metadata: &std::fs::Metadata) -> io::Result<()> {
+    if metadata.is_file() {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ))
     }
 }
 
@@ -155,4 +174,93 @@ impl LogFile for StdFile {
     fn len(&self) -> io::Result<u64> {
         Ok(self.0.metadata()?.len())
     }
+}
+
+/// How many segment files a store keeps open for reading at once.
+pub(crate) const OPEN_SEGMENTS: usize = 32;
+
+/// The segment files a store reads, opened on demand and kept open for the most recently used
+/// few: a log of any number of segments needs a bounded number of file descriptors.
+#[derive(Debug)]
+pub(crate) struct SegmentFiles {
+    pub(crate) fs: Arc<dyn FileSystem>,
+    /// Open files, the most recently used first.
+    open: Mutex<VecDeque<(PathBuf, Arc<dyn LogFile>)>>,
+    capacity: usize,
+}
+
+impl SegmentFiles {
+    pub(crate) fn new(fs: Arc<dyn FileSystem>, capacity: usize) -> Arc<Self> {
+        Arc::new(Self {
+            fs,
+            open: Mutex::new(VecDeque::with_capacity(capacity)),
+            capacity: capacity.max(1),
+        })
+    }
+
+    pub(crate) fn fs(&self) -> &dyn FileSystem {
+        &*self.fs
+    }
+
+    /// A handle on the segment at `path` that opens it (for reading) when it is used.
+    pub(crate) fn lazy(self: &Arc<Self>, path: &Path) -> Arc<dyn LogFile> {
+        Arc::new(LazyFile {
+            files: Arc::clone(self),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The open file at `path`, opened now if it is not among the recently used.
+    fn get(&self, path: &Path) -> io::Result<Arc<dyn LogFile>> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(at) = open.iter().position(|(p, _)| p == path) {
+            let entry = open.remove(at);
+            let file = entry.as_ref().map(|(_, f)| Arc::clone(f));
+            if let (Some(entry), Some(file)) = (entry, file) {
+                open.push_front(entry);
+                return Ok(file);
+            }
+        }
+        let file = self.fs.open(path, OpenMode::Read)?;
+        if open.len() >= self.capacity {
+            open.pop_back();
+        }
+        open.push_front((path.to_path_buf(), Arc::clone(&file)));
+        Ok(file)
+    }
+}
+
+/// A segment file opened through [`SegmentFiles`] when it is read; it only reads.
+#[derive(Debug)]
+struct LazyFile {
+    files: Arc<SegmentFiles>,
+    path: PathBuf,
+}
+
+impl LogFile for LazyFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.files.get(&self.path)?.read_at(buf, offset)
+    }
+    fn write_at(&self, _buf: &[u8], _offset: u64) -> io::Result<usize> {
+        Err(read_only_handle())
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        Err(read_only_handle())
+    }
+    fn set_len(&self, _len: u64) -> io::Result<()> {
+        Err(read_only_handle())
+    }
+    fn len(&self) -> io::Result<u64> {
+        self.files.get(&self.path)?.len()
+    }
+}
+
+fn read_only_handle() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "a segment opened on demand is only read",
+    )
 }

@@ -20,6 +20,8 @@ mod writer;
 
 #[cfg(test)]
 mod fault_tests;
+#[cfg(test)]
+mod hostile_tests;
 
 use std::fmt;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -37,7 +39,7 @@ pub use report::{DamagedFrame, RecoveryReport, TornTail, VerifyReport};
 use self::aux_files::{CHECKPOINT_DIR, SNAPSHOT_DIR};
 use self::follow::{scan_growth, IndexEnd};
 use self::format::{SegmentHeader, SEGMENT_HEADER_LEN, TEMP_SUFFIX};
-use self::fs::{FileSystem, OpenMode};
+use self::fs::{FileSystem, OpenMode, SegmentFiles, OPEN_SEGMENTS};
 use self::index::{Index, SegmentEntry};
 use self::reader::{AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW};
 use self::scan::{scan_log, Mode};
@@ -103,6 +105,8 @@ pub struct FileStore {
 pub(crate) struct Shared {
     dir: PathBuf,
     fs: Arc<dyn FileSystem>,
+    /// The segment files, opened on demand for reading.
+    files: Arc<SegmentFiles>,
     durability: Durability,
     segment_size: u64,
     index: RwLock<Index>,
@@ -124,7 +128,7 @@ impl Shared {
     /// `segment_size`; `writer` is `None` for a read-only store.
     fn new(
         dir: &Path,
-        fs: Arc<dyn FileSystem>,
+        files: Arc<SegmentFiles>,
         (durability, segment_size): (Durability, u64),
         index: Index,
         writer: Option<Writer>,
@@ -132,7 +136,8 @@ impl Shared {
         let head = index.head();
         Self {
             dir: dir.to_path_buf(),
-            fs,
+            fs: Arc::clone(&files.fs),
+            files,
             durability,
             segment_size,
             index: RwLock::new(index),
@@ -161,7 +166,7 @@ impl Shared {
                 next_position: index.head() + 1,
             }
         };
-        let growth = scan_growth(&*self.fs, &self.dir, end).map_err(ReadError::from)?;
+        let growth = scan_growth(&self.files, &self.dir, end).map_err(ReadError::from)?;
         let events = growth.collected.events();
         let mut index = self.write_index();
         if let Err((i, damage)) = index.push_all(&events) {
@@ -353,7 +358,8 @@ impl FileStore {
         fs.create_dir_all(dir).map_err(io_error(dir))?;
         let lock = lock_directory(dir)?;
         let sync = durability != Durability::None;
-        let scan = scan_log(&*fs, dir, Mode::Open, OpenMode::ReadWrite)?;
+        let files = SegmentFiles::new(Arc::clone(&fs), OPEN_SEGMENTS);
+        let scan = scan_log(&files, dir, Mode::Open, OpenMode::ReadWrite)?;
         let mut index = scan.index.unwrap_or_default();
         let mut temp_files = scan.temp_files;
         for subdir in [SNAPSHOT_DIR, CHECKPOINT_DIR] {
@@ -369,7 +375,13 @@ impl FileStore {
         for temp in &temp_files {
             fs.remove_file(temp).map_err(io_error(temp))?;
         }
-        if let (Some(tail), Some(last)) = (&scan.torn_tail, scan.segments.last()) {
+        let mut torn_tail = scan.torn_tail;
+        if let (Some(tail), Some(last)) = (&mut torn_tail, scan.segments.last()) {
+            // The cut bytes are evidence (they may hold an acknowledged batch that was
+            // damaged later): kept, durably, before the segment loses them.
+            let kept = quarantine_tail(&*fs, dir, &*last.file, &last.path, tail, sync)
+                .map_err(io_error(&last.path))?;
+            tail.quarantine = Some(kept);
             last.file
                 .set_len(tail.offset)
                 .map_err(io_error(&last.path))?;
@@ -383,8 +395,8 @@ impl FileStore {
             };
             let (path, file) = create_segment(&*fs, dir, header, sync).map_err(io_error(dir))?;
             index.add_segment(SegmentEntry {
+                file: files.lazy(&path),
                 path,
-                file: Arc::clone(&file),
                 committed_len: SEGMENT_HEADER_LEN as u64,
             });
             (1, file)
@@ -403,7 +415,7 @@ impl FileStore {
         let recovery = RecoveryReport {
             segments: index.segment_count(),
             events: head,
-            torn_tail: scan.torn_tail,
+            torn_tail,
             temp_files_removed: temp_files.len(),
         };
         let writer = Writer {
@@ -417,7 +429,7 @@ impl FileStore {
         };
         let shared = Arc::new(Shared::new(
             dir,
-            fs,
+            files,
             (durability, segment_size),
             index,
             Some(writer),
@@ -435,7 +447,8 @@ impl FileStore {
     }
 
     fn open_read_only_with(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<Self, OpenError> {
-        let scan = scan_log(&*fs, dir, Mode::Open, OpenMode::Read)?;
+        let files = SegmentFiles::new(fs, OPEN_SEGMENTS);
+        let scan = scan_log(&files, dir, Mode::Open, OpenMode::Read)?;
         let index = scan.index.unwrap_or_default();
         let recovery = RecoveryReport {
             segments: index.segment_count(),
@@ -446,7 +459,7 @@ impl FileStore {
         Ok(Self {
             shared: Arc::new(Shared::new(
                 dir,
-                fs,
+                files,
                 (Durability::None, DEFAULT_SEGMENT_SIZE),
                 index,
                 None,
@@ -456,6 +469,71 @@ impl FileStore {
             _lock: None,
         })
     }
+}
+
+/// Copies the bytes of `tail` (from its offset to the end of the segment at `segment_path`)
+/// to a new quarantine file beside the segment, `<segment>.cut-<offset>-<n>`, and returns its
+/// path. Written under a temporary name, synced and renamed (then the directory synced), so a
+/// crash leaves either no quarantine file (and the segment uncut: the next open copies again)
+/// or a complete one.
+fn quarantine_tail(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    segment: &dyn fs::LogFile,
+    segment_path: &Path,
+    tail: &TornTail,
+    sync: bool,
+) -> std::io::Result<PathBuf> {
+    let segment_name = segment_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut n = 1u64;
+    let path = loop {
+        let candidate = dir.join(format!("{segment_name}.cut-{}-{n}", tail.offset));
+        match fs.open(&candidate, OpenMode::Read) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break candidate,
+            _ => n += 1,
+        }
+    };
+    let mut temp_name = path.as_os_str().to_owned();
+    temp_name.push(TEMP_SUFFIX);
+    let temp = PathBuf::from(temp_name);
+    let file = fs.open(&temp, OpenMode::CreateNew)?;
+    let copied = copy_range(segment, &*file, tail.offset, tail.bytes_removed)
+        .and_then(|()| if sync { file.sync_data() } else { Ok(()) })
+        .and_then(|()| fs.rename(&temp, &path));
+    if let Err(e) = copied {
+        // Best effort: the next open removes leftover temporary files too.
+        let _ = fs.remove_file(&temp);
+        return Err(e);
+    }
+    if sync {
+        fs.sync_dir(dir)?;
+    }
+    Ok(path)
+}
+
+/// Copies `len` bytes of `from`, starting at `offset`, to the start of `to`.
+fn copy_range(
+    from: &dyn fs::LogFile,
+    to: &dyn fs::LogFile,
+    offset: u64,
+    len: u64,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; usize::try_from(len.min(1 << 20)).unwrap_or(1 << 20)];
+    let mut done = 0u64;
+    while done < len {
+        let want = usize::try_from(len - done).map_or(buf.len(), |left| left.min(buf.len()));
+        let read = fs::read_fully_at(from, &mut buf[..want], offset + done)?;
+        if read == 0 {
+            // The segment is shorter than when it was scanned: nothing more to keep.
+            break;
+        }
+        fs::write_all_at(to, &buf[..read], done)?;
+        done += read as u64;
+    }
+    Ok(())
 }
 
 /// Takes the directory's lock file, or says who holds it.

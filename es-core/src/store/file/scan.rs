@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::damage::Damage;
 use super::follow::Collected;
 use super::format::{is_temp_segment, segment_number, SEGMENT_HEADER_LEN};
-use super::fs::{FileSystem, LogFile, OpenMode};
+use super::fs::{FileSystem, LogFile, OpenMode, SegmentFiles};
 use super::index::{Index, SegmentEntry};
 use super::report::{DamagedFrame, TornTail};
 use super::segment_scan::{SegmentContext, SegmentReader};
@@ -40,6 +40,8 @@ pub(crate) enum Mode {
 pub(crate) struct ScannedSegment {
     pub number: u64,
     pub path: PathBuf,
+    /// For the last segment, the file as the scan opened it (for writing, in a writable
+    /// open); for the others, a handle that opens the file when it is read.
     pub file: Arc<dyn LogFile>,
     /// The end of the segment's last complete batch.
     pub committed_end: u64,
@@ -67,11 +69,10 @@ struct ListedSegment {
     path: PathBuf,
 }
 
-/// A listed segment, opened.
-struct OpenedSegment {
+/// A listed segment, with its length.
+struct MeasuredSegment {
     number: u64,
     path: PathBuf,
-    file: Arc<dyn LogFile>,
     len: u64,
 }
 
@@ -105,13 +106,15 @@ fn list_segments(fs: &dyn FileSystem, dir: &Path) -> Result<Listing, ScanError> 
     })
 }
 
-/// Scans every segment of `dir` in order.
+/// Scans every segment of `dir` in order, opening one segment file at a time (`files`
+/// opens them again when they are read).
 pub(crate) fn scan_log(
-    fs: &dyn FileSystem,
+    files: &Arc<SegmentFiles>,
     dir: &Path,
     mode: Mode,
     open_mode: OpenMode,
 ) -> Result<Scan, ScanError> {
+    let fs = files.fs();
     let Listing {
         segments: listed,
         temp_files,
@@ -125,41 +128,45 @@ pub(crate) fn scan_log(
         temp_files,
         collected: None,
     };
-    let opened = open_segments(fs, listed, open_mode)?;
+    let opened = measure_segments(fs, listed)?;
     let mut bytes_left: u64 = opened.iter().map(|segment| segment.len).sum();
     let mut bytes_scanned = 0;
     // The position the next segment must start at, when known.
     let mut next_position = Some(1);
+    // The number the next segment file should have.
+    let mut expected_number = 1u64;
     let count = opened.len();
-    for (
-        i,
-        OpenedSegment {
-            number,
-            path,
-            file,
-            len,
-        },
-    ) in opened.into_iter().enumerate()
-    {
+    for (i, MeasuredSegment { number, path, len }) in opened.into_iter().enumerate() {
         if let Some(index) = scan.index.as_mut() {
             index.reserve(expected_events(scan.events, bytes_scanned, bytes_left));
         }
         bytes_scanned += len;
         bytes_left -= len;
-        let expected_number = i as u64 + 1;
-        if number != expected_number {
-            scan.report(
-                mode,
-                &path,
-                0,
+        // Numbers are sorted and distinct: one gap before this segment is one report, and
+        // its first position then cannot follow the previous segment's last.
+        let after_gap = number > expected_number;
+        if after_gap {
+            let damage = if number - expected_number == 1 {
                 Damage::SegmentMissing {
                     number: expected_number,
-                },
-            )?;
+                }
+            } else {
+                Damage::SegmentsMissing {
+                    first: expected_number,
+                    last: number - 1,
+                }
+            };
+            scan.report(mode, &path, 0, damage)?;
         }
+        expected_number = number.saturating_add(1);
+        let io_error = |source: io::Error| ScanError::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = fs.open(&path, open_mode).map_err(io_error)?;
         let mut reader = SegmentReader {
             file: Arc::clone(&file),
-            len,
+            len: file.len().map_err(io_error)?,
             window: Window::new(WINDOW_BYTES),
         };
         let header = match reader.header(&path, number) {
@@ -171,14 +178,16 @@ pub(crate) fn scan_log(
             }
             Err(error) => return Err(error),
         };
-        if let Some(expected) = next_position.filter(|&p| p != header.first_position) {
+        if let Some(expected) = next_position.filter(|&p| !after_gap && p != header.first_position)
+        {
             scan.report_position_gap(mode, &path, expected, header.first_position)?;
         }
         let slot = u32::try_from(i).unwrap_or(u32::MAX);
+        let is_last = i + 1 == count;
         let ctx = SegmentContext {
             path: &path,
             slot,
-            is_last: i + 1 == count,
+            is_last,
             mode,
         };
         let end = reader.scan_frames(
@@ -188,13 +197,17 @@ pub(crate) fn scan_log(
             &mut scan,
         )?;
         next_position = end.next_position;
+        drop(reader);
         if let Some(index) = scan.index.as_mut() {
             index.add_segment(SegmentEntry {
                 path: path.clone(),
-                file: Arc::clone(&file),
+                file: files.lazy(&path),
                 committed_len: end.committed_end,
             });
         }
+        // Only the last segment stays open: a log of many segments must not need a file
+        // descriptor for each.
+        let file = if is_last { file } else { files.lazy(&path) };
         scan.segments.push(ScannedSegment {
             number,
             path,
@@ -205,28 +218,24 @@ pub(crate) fn scan_log(
     Ok(scan)
 }
 
-/// Opens each listed segment and reads its length.
-fn open_segments(
+/// The length of each listed segment, each file opened and closed again.
+fn measure_segments(
     fs: &dyn FileSystem,
     listed: Vec<ListedSegment>,
-    open_mode: OpenMode,
-) -> Result<Vec<OpenedSegment>, ScanError> {
-    let mut opened = Vec::with_capacity(listed.len());
+) -> Result<Vec<MeasuredSegment>, ScanError> {
+    let mut measured = Vec::with_capacity(listed.len());
     for ListedSegment { number, path } in listed {
         let io_error = |source: io::Error| ScanError::Io {
             path: path.clone(),
             source,
         };
-        let file = fs.open(&path, open_mode).map_err(io_error)?;
-        let len = file.len().map_err(io_error)?;
-        opened.push(OpenedSegment {
-            number,
-            path,
-            file,
-            len,
-        });
+        let len = fs
+            .open(&path, OpenMode::Read)
+            .and_then(|file| file.len())
+            .map_err(io_error)?;
+        measured.push(MeasuredSegment { number, path, len });
     }
-    Ok(opened)
+    Ok(measured)
 }
 
 /// How many events the next `bytes_left` bytes of segments probably hold: at the rate seen so

@@ -186,15 +186,21 @@ impl SegmentReader {
         damaged_position: u64,
     ) -> io::Result<Option<FoundFrame>> {
         let mut offset = from;
-        while offset + FRAME_HEADER_LEN as u64 <= self.len {
+        while offset.saturating_add(FRAME_HEADER_LEN as u64) <= self.len {
             let bytes = self
                 .window
                 .get(&*self.file, offset, FRAME_HEADER_LEN, self.len)?;
+            // The file can be shorter than the length read at the start of the scan (the
+            // writer cut a torn tail meanwhile): what is not there holds no frame.
+            let Some(position) = FrameHeader::peek_position(bytes) else {
+                return Ok(None);
+            };
             // Frames between the damage and `offset` take at least a header and a byte each,
             // which bounds the position a genuine frame here can have: a cheap filter that
             // spares most offsets a checksum.
-            let position = FrameHeader::peek_position(bytes);
-            let most = damaged_position + (offset - damaged_offset) / (FRAME_HEADER_LEN as u64 + 1);
+            let most = damaged_position.saturating_add(
+                offset.saturating_sub(damaged_offset) / (FRAME_HEADER_LEN as u64 + 1),
+            );
             if (damaged_position..=most).contains(&position) {
                 if let Ok(header) = FrameHeader::decode(bytes) {
                     return Ok(Some(FoundFrame { offset, header }));
@@ -208,12 +214,15 @@ impl SegmentReader {
     /// Whether damage at `offset` (where position `damaged_position` belongs) in the last
     /// segment is a torn write: no frame after it says that position `first_uncommitted` was
     /// committed before it was written.
+    ///
+    /// `last_position` is raised to the highest position an intact header after the damage
+    /// names: what a cut would take.
     fn is_torn(
         &mut self,
         offset: u64,
         damaged_header: Option<FrameHeader>,
-        damaged_position: u64,
-        first_uncommitted: u64,
+        (damaged_position, first_uncommitted): (u64, u64),
+        last_position: &mut u64,
     ) -> io::Result<bool> {
         let mut next = match damaged_header {
             Some(header) => offset.saturating_add(header.frame_len()),
@@ -227,6 +236,7 @@ impl SegmentReader {
             if found.header.committed_through >= first_uncommitted {
                 return Ok(false);
             }
+            *last_position = (*last_position).max(found.header.position);
             next = found.offset.saturating_add(found.header.frame_len());
         }
         Ok(true)
@@ -252,7 +262,8 @@ impl SegmentReader {
                 Frame::End => break,
                 Frame::Valid { header, stream_id } if header.position == expected => {
                     pending.push(header, offset, stream_id);
-                    expected += 1;
+                    // A hostile header can start a segment at the last position there is.
+                    expected = expected.saturating_add(1);
                     offset += header.frame_len();
                     if !header.batch_end {
                         continue;
@@ -273,12 +284,24 @@ impl SegmentReader {
                 ),
                 Frame::Damaged { damage, header } => (damage, header),
             };
+            // The frames of the cut batch read so far, the damaged one if its header is
+            // intact, and any intact one after it.
+            let mut last_position = expected.saturating_sub(1).max(first_uncommitted);
+            if let Some(header) = damaged_header.filter(|h| h.position == expected) {
+                last_position = last_position.max(header.position);
+            }
             if ctx.is_last
                 && self
-                    .is_torn(offset, damaged_header, expected, first_uncommitted)
+                    .is_torn(
+                        offset,
+                        damaged_header,
+                        (expected, first_uncommitted),
+                        &mut last_position,
+                    )
                     .map_err(io_error)?
             {
-                scan.torn_tail = Some(self.torn_tail(ctx, committed_end, damage));
+                let positions = (first_uncommitted, last_position);
+                scan.torn_tail = Some(self.torn_tail(ctx, committed_end, positions, damage));
                 pending.clear();
                 return Ok(SegmentEnd {
                     committed_end,
@@ -291,7 +314,7 @@ impl SegmentReader {
             let resume = match damaged_header {
                 Some(header) if offset + header.frame_len() <= self.len => Some(Resume {
                     offset: offset + header.frame_len(),
-                    position: header.position + 1,
+                    position: header.position.saturating_add(1),
                 }),
                 _ => self
                     .find_frame_after(offset + 1, offset, expected)
@@ -312,7 +335,9 @@ impl SegmentReader {
         }
         if !pending.frames.is_empty() {
             if ctx.is_last {
-                scan.torn_tail = Some(self.torn_tail(ctx, committed_end, Damage::UnfinishedBatch));
+                let positions = (first_uncommitted, expected.saturating_sub(1));
+                scan.torn_tail =
+                    Some(self.torn_tail(ctx, committed_end, positions, Damage::UnfinishedBatch));
             } else {
                 scan.report(
                     ctx.mode,
@@ -329,12 +354,32 @@ impl SegmentReader {
         })
     }
 
-    fn torn_tail(&self, ctx: &SegmentContext<'_>, offset: u64, damage: Damage) -> TornTail {
+    /// The tail from `offset` to the end of the segment, holding `(first, last)` positions.
+    fn torn_tail(
+        &self,
+        ctx: &SegmentContext<'_>,
+        offset: u64,
+        (first_position, last_position): (u64, u64),
+        damage: Damage,
+    ) -> TornTail {
+        // A write cut short leaves a batch without its end, or a frame longer than the bytes
+        // that follow it. Anything else (a checksum that fails on a frame whose bytes are all
+        // there) may be damage to a batch whose append was acknowledged.
+        let possibly_acknowledged = !matches!(
+            damage,
+            Damage::UnfinishedBatch
+                | Damage::HeaderTruncated { .. }
+                | Damage::FrameTruncated { .. }
+        );
         TornTail {
             segment: ctx.path.to_path_buf(),
             offset,
-            bytes_removed: self.len - offset,
+            bytes_removed: self.len.saturating_sub(offset),
             damage,
+            first_position,
+            last_position: last_position.max(first_position),
+            possibly_acknowledged,
+            quarantine: None,
         }
     }
 }

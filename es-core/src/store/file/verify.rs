@@ -4,7 +4,9 @@ use std::path::Path;
 
 use super::damage::Damage;
 use super::format::FORMAT_VERSION;
-use super::fs::{OpenMode, StdFs};
+use std::sync::Arc;
+
+use super::fs::{OpenMode, SegmentFiles, StdFs, OPEN_SEGMENTS};
 use super::scan::{scan_log, Mode, ScanError};
 use super::{DamagedFrame, FileStore, OpenError, VerifyReport};
 
@@ -17,7 +19,9 @@ impl FileStore {
     /// concurrent append is writing to show as torn.
     ///
     /// # Errors
-    /// [`OpenError::Io`] when the directory does not exist or a file cannot be read;
+    /// [`OpenError::Io`] when the directory does not exist or a file cannot be read (or a
+    /// segment's name is taken by something other than a regular file);
+    /// [`OpenError::NotAStore`] when it holds no segment file;
     /// [`OpenError::UnsupportedVersion`].
     ///
     /// # Examples
@@ -35,7 +39,8 @@ impl FileStore {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, OpenError> {
-        let scan = match scan_log(&StdFs, dir.as_ref(), Mode::Verify, OpenMode::Read) {
+        let files = SegmentFiles::new(Arc::new(StdFs), OPEN_SEGMENTS);
+        let scan = match scan_log(&files, dir.as_ref(), Mode::Verify, OpenMode::Read) {
             Ok(scan) => scan,
             Err(ScanError::Io { path, source }) => return Err(OpenError::Io { path, source }),
             Err(ScanError::Damaged {
@@ -65,6 +70,11 @@ impl FileStore {
                 })
             }
         };
+        if scan.segments.is_empty() && scan.damaged.is_empty() {
+            return Err(OpenError::NotAStore {
+                dir: dir.as_ref().to_path_buf(),
+            });
+        }
         Ok(VerifyReport {
             segments: scan.segments.len(),
             events: scan.events,

@@ -416,8 +416,8 @@ impl Shared {
         };
         let (path, file) = create_segment(&*self.fs, &self.dir, header, sync)?;
         let slot = self.write_index().add_segment(SegmentEntry {
+            file: self.files.lazy(&path),
             path,
-            file: Arc::clone(&file),
             committed_len: SEGMENT_HEADER_LEN as u64,
         });
         writer.segment_slot = slot;
