@@ -313,3 +313,4 @@ fn usage_errors_exit_two_and_help_exits_zero() {
 mod on_postgres;
 
 mod hostile_jsonl;
+mod jsonl_round_trip;
