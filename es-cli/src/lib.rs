@@ -26,9 +26,10 @@
 //! and the target of `migrate` open it for writing, and fail if it is open elsewhere. A
 //! PostgreSQL store is shared by any number of processes.
 //!
-//! Exit codes: 0 success; 1 the log has problems (damaged frames for `verify`, or a damaged
-//! last batch whose append may have been acknowledged; events that do
-//! not decode for `check`); 2 the command could not run (bad arguments, a store that does not
+//! Exit codes: 0 success, also when standard output is closed early (`es export STORE | head
+//! -1` ends quietly); 1 the log has problems (damaged frames for `verify`, or a damaged last
+//! batch whose append may have been acknowledged; events that do not decode for `check`); 2
+//! the command could not run (bad arguments, a store that does not
 //! open, I/O errors). Results go to standard output, errors and progress bars to standard
 //! error; progress bars show only when standard error is a terminal.
 
@@ -37,7 +38,6 @@ mod commands;
 mod jsonl;
 mod location;
 mod progress;
-mod rfc3339;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -46,7 +46,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use es_core::Event;
 
-pub use jsonl::SCHEMA_VERSION_KEYS;
+pub use jsonl::{format_time, SCHEMA_VERSION_KEYS};
 pub use location::{LocationError, PgLocation, StoreLocation};
 
 /// How a command ended.
@@ -127,6 +127,13 @@ pub fn execute_untyped(
 fn finish(result: Result<Exit, commands::CommandError>, output: &mut Output<'_>) -> Exit {
     match result {
         Ok(exit) => exit,
+        // A reader that stopped reading (`es export big | head -1`) is a normal end of the
+        // output, as for ripgrep: nothing is wrong, and nothing is said.
+        Err(commands::CommandError::Output(error))
+            if error.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Exit::Success
+        }
         Err(error) => {
             // Nothing sensible is left to do if standard error itself fails.
             let _ = writeln!(output.err, "error: {}", with_causes(&error));

@@ -241,3 +241,37 @@ fn lines_of(child: &mut std::process::Child) -> impl Fn() -> String {
             .expect("a line from tail")
     }
 }
+
+#[test]
+fn export_into_a_pipe_closed_early_ends_quietly_with_exit_zero() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = temp.path().join("store");
+    let store = FileStore::open(&dir).expect("open");
+    // Far more than a pipe buffers, so `es` is still writing when the reader goes.
+    let events: Vec<NewEvent> = (0..5000)
+        .map(|n| NewEvent::new("Pinged", 1, json!({ "n": n, "padding": "x".repeat(200) })))
+        .collect();
+    store
+        .append("s", ExpectedVersion::Any, events)
+        .expect("append");
+    drop(store);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_es"))
+        .args(["export", dir.to_str().expect("UTF-8 path")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run es");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("a line");
+    assert!(first.starts_with("{\"position\":1,"), "{first}");
+    // The reader is dropped here: the pipe is closed like `| head -1` closes it.
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "",
+        "a closed pipe is not an error"
+    );
+    assert_eq!(code(&output), 0);
+}

@@ -188,6 +188,10 @@ fn import_into_postgres_checks_the_file_first_and_a_repeat_writes_nothing() {
     let refused = es(&["import", &url, path(&gap)], &[&gap]);
     assert_eq!(refused.exit, Exit::Failed);
     insta::assert_snapshot!(refused.err, @"error: <dir>:3: stream `acc-001` has version 3 where version 2 comes next");
+    assert!(
+        !pg.exists(),
+        "a file that fails on its own never connects, so nothing is created"
+    );
     let empty = es(&["inspect", &url], &[]);
     assert!(
         empty.out.contains("events     0 in 0 streams"),
@@ -256,4 +260,30 @@ fn a_url_s_password_is_never_shown_and_a_server_that_cannot_be_reached_exits_two
         bad_schema.err
     );
     assert!(!bad_schema.err.contains("s3cret"), "{}", bad_schema.err);
+}
+
+#[test]
+fn an_import_into_postgres_that_fails_against_the_store_writes_nothing() {
+    let Some(pg) = PgSchema::new() else { return };
+    let temp = tempfile::tempdir().expect("temp dir");
+    let url = location(&pg);
+    let first = es(&["import", &url, BANK], &[]);
+    assert_eq!(first.exit, Exit::Success, "{}", first.err);
+    // A new stream, then a line whose id the store already holds in another stream.
+    let file = temp.path().join("clash.jsonl");
+    let line = |version: u64, id: u32| {
+        format!(
+            r#"{{"stream_id":"new","stream_version":{version},"event_id":"00000000-0000-4000-8000-{id:012}","event_type":"Pinged","schema_version":1,"payload":{{}}}}"#
+        )
+    };
+    std::fs::write(&file, format!("{}\n{}\n", line(1, 90), line(2, 1))).expect("write");
+    let run = es(&["import", &url, path(&file)], &[&file]);
+    assert_eq!(run.exit, Exit::Failed);
+    insta::assert_snapshot!(run.err, @"error: <dir>:2: event id 00000000-0000-4000-8000-000000000001 is already stored, in stream `acc-001` at version 1");
+    let exported = es(&["export", &url], &[]);
+    assert_eq!(
+        exported.out.lines().count(),
+        6,
+        "stream `new` was not written"
+    );
 }

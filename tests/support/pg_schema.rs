@@ -37,6 +37,31 @@ impl PgSchema {
     }
 }
 
+impl PgSchema {
+    /// Whether the schema exists on the server (whatever connected may have created it).
+    ///
+    /// # Panics
+    /// When the server cannot be queried.
+    #[must_use]
+    pub fn exists(&self) -> bool {
+        let (url, name) = (self.url.clone(), self.name.clone());
+        // A thread of its own: the blocking client must not run on a Tokio thread.
+        std::thread::spawn(move || {
+            postgres::Client::connect(&url, postgres::NoTls)
+                .and_then(|mut client| {
+                    client.query_opt(
+                        "SELECT 1 FROM information_schema.schemata WHERE schema_name = $1",
+                        &[&name],
+                    )
+                })
+                .map(|row| row.is_some())
+        })
+        .join()
+        .expect("query thread")
+        .expect("query the server")
+    }
+}
+
 impl Drop for PgSchema {
     fn drop(&mut self) {
         let (url, name) = (self.url.clone(), self.name.clone());

@@ -1,33 +1,56 @@
-//! `import`: append events from JSON Lines, keeping streams, versions and event ids.
+//! `import`: append events from JSON Lines, keeping streams, versions, event ids, times and
+//! payload bytes.
 //!
-//! The file is read twice: the first pass checks every line (format, stream versions that
-//! follow each other and the store), so a bad file writes nothing; the second appends, in
-//! batches of consecutive events of one stream. Event ids make a repeated import a no-op.
+//! The file is read three times. The first pass checks every line against the file alone:
+//! its format, the limits of the stores, stream versions that follow each other, event ids
+//! given once. Only then is the store opened (a directory is not even created); the second
+//! pass checks the lines against it: each stream continues the store's, a line at a version
+//! the store has repeats the stored event exactly, and no new id is stored elsewhere. The
+//! third pass appends, in batches of consecutive events of one stream, skipping what is
+//! already stored. A file that fails a check writes nothing and creates nothing.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
+use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::time::SystemTime;
 
-use es_core::{EventStore, ExpectedVersion, NewEvent};
+use es_core::store::backend::{validate_batch, MAX_PAYLOAD_BYTES};
+use es_core::{AppendError, EventStore, ExpectedVersion, NewEvent, StoredEvent, Uuid};
+use serde_json::{Map, Value};
 
-use super::{count, counted, location, open, CommandError, CommandResult};
+use super::{count, counted, location, open, CommandError, CommandResult, Store};
 use crate::args::ImportArgs;
-use crate::jsonl::{parse_line, ImportedEvent};
+use crate::jsonl::{format_time, parse_line, ImportedEvent};
+use crate::location::StoreLocation;
 use crate::{progress, Exit, Output};
 
 /// Events per append.
 const BATCH: usize = 1000;
 
+/// The longest event type a store holds, in bytes (the file store's frame field).
+const MAX_EVENT_TYPE_BYTES: usize = u16::MAX as usize;
+
+/// The largest metadata object a store holds, as JSON text in bytes (the file store's).
+const MAX_METADATA_BYTES: usize = MAX_PAYLOAD_BYTES;
+
 pub fn run(args: &ImportArgs, output: &mut Output<'_>) -> CommandResult {
     let location = location(&args.store)?;
-    let store = open(&location)?;
-    let total = check_file(&args.file, &*store)?;
-    let bar = progress::events(output.progress, total, "importing");
+    let file = check_file(&args.file)?;
+    let existing = open_if_store(&location)?;
+    let stored = check_against_store(&args.file, &file, existing.as_deref())?;
+    let store = match existing {
+        Some(store) => store,
+        None => open(&location)?,
+    };
+    let to_write = file.lines.saturating_sub(stored.events);
+    let bar = progress::events(output.progress, to_write, "importing");
     let mut batch: Vec<NewEvent> = Vec::with_capacity(BATCH);
     let mut batch_stream = String::new();
     let mut batch_first_version = 0;
-    let (mut written, mut already) = (0u64, 0u64);
+    let (mut written, mut already, mut skipped) = (0u64, 0u64, 0u64);
     let mut flush =
         |stream: &str, first: u64, batch: &mut Vec<NewEvent>| -> Result<(), CommandError> {
             if batch.is_empty() {
@@ -47,13 +70,18 @@ pub fn run(args: &ImportArgs, output: &mut Output<'_>) -> CommandResult {
             bar.inc(n);
             Ok(())
         };
-    for_each_line(&args.file, |_, event| {
+    for_each_line(&args.file, |line, event| {
         let ImportedEvent {
             stream_id,
             stream_version,
             event,
             ..
         } = event;
+        let in_store = stored.versions.get(&stream_id).copied().unwrap_or(0);
+        if file.repeats.contains(&line) || stream_version <= in_store {
+            skipped += 1;
+            return Ok(());
+        }
         let follows = stream_id == batch_stream
             && stream_version == batch_first_version + batch.len() as u64
             && batch.len() < BATCH;
@@ -72,58 +100,341 @@ pub fn run(args: &ImportArgs, output: &mut Output<'_>) -> CommandResult {
         "imported {} into {} ({} already there)",
         counted(written, "event"),
         location,
-        count(already)
+        count(already + skipped)
     )?;
     Ok(Exit::Success)
 }
 
-/// Checks every line before anything is written; returns the number of events.
-fn check_file(path: &Path, store: &dyn EventStore) -> Result<u64, CommandError> {
-    // The next version each stream must get in the file.
-    let mut next: HashMap<String, u64> = HashMap::new();
-    let mut events = 0;
-    for_each_line(path, |line, event| {
+/// What the first pass learned about the file.
+struct FileCheck {
+    /// The lines of each stream, by version.
+    streams: HashMap<String, StreamLines>,
+    /// Lines that repeat an earlier line of the file exactly; the third pass skips them.
+    repeats: HashSet<usize>,
+    /// Lines holding an event.
+    lines: u64,
+}
+
+/// A stream's lines in the file: `lines[i]` has version `first_version + i`.
+struct StreamLines {
+    first_version: u64,
+    lines: Vec<LineEvent>,
+}
+
+/// What the checks need of one line's event.
+struct LineEvent {
+    line: usize,
+    /// The id the line gives, if it gives one.
+    id: Option<Uuid>,
+    digest: u64,
+    recorded_at: Option<SystemTime>,
+}
+
+impl LineEvent {
+    fn new(line: usize, imported: &ImportedEvent) -> Self {
+        let event = &imported.event;
+        Self {
+            line,
+            id: imported.has_id.then(|| event.event_id()),
+            digest: digest(
+                event.event_type(),
+                event.schema_version(),
+                event.payload(),
+                event.metadata(),
+            ),
+            recorded_at: event.recorded_at(),
+        }
+    }
+
+    /// Whether `other`, a later line at the same stream version, repeats this one exactly.
+    fn is_repeated_by(&self, other: &LineEvent) -> bool {
+        self.id.is_some()
+            && self.id == other.id
+            && self.digest == other.digest
+            && self.recorded_at == other.recorded_at
+    }
+}
+
+/// A fingerprint of what an event says, besides its id, stream, version and time.
+fn digest(
+    event_type: &str,
+    schema_version: u32,
+    payload: &[u8],
+    metadata: &Map<String, Value>,
+) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (event_type, schema_version, payload).hash(&mut hasher);
+    Value::Object(metadata.clone())
+        .to_string()
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The first pass: every line checked against the file alone.
+fn check_file(path: &Path) -> Result<FileCheck, CommandError> {
+    let mut check = FileCheck {
+        streams: HashMap::new(),
+        repeats: HashSet::new(),
+        lines: 0,
+    };
+    // Where each given id is: line, stream, version.
+    let mut ids: HashMap<Uuid, (usize, String, u64)> = HashMap::new();
+    for_each_line(path, |line, imported| {
         let bad = |message: String| CommandError::BadLine {
             path: path.to_owned(),
             line,
             message,
         };
-        let in_order = match next.get(&event.stream_id) {
-            Some(v) => event.stream_version == *v,
-            // A stream's first line may continue the store's stream, or repeat part of it.
-            None => event.stream_version <= store.stream_version(&event.stream_id)? + 1,
+        within_limits(&imported).map_err(bad)?;
+        check.lines += 1;
+        let this = LineEvent::new(line, &imported);
+        let version = imported.stream_version;
+        let stream = match check.streams.entry(imported.stream_id.clone()) {
+            Entry::Vacant(entry) => entry.insert(StreamLines {
+                first_version: version,
+                lines: Vec::new(),
+            }),
+            Entry::Occupied(entry) => entry.into_mut(),
         };
-        if !in_order {
-            let expected = match next.get(&event.stream_id) {
-                Some(v) => *v,
-                None => store.stream_version(&event.stream_id)? + 1,
-            };
+        let next = stream.first_version + stream.lines.len() as u64;
+        if version < next && version >= stream.first_version {
+            let earlier = &stream.lines
+                [usize::try_from(version - stream.first_version).unwrap_or(usize::MAX)];
+            if earlier.is_repeated_by(&this) {
+                check.repeats.insert(line);
+                return Ok(());
+            }
             return Err(bad(format!(
-                "stream `{}` has version {} where version {expected} comes next",
-                event.stream_id, event.stream_version
+                "stream `{}` version {version} is already on line {}, and this line is not the same event{}",
+                imported.stream_id,
+                earlier.line,
+                if this.id.is_none() { " (a repeated line needs its `event_id`)" } else { "" }
             )));
         }
-        // A version the store already has must be this very event: a repeated import.
-        if let Some(existing) = store
-            .read_stream(&event.stream_id, event.stream_version)?
-            .next()
-        {
-            let existing = existing?;
-            if !event.has_id || existing.event_id != event.event.event_id() {
+        if version != next {
+            return Err(bad(format!(
+                "stream `{}` has version {version} where version {next} comes next",
+                imported.stream_id
+            )));
+        }
+        if let Some(id) = this.id {
+            if let Some((other, stream_id, v)) = ids.get(&id) {
                 return Err(bad(format!(
-                    "the store already has a different event at `{}` version {} (re-importing needs the same event ids)",
-                    event.stream_id, event.stream_version
+                    "event id {id} is also on line {other} (stream `{stream_id}` version {v}); event ids are unique"
                 )));
             }
+            ids.insert(id, (line, imported.stream_id.clone(), version));
         }
-        next.insert(event.stream_id, event.stream_version + 1);
-        events += 1;
+        stream.lines.push(this);
         Ok(())
     })?;
-    Ok(events)
+    Ok(check)
 }
 
-/// Calls `f` with the 1-based line number and the event of every non-empty line.
+/// The checks every store makes at append (`validate_batch` and the limits of the file
+/// store's frames), made before anything is written.
+fn within_limits(imported: &ImportedEvent) -> Result<(), String> {
+    let event = &imported.event;
+    match validate_batch(&imported.stream_id, std::slice::from_ref(event)) {
+        Ok(()) => {}
+        Err(AppendError::InvalidStreamId { reason, .. }) => return Err(reason.to_owned()),
+        Err(AppendError::TooLarge { size, limit, .. }) => {
+            return Err(format!(
+                "the payload is {size} bytes, more than the limit of {limit}"
+            ))
+        }
+        Err(other) => return Err(other.to_string()),
+    }
+    if event.event_type().len() > MAX_EVENT_TYPE_BYTES {
+        return Err(format!(
+            "the event type is {} bytes, more than the limit of {MAX_EVENT_TYPE_BYTES}",
+            event.event_type().len()
+        ));
+    }
+    if !event.metadata().is_empty() {
+        let size = Value::Object(event.metadata().clone()).to_string().len();
+        if size > MAX_METADATA_BYTES {
+            return Err(format!(
+                "the metadata is {size} bytes as JSON, more than the limit of {MAX_METADATA_BYTES}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The store at `location` when there is one; `None` for a directory that does not exist
+/// or is empty, which the import creates once the file has passed its checks.
+fn open_if_store(location: &StoreLocation) -> Result<Option<Store>, CommandError> {
+    let StoreLocation::Dir(dir) = location else {
+        return open(location).map(Some);
+    };
+    let io = |source| CommandError::Io {
+        path: dir.clone(),
+        source,
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if dir.exists() && !dir.is_dir() => {
+            return Err(CommandError::Refused(format!(
+                "{} is not a directory ({e})",
+                dir.display()
+            )))
+        }
+        Err(e) => return Err(io(e)),
+    };
+    let mut empty = true;
+    for entry in entries {
+        let name = entry.map_err(io)?.file_name();
+        empty = false;
+        let name = name.to_string_lossy();
+        if name.starts_with("seg-") && name.ends_with(".log") {
+            return open(location).map(Some);
+        }
+    }
+    if empty {
+        return Ok(None);
+    }
+    Err(CommandError::Refused(format!(
+        "{} is not a store: it holds other files and no log segment (seg-*.log); import into a store, or a new or empty directory",
+        dir.display()
+    )))
+}
+
+/// What the second pass learned about the store.
+#[derive(Default)]
+struct StoreCheck {
+    /// The store's version of each stream of the file that it has.
+    versions: HashMap<String, u64>,
+    /// Lines of the file already stored.
+    events: u64,
+}
+
+/// The second pass: the file's streams against the store's (`None`: a store still to be
+/// created, with no events).
+fn check_against_store(
+    path: &Path,
+    file: &FileCheck,
+    store: Option<&dyn EventStore>,
+) -> Result<StoreCheck, CommandError> {
+    let mut check = StoreCheck::default();
+    let Some(store) = store else {
+        if let Some((stream, lines)) = first_of(file, |lines| lines.first_version != 1) {
+            return Err(bad_line(
+                path,
+                lines.lines[0].line,
+                format!(
+                "the store has no stream `{stream}`, so its first line must have version 1, not {}",
+                lines.first_version
+            ),
+            ));
+        }
+        return Ok(check);
+    };
+    let mut streams: Vec<(&String, &StreamLines)> = file.streams.iter().collect();
+    streams.sort_by_key(|(_, lines)| lines.lines.first().map_or(0, |l| l.line));
+    // Ids of events to write, and their lines: they must not be stored anywhere yet.
+    let mut new_ids: HashMap<Uuid, usize> = HashMap::new();
+    for (stream, lines) in streams {
+        let in_store = store.stream_version(stream)?;
+        if lines.first_version > in_store + 1 {
+            return Err(bad_line(path, lines.lines[0].line, format!(
+                "stream `{stream}` has version {} where version {} comes next (the store's stream ends at version {in_store})",
+                lines.first_version,
+                in_store + 1
+            )));
+        }
+        if lines.first_version <= in_store {
+            let stored_count =
+                usize::try_from(in_store + 1 - lines.first_version).unwrap_or(usize::MAX);
+            let already = lines.lines.iter().take(stored_count);
+            for (line, stored) in already.zip(store.read_stream(stream, lines.first_version)?) {
+                same_as_stored(line, &stored?).map_err(|m| bad_line(path, line.line, m))?;
+                check.events += 1;
+            }
+            check.versions.insert(stream.clone(), in_store);
+        }
+        let new_from =
+            usize::try_from(in_store.saturating_sub(lines.first_version - 1)).unwrap_or(usize::MAX);
+        for line in lines.lines.iter().skip(new_from) {
+            if let Some(id) = line.id {
+                new_ids.insert(id, line.line);
+            }
+        }
+    }
+    if !new_ids.is_empty() && store.head_position()? > 0 {
+        let mut first: Option<(usize, StoredEvent)> = None;
+        for stored in store.read_all(1)? {
+            let stored = stored?;
+            if let Some(&line) = new_ids.get(&stored.event_id) {
+                if first.as_ref().is_none_or(|(l, _)| line < *l) {
+                    first = Some((line, stored));
+                }
+            }
+        }
+        if let Some((line, stored)) = first {
+            return Err(bad_line(
+                path,
+                line,
+                format!(
+                    "event id {} is already stored, in stream `{}` at version {}",
+                    stored.event_id, stored.stream_id, stored.stream_version
+                ),
+            ));
+        }
+    }
+    Ok(check)
+}
+
+/// The stream whose first line comes first among those `f` picks.
+fn first_of(file: &FileCheck, f: impl Fn(&StreamLines) -> bool) -> Option<(&String, &StreamLines)> {
+    file.streams
+        .iter()
+        .filter(|(_, lines)| f(lines))
+        .min_by_key(|(_, lines)| lines.lines.first().map_or(0, |l| l.line))
+}
+
+/// Whether a line at a version the store has repeats the stored event.
+fn same_as_stored(line: &LineEvent, stored: &StoredEvent) -> Result<(), String> {
+    let at = format!("`{}` version {}", stored.stream_id, stored.stream_version);
+    if line.id != Some(stored.event_id) {
+        return Err(format!(
+            "the store already has event {} at {at}; a line at a stored version must repeat that event, with its `event_id`",
+            stored.event_id
+        ));
+    }
+    let stored_digest = digest(
+        &stored.event_type,
+        stored.schema_version,
+        &stored.payload,
+        &stored.metadata,
+    );
+    if line.digest != stored_digest {
+        return Err(format!(
+            "the store has event {} at {at} with a different type, schema version, payload or metadata",
+            stored.event_id
+        ));
+    }
+    if let Some(time) = line.recorded_at.filter(|t| *t != stored.recorded_at) {
+        return Err(format!(
+            "the store has event {} at {at} recorded at {}, not {}",
+            stored.event_id,
+            format_time(stored.recorded_at),
+            format_time(time)
+        ));
+    }
+    Ok(())
+}
+
+fn bad_line(path: &Path, line: usize, message: String) -> CommandError {
+    CommandError::BadLine {
+        path: path.to_owned(),
+        line,
+        message,
+    }
+}
+
+/// Calls `f` with the 1-based line number and the event of every line that is not blank.
 fn for_each_line(
     path: &Path,
     mut f: impl FnMut(usize, ImportedEvent) -> Result<(), CommandError>,
@@ -132,18 +443,29 @@ fn for_each_line(
         path: path.to_owned(),
         source,
     };
-    let reader = BufReader::new(File::open(path).map_err(io)?);
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.map_err(io)?;
-        if line.trim().is_empty() {
+    let mut reader = BufReader::new(File::open(path).map_err(io)?);
+    let mut bytes = Vec::new();
+    for number in 1.. {
+        bytes.clear();
+        if reader.read_until(b'\n', &mut bytes).map_err(io)? == 0 {
+            break;
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            bad_line(
+                path,
+                number,
+                format!(
+                    "not UTF-8 (an invalid byte at column {})",
+                    e.valid_up_to() + 1
+                ),
+            )
+        })?;
+        let text = text.trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
             continue;
         }
-        let event = parse_line(&line).map_err(|message| CommandError::BadLine {
-            path: path.to_owned(),
-            line: i + 1,
-            message,
-        })?;
-        f(i + 1, event)?;
+        let event = parse_line(text).map_err(|message| bad_line(path, number, message))?;
+        f(number, event)?;
     }
     Ok(())
 }
