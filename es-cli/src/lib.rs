@@ -49,6 +49,19 @@ use es_core::Event;
 pub use jsonl::{format_time, SCHEMA_VERSION_KEYS};
 pub use location::{LocationError, PgLocation, StoreLocation};
 
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Parses one line of a file for `import`, in either format: the stream, the version the
+    /// event gets in it, and the event.
+    ///
+    /// # Errors
+    /// A message saying what is wrong with the line.
+    pub fn parse_import_line(line: &str) -> Result<(String, u64, es_core::NewEvent), String> {
+        crate::jsonl::parse_line(line).map(|e| (e.stream_id, e.stream_version, e.event))
+    }
+}
+
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
