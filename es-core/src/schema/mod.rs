@@ -10,6 +10,7 @@
 mod compat;
 mod golden;
 mod lock;
+mod lock_report;
 mod normalize;
 mod rollout;
 
@@ -18,9 +19,8 @@ use serde_json::Value;
 
 pub use compat::{Compatibility, FieldChange};
 pub use golden::{golden_fixtures, GoldenError};
-pub use lock::{
-    check_lock, update_lock, LockEntry, LockError, LockFile, LockOutcome, LockProblem, UPDATE_ENV,
-};
+pub use lock::{check_lock, update_lock, LockEntry, LockFile, UPDATE_ENV};
+pub use lock_report::{LockError, LockOutcome, LockProblem};
 pub use normalize::normalize;
 
 /// A short, stable fingerprint of a JSON Schema's data shape: 16 hex digits of FNV-1a (64-bit)

@@ -12,7 +12,8 @@ use std::fmt;
 use serde_json::Value;
 
 use super::compat::{compare, FieldChange};
-use super::lock::{LockEntry, LockProblem};
+use super::lock::LockEntry;
+use super::lock_report::LockProblem;
 use super::normalize;
 use crate::codec::ChainLink;
 

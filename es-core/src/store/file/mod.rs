@@ -9,7 +9,9 @@ mod follow;
 mod format;
 mod fs;
 mod index;
+mod lock;
 mod options;
+mod quarantine;
 mod reader;
 mod report;
 mod scan;
@@ -24,12 +26,12 @@ mod fault_tests;
 mod hostile_tests;
 
 use std::fmt;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use damage::Damage;
 pub use error::OpenError;
@@ -41,6 +43,8 @@ use self::follow::{scan_growth, IndexEnd};
 use self::format::{SegmentHeader, SEGMENT_HEADER_LEN, TEMP_SUFFIX};
 use self::fs::{FileSystem, OpenMode, SegmentFiles, OPEN_SEGMENTS};
 use self::index::{Index, SegmentEntry};
+use self::lock::lock_directory;
+use self::quarantine::quarantine_tail;
 use self::reader::{AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW};
 use self::scan::{scan_log, Mode};
 use self::writer::{create_segment, lock, CommitQueue, Writer};
@@ -470,111 +474,6 @@ impl FileStore {
         })
     }
 }
-
-/// Copies the bytes of `tail` (from its offset to the end of the segment at `segment_path`)
-/// to a new quarantine file beside the segment, `<segment>.cut-<offset>-<n>`, and returns its
-/// path. Written under a temporary name, synced and renamed (then the directory synced), so a
-/// crash leaves either no quarantine file (and the segment uncut: the next open copies again)
-/// or a complete one.
-fn quarantine_tail(
-    fs: &dyn FileSystem,
-    dir: &Path,
-    segment: &dyn fs::LogFile,
-    segment_path: &Path,
-    tail: &TornTail,
-    sync: bool,
-) -> std::io::Result<PathBuf> {
-    let segment_name = segment_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut n = 1u64;
-    let path = loop {
-        let candidate = dir.join(format!("{segment_name}.cut-{}-{n}", tail.offset));
-        match fs.open(&candidate, OpenMode::Read) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break candidate,
-            _ => n += 1,
-        }
-    };
-    let mut temp_name = path.as_os_str().to_owned();
-    temp_name.push(TEMP_SUFFIX);
-    let temp = PathBuf::from(temp_name);
-    let file = fs.open(&temp, OpenMode::CreateNew)?;
-    let copied = copy_range(segment, &*file, tail.offset, tail.bytes_removed)
-        .and_then(|()| if sync { file.sync_data() } else { Ok(()) })
-        .and_then(|()| fs.rename(&temp, &path));
-    if let Err(e) = copied {
-        // Best effort: the next open removes leftover temporary files too.
-        let _ = fs.remove_file(&temp);
-        return Err(e);
-    }
-    if sync {
-        fs.sync_dir(dir)?;
-    }
-    Ok(path)
-}
-
-/// Copies `len` bytes of `from`, starting at `offset`, to the start of `to`.
-fn copy_range(
-    from: &dyn fs::LogFile,
-    to: &dyn fs::LogFile,
-    offset: u64,
-    len: u64,
-) -> std::io::Result<()> {
-    let mut buf = vec![0u8; usize::try_from(len.min(1 << 20)).unwrap_or(1 << 20)];
-    let mut done = 0u64;
-    while done < len {
-        let want = usize::try_from(len - done).map_or(buf.len(), |left| left.min(buf.len()));
-        let read = fs::read_fully_at(from, &mut buf[..want], offset + done)?;
-        if read == 0 {
-            // The segment is shorter than when it was scanned: nothing more to keep.
-            break;
-        }
-        fs::write_all_at(to, &buf[..read], done)?;
-        done += read as u64;
-    }
-    Ok(())
-}
-
-/// Takes the directory's lock file, or says who holds it.
-fn lock_directory(dir: &Path) -> Result<File, OpenError> {
-    let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|source| OpenError::Io {
-            path: path.clone(),
-            source,
-        })?;
-    // A process forking a child while it holds (or has just released) a store shares the
-    // lock's open file description with that child until the child runs another program,
-    // usually a few milliseconds: a store closed a moment ago can look locked. Waiting out
-    // that window keeps such a reopen from failing; a store that is really open elsewhere is
-    // still reported, `LOCK_GRACE` later.
-    let deadline = Instant::now() + LOCK_GRACE;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(LOCK_RETRY);
-            }
-            Err(TryLockError::WouldBlock) => {
-                return Err(OpenError::Locked {
-                    dir: dir.to_path_buf(),
-                })
-            }
-            Err(TryLockError::Error(source)) => return Err(OpenError::Io { path, source }),
-        }
-    }
-}
-
-/// How long `open` keeps trying a held lock before it reports [`OpenError::Locked`].
-const LOCK_GRACE: Duration = Duration::from_millis(250);
-/// The pause between two tries.
-const LOCK_RETRY: Duration = Duration::from_millis(5);
 
 impl EventStore for FileStore {
     fn append(
