@@ -122,13 +122,21 @@ fn verify_says_a_damaged_last_batch_may_have_been_acknowledged_and_exits_one() {
 fn verify_of_a_directory_that_is_not_a_store_fails() {
     let temp = tempfile::tempdir().expect("temp dir");
     std::fs::write(temp.path().join("passwd"), "root:x:0:0::/root:/bin/sh\n").expect("a file");
-    let output = es(&["verify", path_arg(temp.path())]);
-    assert_eq!(code(&output), 2, "{}", text(&output));
-    assert!(
-        text(&output).contains("not a file store"),
-        "{}",
-        text(&output)
-    );
+    // Every reading command, not only verify: none of them shows such a directory as a log.
+    for command in ["verify", "inspect", "tail", "export"] {
+        let output = es(&[command, path_arg(temp.path())]);
+        assert_eq!(code(&output), 2, "{command}: {}", text(&output));
+        assert!(
+            text(&output).contains("not a file store"),
+            "{command}: {}",
+            text(&output)
+        );
+    }
+    let entries: Vec<_> = std::fs::read_dir(temp.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(entries, ["passwd"], "nothing created");
 }
 
 #[cfg(target_os = "linux")]

@@ -132,6 +132,14 @@ fn open_existing(location: &StoreLocation) -> Result<Store, CommandError> {
                 dir: dir.clone(),
                 source,
             })?;
+            // A directory no store ever wrote (`/etc`) reads as an empty log to the library,
+            // which lets a reader start before its writer; a command says what it is instead.
+            if store.recovery().segments == 0 {
+                return Err(CommandError::Open {
+                    dir: dir.clone(),
+                    source: OpenError::NotAStore { dir: dir.clone() },
+                });
+            }
             Ok(Box::new(store))
         }
         StoreLocation::Postgres(_) => open(location),
