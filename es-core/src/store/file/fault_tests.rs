@@ -4,14 +4,14 @@
 //! retry that could report lost data as durable) and recover on reopen.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
-use super::fs::{FileSystem, LogFile, OpenMode, StdFs};
+use super::fs::{LogFile, WrapFile, WrappingFs};
 use super::{Durability, FileStore};
 use crate::AppendOutcome;
 use crate::{AppendError, EventStore, ExpectedVersion, NewEvent};
@@ -58,27 +58,12 @@ struct FaultyFile {
     faults: Arc<Faults>,
 }
 
-impl FileSystem for FaultyFs {
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        StdFs.create_dir_all(dir)
-    }
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn LogFile>> {
-        Ok(Arc::new(FaultyFile {
-            inner: StdFs.open(path, mode)?,
+impl WrapFile for FaultyFs {
+    fn wrap(&self, file: Arc<dyn LogFile>) -> Arc<dyn LogFile> {
+        Arc::new(FaultyFile {
+            inner: file,
             faults: Arc::clone(&self.faults),
-        }))
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        StdFs.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        StdFs.remove_file(path)
-    }
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        StdFs.sync_dir(dir)
-    }
-    fn list_dir(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
-        StdFs.list_dir(dir)
+        })
     }
 }
 
@@ -127,7 +112,7 @@ fn open_faulty(dir: &Path) -> (FileStore, Arc<Faults>) {
     let fs = FaultyFs::default();
     let faults = Arc::clone(&fs.faults);
     let store = FileStore::options()
-        .file_system(Arc::new(fs))
+        .file_system(Arc::new(WrappingFs(fs)))
         .open(dir)
         .expect("open through the faulty seam");
     (store, faults)
@@ -329,7 +314,7 @@ fn flush_mode_syncs_in_the_background() {
     let fs = FaultyFs::default();
     let faults = Arc::clone(&fs.faults);
     let store = FileStore::options()
-        .file_system(Arc::new(fs))
+        .file_system(Arc::new(WrappingFs(fs)))
         .durability(Durability::Flush {
             every: Duration::from_millis(5),
         })

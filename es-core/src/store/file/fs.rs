@@ -264,3 +264,36 @@ fn read_only_handle() -> io::Error {
         "a segment opened on demand is only read",
     )
 }
+
+/// What a test puts around each file the store opens (injected faults, a length that lies).
+#[cfg(test)]
+pub(crate) trait WrapFile: Send + Sync + fmt::Debug {
+    fn wrap(&self, file: Arc<dyn LogFile>) -> Arc<dyn LogFile>;
+}
+
+/// The standard file system with every opened file wrapped: the base of the tests' seams.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct WrappingFs<W>(pub(crate) W);
+
+#[cfg(test)]
+impl<W: WrapFile> FileSystem for WrappingFs<W> {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        StdFs.create_dir_all(dir)
+    }
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn LogFile>> {
+        Ok(self.0.wrap(StdFs.open(path, mode)?))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        StdFs.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        StdFs.remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        StdFs.sync_dir(dir)
+    }
+    fn list_dir(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        StdFs.list_dir(dir)
+    }
+}

@@ -3,7 +3,7 @@
 //! segment and offset.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::damage::Damage;
 use super::format::{encode_frame, segment_file_name, FrameFields, SegmentHeader};
-use super::fs::{FileSystem, LogFile, OpenMode, StdFs};
+use super::fs::{LogFile, WrapFile, WrappingFs};
 use super::{Durability, FileStore, OpenError};
 use crate::{EventStore, ExpectedVersion, NewEvent};
 
@@ -28,27 +28,12 @@ struct ShrunkFile {
     extra: u64,
 }
 
-impl FileSystem for ShrinkingFs {
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        StdFs.create_dir_all(dir)
-    }
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn LogFile>> {
-        Ok(Arc::new(ShrunkFile {
-            inner: StdFs.open(path, mode)?,
+impl WrapFile for ShrinkingFs {
+    fn wrap(&self, file: Arc<dyn LogFile>) -> Arc<dyn LogFile> {
+        Arc::new(ShrunkFile {
+            inner: file,
             extra: self.extra,
-        }))
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        StdFs.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        StdFs.remove_file(path)
-    }
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        StdFs.sync_dir(dir)
-    }
-    fn list_dir(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
-        StdFs.list_dir(dir)
+        })
     }
 }
 
@@ -92,7 +77,7 @@ fn read_only_scan_of_a_segment_that_shrinks_while_it_is_read_does_not_panic() {
     store_with_events(dir.path(), 3);
     for extra in [1, 75, 76, 77, 500, 100_000] {
         let store = FileStore::options()
-            .file_system(Arc::new(ShrinkingFs { extra }))
+            .file_system(Arc::new(WrappingFs(ShrinkingFs { extra })))
             .read_only()
             .open(dir.path())
             .expect("a read-only open of a shrinking segment");
