@@ -165,6 +165,38 @@ fn a_stopped_subscription_ends_and_a_new_one_resumes_from_its_position_without_l
 }
 
 #[test]
+fn a_stop_ends_the_subscription_at_once_even_with_events_read_ahead_and_it_resumes_at_the_first_undelivered(
+) {
+    let store = MemoryStore::new();
+    append_legacy_bank_log(&store).expect("log");
+    let mut subscription = Subscription::<AccountEvent, _>::from_start(&store);
+    let Some(Ok(SubscriptionItem::Event(first))) = subscription.next() else {
+        panic!("the first event of the log");
+    };
+    assert_eq!(first.position, 1);
+
+    // The rest of the history is read ahead into the subscription's buffer by now.
+    subscription.stop_handle().stop();
+    let after_stop: Vec<_> = subscription.by_ref().collect();
+    assert!(
+        after_stop.is_empty(),
+        "nothing is delivered once stopped, got {} items",
+        after_stop.len()
+    );
+    assert_eq!(
+        subscription.position(),
+        1,
+        "the buffered events stay undelivered: resuming starts after the last one delivered"
+    );
+
+    let resumed: Vec<_> = Subscription::<AccountEvent, _>::from_position(&store, 2)
+        .take_while(|item| !matches!(item, Ok(SubscriptionItem::CaughtUp { .. })))
+        .collect::<Result<_, _>>()
+        .expect("decodes");
+    assert_eq!(positions(&resumed), (2..=9).collect::<Vec<_>>());
+}
+
+#[test]
 fn a_subscription_delivers_the_events_before_an_undecodable_one_then_stops_with_its_place() {
     let store = MemoryStore::new();
     store

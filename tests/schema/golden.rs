@@ -32,3 +32,23 @@ fn a_version_without_a_sample_is_named() {
         other => panic!("expected Missing, got {other}"),
     }
 }
+
+#[test]
+fn the_debug_of_a_golden_error_reads_like_its_display_with_its_cause() {
+    let dir = std::env::temp_dir().join(format!("es-golden-absent-{}", std::process::id()));
+    let error = golden_fixtures::<AccountEvent>(&dir).expect_err("the directory does not exist");
+    let cause = std::error::Error::source(&error)
+        .expect("an I/O error carries its cause")
+        .to_string();
+    assert_eq!(
+        format!("{error:?}"),
+        format!("{error}: {cause}"),
+        "what `expect` prints is the message and its cause, not a struct dump"
+    );
+
+    let dir = std::env::temp_dir().join(format!("es-golden-debug-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let error = golden_fixtures::<AccountEvent>(&dir).expect_err("samples are missing");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(format!("{error:?}"), error.to_string());
+}

@@ -370,6 +370,60 @@ fn a_missing_lock_file_is_created_only_on_request() {
 }
 
 #[test]
+fn without_a_lock_file_or_its_folders_the_check_says_so_and_an_update_creates_them() {
+    let dir = TempDir::new();
+    let path = dir
+        .0
+        .join("tests")
+        .join("fixtures")
+        .join("events.lock.json");
+    let error = check_lock::<published::Events>(&path).expect_err("no lock yet");
+    let report = error.to_string();
+    assert!(report.contains("+ no lock file yet"), "{report}");
+    assert!(
+        !report.contains("is new"),
+        "not every version listed: {report}"
+    );
+    assert!(
+        matches!(
+            error,
+            LockError::Mismatch {
+                only_new_versions: true,
+                ..
+            }
+        ),
+        "{report}"
+    );
+
+    let outcome = update_lock::<published::Events>(&path).expect("creates the folders and lock");
+    match &outcome {
+        LockOutcome::Updated { notes } => {
+            assert_eq!(notes.len(), 1, "{notes:?}");
+            assert!(notes[0].starts_with("+ no lock file yet"), "{notes:?}");
+        }
+        other => panic!("expected an update, got {other:?}"),
+    }
+    assert_eq!(
+        check_lock::<published::Events>(&path).expect("the new lock matches"),
+        LockOutcome::Unchanged
+    );
+
+    let by_env = dir
+        .0
+        .join("other")
+        .join("fixtures")
+        .join("events.lock.json");
+    assert!(
+        run_child(&by_env, true, false),
+        "ES_UPDATE_LOCK=1 creates the lock file and its folders"
+    );
+    assert!(
+        run_child(&by_env, false, false),
+        "and the lock then matches"
+    );
+}
+
+#[test]
 fn a_malformed_lock_file_is_reported() {
     let dir = TempDir::new();
     std::fs::write(dir.lock(), "{ not json").expect("write");

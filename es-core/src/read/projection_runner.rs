@@ -210,16 +210,34 @@ impl<S: EventStore, P: Projection, C: CheckpointStore>
     /// name; it starts from the saved checkpoint. Delivery is at least once (see
     /// [`Projection`]).
     ///
+    /// **The checkpoint must live as long as the projection's state.** A projection kept in
+    /// memory starts empty in every process, but a checkpoint in a durable store (the event
+    /// store itself, say) survives: the runner then resumes after it, and the new, empty
+    /// model never sees the events before it. Give an in-memory projection an in-memory
+    /// checkpoint store, or [`rebuild`](Self::rebuild) it. When the stored checkpoint is past
+    /// 0, `new` logs a `tracing` warning naming the projection and the checkpoint.
+    ///
     /// # Errors
     /// [`ProjectionError::Checkpoint`] when the checkpoint cannot be loaded.
     pub fn new(store: S, projection: P, checkpoints: C) -> Result<Self, ProjectionError> {
-        Self::start(
+        let runner = Self::start(
             store,
             SeparateCheckpoint {
                 projection,
                 checkpoints,
             },
-        )
+        )?;
+        if runner.position > 0 {
+            let name = runner.mode.projection.name();
+            tracing::warn!(
+                projection = name,
+                checkpoint = runner.position,
+                "projection {name} resumes after its stored checkpoint {}: the events up to it \
+                 are not applied again, so its state must be as durable as the checkpoint",
+                runner.position
+            );
+        }
+        Ok(runner)
     }
 }
 

@@ -93,10 +93,11 @@ impl From<ChunkFailure> for SubscriptionError {
 ///
 /// An iterator, run on the consumer's thread at the consumer's pace. While there is nothing
 /// new it blocks in [`EventStore::wait_for_append`], so the store wakes it when an event
-/// arrives. It ends (returns `None`) when its [`StopHandle`] is stopped; dropping it also
-/// ends it. After an `Err` item it ends too: a decode error is never skipped. To resume
+/// arrives. It ends (returns `None`) at the first call to `next` after its [`StopHandle`] is
+/// stopped, delivering nothing more, not even events it has already read ahead; dropping it
+/// also ends it. After an `Err` item it ends too: a decode error is never skipped. To resume
 /// later, remember [`position`](Self::position) (or the position of the last envelope
-/// handled) and start again with [`Subscription::after`].
+/// handled) and start again with [`Subscription::from_position`] one past it.
 ///
 /// Give it the store by reference or [`Arc`] (both are [`EventStore`]s) to use it beside
 /// other readers.
@@ -195,9 +196,10 @@ impl<E: Event, S: EventStore> Subscription<E, S> {
     }
 
     /// The checkpoint to resume from: the position of the last stored event whose events have
-    /// all been delivered. Resuming with [`Subscription::after`] at this position loses
-    /// nothing (a stored event an upcaster split into several, stopped half-delivered, is
-    /// delivered whole again).
+    /// all been delivered. Resuming with [`Subscription::from_position`] one past this
+    /// position loses nothing, also after a stop that left events read ahead undelivered (a
+    /// stored event an upcaster split into several, stopped half-delivered, is delivered
+    /// whole again).
     #[must_use]
     pub fn position(&self) -> u64 {
         self.buffer
@@ -224,16 +226,18 @@ impl<E: Event, S: EventStore> Iterator for Subscription<E, S> {
             if self.ended {
                 return None;
             }
+            // Checked before the buffer: events read ahead are not delivered after a stop.
+            // They stay counted out of `position`, so a resumed subscription delivers them.
+            if self.stop.is_stopped() {
+                self.ended = true;
+                return None;
+            }
             if let Some(envelope) = self.buffer.pop_front() {
                 return Some(Ok(SubscriptionItem::Event(envelope)));
             }
             if let Some(failure) = self.pending_failure.take() {
                 self.ended = true;
                 return Some(Err(failure));
-            }
-            if self.stop.is_stopped() {
-                self.ended = true;
-                return None;
             }
             if self.fill() > 0 || self.pending_failure.is_some() {
                 continue;

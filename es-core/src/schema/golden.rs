@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use crate::{DecodeError, Event, StoredEvent};
 
-/// Why [`golden_fixtures`] failed.
-#[derive(Debug, thiserror::Error)]
+/// Why [`golden_fixtures`] failed. Its `Debug` is its message followed by each cause, so
+/// `golden_fixtures(...).expect(...)` in a test prints something readable.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum GoldenError {
     /// The fixture directory or a file in it could not be read.
@@ -52,6 +53,18 @@ pub enum GoldenError {
         #[source]
         source: Box<DecodeError>,
     },
+}
+
+impl std::fmt::Debug for GoldenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)?;
+        let mut cause = std::error::Error::source(self);
+        while let Some(source) = cause {
+            write!(f, ": {source}")?;
+            cause = source.source();
+        }
+        Ok(())
+    }
 }
 
 /// Decodes the sample payload kept for every `(tag, version)` that `E` decodes, from files

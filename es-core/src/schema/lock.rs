@@ -84,8 +84,9 @@ struct Decodable {
 /// It fails, naming tag, version and the exact difference, when a published version's schema
 /// changed, when a published version no longer decodes, or when a new version has no upcast
 /// path from its predecessor. New versions make it fail too, with a compatibility note each,
-/// until accepted by running the test with `ES_UPDATE_LOCK=1` (see [`UPDATE_ENV`]); a missing
-/// lock file is created the same way.
+/// until accepted by running the test with `ES_UPDATE_LOCK=1` (see [`UPDATE_ENV`]). A missing
+/// lock file fails as "no lock file yet" (one line, not every version as new), and is
+/// created the same way, with the folders that lead to it.
 ///
 /// # Errors
 /// [`LockError::Mismatch`] listing every problem; [`LockError::Io`] or
@@ -133,9 +134,17 @@ fn check(
     current: &[Decodable],
     chains: &[&'static ChainLink],
 ) -> Result<LockOutcome, LockError> {
-    let locked = read_lock(path)?;
+    let (locked, exists) = match read_lock(path)? {
+        Some(locked) => (locked, true),
+        None => (Vec::new(), false),
+    };
     let (mut problems, mut changes) = check_published(&locked, current);
-    let (unlinked, new_versions) = check_unpublished(&locked, current);
+    let (unlinked, mut new_versions) = check_unpublished(&locked, current);
+    if !exists && !new_versions.is_empty() {
+        new_versions = vec![LockProblem::NoLockFile {
+            versions: new_versions.len(),
+        }];
+    }
     let (unsafe_rollouts, rollout_changes) = rollout::check(&locked, chains);
     problems.extend(unlinked);
     problems.extend(unsafe_rollouts);
@@ -148,7 +157,8 @@ fn check(
     if only_new_versions && accept_new {
         let notes: Vec<String> = changes.iter().map(ToString::to_string).collect();
         write_lock(path, &updated_lock(&locked, current))?;
-        eprintln!("schema lock {} updated:", path.display());
+        let done = if exists { "updated" } else { "created" };
+        eprintln!("schema lock {} {done}:", path.display());
         for line in &notes {
             eprintln!("  {line}");
         }
@@ -284,7 +294,8 @@ fn update_requested() -> bool {
     set(UPDATE_ENV) && !set("CI")
 }
 
-fn read_lock(path: &Path) -> Result<Vec<LockEntry>, LockError> {
+/// The locked entries, or `None` when there is no lock file yet.
+fn read_lock(path: &Path) -> Result<Option<Vec<LockEntry>>, LockError> {
     match std::fs::read(path) {
         Ok(bytes) => {
             let file: LockFile =
@@ -292,9 +303,9 @@ fn read_lock(path: &Path) -> Result<Vec<LockEntry>, LockError> {
                     path: path.to_owned(),
                     source,
                 })?;
-            Ok(file.events)
+            Ok(Some(file.events))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(LockError::Io {
             path: path.to_owned(),
             source,
@@ -312,6 +323,9 @@ fn write_lock(path: &Path, lock: &LockFile) -> Result<(), LockError> {
         source,
     })?;
     text.push('\n');
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
     let temp = path.with_extension("json.tmp");
     std::fs::write(&temp, text).map_err(io)?;
     std::fs::rename(&temp, path).map_err(io)

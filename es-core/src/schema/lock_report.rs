@@ -75,6 +75,12 @@ pub enum LockProblem {
         /// What changed from the version it upcasts from, and the compatibility.
         note: String,
     },
+    /// There is no lock file yet: every version the code decodes is to be recorded, once
+    /// reviewed; accepted like a new version.
+    NoLockFile {
+        /// How many `(tag, version)` entries the lock file will record.
+        versions: usize,
+    },
     /// The code writes a version the previous release (the lock) cannot read: during a rolling
     /// deploy its instances would fail on every such event. Roll it out in two steps, with
     /// `write_as` first; [`UPDATE_ENV`] never accepts it.
@@ -162,6 +168,10 @@ impl fmt::Display for LockProblem {
                 "~ {tag} v{version} now decodes {to} (was {from}); its published shape is kept"
             ),
             LockProblem::New { tag, version, note } => write!(f, "+ {tag} v{version} is new: {note}"),
+            LockProblem::NoLockFile { versions } => write!(
+                f,
+                "+ no lock file yet: it will record the {versions} version(s) the code decodes"
+            ),
             rollout => rollout::fmt_problem(rollout, f),
         }
     }
