@@ -16,6 +16,7 @@ use es_core::{
 };
 use es_examples::account::{Account, AccountCommand, AccountEvent};
 use es_examples::legacy_log::append_legacy_bank_log;
+use es_tests::message_log::MessageLog;
 use serde_json::json;
 
 /// Balance per account.
@@ -599,44 +600,6 @@ fn a_rebuild_whose_reset_keeps_the_checkpoint_is_refused_rather_than_left_empty(
         .expect("a cause")
         .to_string();
     assert_eq!(source, "the reset left the checkpoint at position 20");
-}
-
-/// Collects the messages of `tracing` events raised on this thread.
-#[derive(Clone, Default)]
-struct MessageLog(Arc<Mutex<Vec<String>>>);
-
-impl MessageLog {
-    fn messages(&self) -> Vec<String> {
-        self.0.lock().expect("message log").clone()
-    }
-}
-
-struct MessageVisitor<'a>(&'a mut String);
-
-impl tracing::field::Visit for MessageVisitor<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            *self.0 = format!("{value:?}");
-        }
-    }
-}
-
-impl tracing::Subscriber for MessageLog {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut message = String::new();
-        event.record(&mut MessageVisitor(&mut message));
-        self.0.lock().expect("message log").push(message);
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! the workspace README, so its example is compiled and run as a doc test and cannot rot.
 #![doc = include_str!("../../README.md")]
 
+pub mod message_log;
 pub mod order;
 pub mod pg_schema;
 pub mod replay;

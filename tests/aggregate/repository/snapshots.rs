@@ -2,7 +2,6 @@
 //! events after it; stale or damaged snapshots are ignored, reported and replaced.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use es_core::store::backend::EventIter;
 use es_core::AppendOutcome;
@@ -12,6 +11,7 @@ use es_core::{
     MemoryStore, NewEvent, ReadError, Repository,
 };
 use es_core::{Snapshot, SnapshotError, SnapshotStore};
+use es_tests::message_log::MessageLog;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -214,44 +214,6 @@ fn load_at_never_starts_from_a_newer_snapshot() {
         5,
         "from the snapshot at 250: versions 251..=255"
     );
-}
-
-/// Collects the messages of `tracing` events raised on this thread.
-#[derive(Clone, Default)]
-struct MessageLog(Arc<Mutex<Vec<String>>>);
-
-impl MessageLog {
-    fn messages(&self) -> Vec<String> {
-        self.0.lock().expect("message log").clone()
-    }
-}
-
-struct MessageVisitor<'a>(&'a mut String);
-
-impl tracing::field::Visit for MessageVisitor<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            *self.0 = format!("{value:?}");
-        }
-    }
-}
-
-impl tracing::Subscriber for MessageLog {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut message = String::new();
-        event.record(&mut MessageVisitor(&mut message));
-        self.0.lock().expect("message log").push(message);
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 #[test]
