@@ -67,8 +67,8 @@ pub use aggregate::time_travel::WhatIf;
 pub use event::metadata;
 pub use event::{
     ChainLink, DecodeError, DecodeErrorKind, Decoded, DecodedIter, Decoding, EncodeError, Envelope,
-    Event, NewEvent, RawEvent, RawPayload, RawUpcastOutputError, RawUpcaster, StoredEvent,
-    UnfitPayload, UpcastError, VersionInfo, VersionedEvent,
+    EnvelopeRef, Event, NewEvent, RawEvent, RawPayload, RawUpcastOutputError, RawUpcaster,
+    StoredEvent, StoredEventRef, UnfitPayload, UpcastError, VersionInfo, VersionedEvent,
 };
 #[allow(deprecated)]
 pub use read::checkpoint::{CheckpointError, CheckpointStore, MemoryCheckpoints};

@@ -17,7 +17,7 @@ pub use decode_error::{
     DecodeError, DecodeErrorKind, RawUpcastOutputError, UnfitPayload, UpcastError,
 };
 pub use decoded::{Decoded, DecodedIter};
-pub use envelope::Envelope;
+pub use envelope::{Envelope, EnvelopeRef};
 pub use new_event::{EncodeError, NewEvent, NewEventParts};
 pub use raw::{RawEvent, RawPayload, RawUpcaster};
-pub use stored_event::StoredEvent;
+pub use stored_event::{StoredEvent, StoredEventRef};

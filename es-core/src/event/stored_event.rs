@@ -1,5 +1,6 @@
 //! [`StoredEvent`]: an event as a store returns it.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
@@ -44,5 +45,167 @@ impl StoredEvent {
     #[must_use]
     pub fn metadata_value(&self, key: &str) -> Option<&Value> {
         self.metadata.get(key)
+    }
+}
+
+/// A stored event borrowed from a store's read buffer: the same facts as [`StoredEvent`],
+/// with the stream id, type tag, payload and metadata left where the store read them.
+///
+/// Replays decode these through [`Event::decode_ref`](crate::Event::decode_ref), so an event
+/// that is decoded and applied is never copied out of the buffer. The metadata stays JSON
+/// text; nothing on the replay path parses it.
+///
+/// # Examples
+/// ```
+/// use es_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent, StoredEventRef};
+/// use serde_json::json;
+///
+/// let store = MemoryStore::new();
+/// store.append("acc-1", ExpectedVersion::Any, vec![NewEvent::new("Opened", 1, json!({}))])?;
+/// let stored = store.read_all(1)?.next().unwrap()?;
+/// let borrowed = StoredEventRef::from(&stored);
+/// assert_eq!((borrowed.stream_id, borrowed.payload), ("acc-1", &b"{}"[..]));
+/// assert_eq!(borrowed.to_stored()?, stored);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct StoredEventRef<'a> {
+    /// Position in the store's global order; counts from 1 and only grows.
+    pub position: u64,
+    /// The stream the event belongs to.
+    pub stream_id: &'a str,
+    /// Version of the stream after this event; the first event of a stream has version 1.
+    pub stream_version: u64,
+    /// The unique id given to the event when it was appended.
+    pub event_id: Uuid,
+    /// The type tag the event was written with.
+    pub event_type: &'a str,
+    /// The schema version the payload was written with.
+    pub schema_version: u32,
+    /// The payload as JSON text, exactly as written.
+    pub payload: &'a [u8],
+    /// When the store recorded the event.
+    pub recorded_at: SystemTime,
+    metadata: MetadataRef<'a>,
+    /// The owned event this one borrows from, when it does: raw upcasters receive it as it is.
+    owned: Option<&'a StoredEvent>,
+}
+
+/// The metadata of a [`StoredEventRef`]: JSON text from a read buffer, or an owned event's map.
+#[derive(Debug, Clone, Copy)]
+enum MetadataRef<'a> {
+    /// The metadata object as JSON text, empty for an empty object.
+    Text(&'a [u8]),
+    Map(&'a Map<String, Value>),
+}
+
+impl<'a> StoredEventRef<'a> {
+    /// A borrowed event whose metadata is the JSON text `metadata` (empty for an empty
+    /// object), as a store read it; it is parsed only by [`to_stored`](Self::to_stored) and
+    /// [`metadata_map`](Self::metadata_map).
+    #[must_use]
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        position: u64,
+        stream_id: &'a str,
+        stream_version: u64,
+        event_id: Uuid,
+        event_type: &'a str,
+        schema_version: u32,
+        payload: &'a [u8],
+        metadata: &'a [u8],
+        recorded_at: SystemTime,
+    ) -> Self {
+        Self {
+            position,
+            stream_id,
+            stream_version,
+            event_id,
+            event_type,
+            schema_version,
+            payload,
+            recorded_at,
+            metadata: MetadataRef::Text(metadata),
+            owned: None,
+        }
+    }
+
+    /// The metadata object as JSON text, when the event was read as text (`None` when it
+    /// borrows an owned [`StoredEvent`], whose metadata is parsed already). Empty for an
+    /// empty object.
+    #[must_use]
+    pub fn metadata_text(&self) -> Option<&'a [u8]> {
+        match self.metadata {
+            MetadataRef::Text(text) => Some(text),
+            MetadataRef::Map(_) => None,
+        }
+    }
+
+    /// The metadata object, parsed (or copied, when the event borrows an owned one).
+    ///
+    /// # Errors
+    /// When the stored metadata is not a JSON object.
+    pub fn metadata_map(&self) -> Result<Map<String, Value>, serde_json::Error> {
+        match self.metadata {
+            MetadataRef::Map(map) => Ok(map.clone()),
+            MetadataRef::Text([]) => Ok(Map::new()),
+            MetadataRef::Text(text) => serde_json::from_slice(text),
+        }
+    }
+
+    /// The metadata as the text of a JSON object (`{}` when empty): borrowed when the event
+    /// was read as text, written out from an owned event's map otherwise.
+    #[must_use]
+    pub fn metadata_json(&self) -> Cow<'a, [u8]> {
+        match self.metadata {
+            MetadataRef::Text([]) => Cow::Borrowed(b"{}"),
+            MetadataRef::Text(text) => Cow::Borrowed(text),
+            MetadataRef::Map(map) if map.is_empty() => Cow::Borrowed(b"{}"),
+            // A map of JSON values always serializes.
+            MetadataRef::Map(map) => Cow::Owned(serde_json::to_vec(map).unwrap_or_default()),
+        }
+    }
+
+    /// The owned event this one borrows from, if any.
+    pub(crate) fn owned(&self) -> Option<&'a StoredEvent> {
+        self.owned
+    }
+
+    /// An owned copy.
+    ///
+    /// # Errors
+    /// When the stored metadata is not a JSON object.
+    pub fn to_stored(&self) -> Result<StoredEvent, serde_json::Error> {
+        if let Some(owned) = self.owned {
+            return Ok(owned.clone());
+        }
+        Ok(StoredEvent {
+            position: self.position,
+            stream_id: self.stream_id.to_owned(),
+            stream_version: self.stream_version,
+            event_id: self.event_id,
+            event_type: self.event_type.to_owned(),
+            schema_version: self.schema_version,
+            payload: self.payload.to_vec(),
+            metadata: self.metadata_map()?,
+            recorded_at: self.recorded_at,
+        })
+    }
+}
+
+impl<'a> From<&'a StoredEvent> for StoredEventRef<'a> {
+    fn from(stored: &'a StoredEvent) -> Self {
+        Self {
+            position: stored.position,
+            stream_id: &stored.stream_id,
+            stream_version: stored.stream_version,
+            event_id: stored.event_id,
+            event_type: &stored.event_type,
+            schema_version: stored.schema_version,
+            payload: &stored.payload,
+            recorded_at: stored.recorded_at,
+            metadata: MetadataRef::Map(&stored.metadata),
+            owned: Some(stored),
+        }
     }
 }

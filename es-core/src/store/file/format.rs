@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::damage::Damage;
 use crate::store::backend::MAX_PAYLOAD_BYTES;
-use crate::StoredEvent;
+use crate::{StoredEvent, StoredEventRef};
 
 /// The first eight bytes of every segment file. The high byte and the CR LF pair catch files
 /// mangled by 7-bit or text-mode transfers, as in PNG.
@@ -319,6 +319,37 @@ impl FrameHeader {
             metadata,
             recorded_at: time_from_nanos(self.recorded_at_nanos),
         })
+    }
+}
+
+impl FrameHeader {
+    /// The event of a checked body, borrowed from it. The metadata stays JSON text: it is
+    /// checked to be an object's text (or empty) by its first and last bytes, not parsed.
+    pub(crate) fn decode_event_ref<'a>(
+        &self,
+        body: &'a [u8],
+    ) -> Result<StoredEventRef<'a>, Damage> {
+        let (stream_id, rest) = split(body, usize::from(self.stream_id_len))?;
+        let (event_type, rest) = split(rest, self.event_type_len as usize)?;
+        let (metadata, payload) = split(rest, self.metadata_len as usize)?;
+        let text =
+            |bytes, field| std::str::from_utf8(bytes).map_err(|_| Damage::InvalidText { field });
+        if !metadata.is_empty()
+            && (metadata.first() != Some(&b'{') || metadata.last() != Some(&b'}'))
+        {
+            return Err(Damage::InvalidMetadata);
+        }
+        Ok(StoredEventRef::from_parts(
+            self.position,
+            text(stream_id, "stream id")?,
+            self.stream_version,
+            self.event_id,
+            text(event_type, "event type")?,
+            self.schema_version,
+            payload,
+            metadata,
+            time_from_nanos(self.recorded_at_nanos),
+        ))
     }
 }
 

@@ -27,6 +27,7 @@ mod hostile_tests;
 
 use std::fmt;
 use std::fs::File;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -45,11 +46,15 @@ use self::fs::{FileSystem, OpenMode, SegmentFiles, OPEN_SEGMENTS};
 use self::index::{Index, SegmentEntry};
 use self::lock::lock_directory;
 use self::quarantine::quarantine_tail;
-use self::reader::{AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW};
+use self::reader::{
+    visit_all, visit_stream, AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW,
+};
 use self::scan::{scan_log, Mode};
 use self::writer::{create_segment, lock, CommitQueue, Writer};
 use crate::store::backend::{poll_for_append, AppendSignal, EventIter};
-use crate::{AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError};
+use crate::{
+    AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError, StoredEventRef,
+};
 
 /// The name of the lock file in a store directory.
 const LOCK_FILE: &str = "LOCK";
@@ -498,6 +503,25 @@ impl EventStore for FileStore {
             reader: FrameReader::new(&self.shared, SEQUENTIAL_WINDOW),
             next: from_position.max(1),
         }))
+    }
+
+    fn visit_all(
+        &self,
+        from_position: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
+        let mut reader = FrameReader::new(&self.shared, SEQUENTIAL_WINDOW);
+        visit_all(&mut reader, from_position.max(1), visit)
+    }
+
+    fn visit_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
+        let mut reader = FrameReader::new(&self.shared, STREAM_WINDOW);
+        visit_stream(&mut reader, stream_id, from_version.max(1), visit)
     }
 
     fn stream_version(&self, stream_id: &str) -> Result<u64, ReadError> {

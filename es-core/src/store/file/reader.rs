@@ -1,12 +1,15 @@
 //! Reading events lazily from the segment files: the index says where a frame is, a window of
 //! buffered bytes serves consecutive frames, and every frame's checksums are checked again.
 
+use std::ops::ControlFlow;
+
 use super::damage::Damage;
 use super::format::{FrameHeader, FRAME_HEADER_LEN};
-use super::index::Located;
+use super::fs::LogFile;
+use super::index::{EventEntry, Located};
 use super::window::Window;
 use super::Shared;
-use crate::{ReadError, StoredEvent};
+use crate::{ReadError, StoredEvent, StoredEventRef};
 
 /// Buffer size for `read_all`, which reads frames in file order.
 pub(crate) const SEQUENTIAL_WINDOW: usize = 256 * 1024;
@@ -39,27 +42,50 @@ impl<'s> FrameReader<'s> {
         position: u64,
         located: &Located,
     ) -> Result<StoredEvent, ReadError> {
-        let entry = located.entry;
+        let shared = self.shared;
+        let (header, body) = self.frame(
+            position,
+            located.entry,
+            &*located.file,
+            located.committed_len,
+        )?;
+        header
+            .decode_event(body)
+            .map_err(|damage| corrupt(shared, located.entry, damage))
+    }
+
+    /// The event at `position`, found at `located`, borrowed from the read window.
+    pub(crate) fn read_ref(
+        &mut self,
+        position: u64,
+        entry: EventEntry,
+        file: &dyn LogFile,
+        committed_len: u64,
+    ) -> Result<StoredEventRef<'_>, ReadError> {
+        let shared = self.shared;
+        let (header, body) = self.frame(position, entry, file, committed_len)?;
+        header
+            .decode_event_ref(body)
+            .map_err(|damage| corrupt(shared, entry, damage))
+    }
+
+    /// The header and body of the frame of `position`, its checksums checked.
+    fn frame(
+        &mut self,
+        position: u64,
+        entry: EventEntry,
+        file: &dyn LogFile,
+        limit: u64,
+    ) -> Result<(FrameHeader, &[u8]), ReadError> {
+        let shared = self.shared;
         if self.segment != Some(entry.segment) {
             self.window.clear();
             self.segment = Some(entry.segment);
         }
-        let corrupt = |damage: Damage| {
-            let index = self.shared.read_index();
-            let segment = index
-                .segment(entry.segment)
-                .map(|s| s.path.clone())
-                .unwrap_or_default();
-            ReadError::Corrupt {
-                segment,
-                offset: entry.offset,
-                damage,
-            }
-        };
-        let limit = located.committed_len;
+        let corrupt = |damage: Damage| corrupt(shared, entry, damage);
         let head = self
             .window
-            .get(&*located.file, entry.offset, FRAME_HEADER_LEN, limit)
+            .get(file, entry.offset, FRAME_HEADER_LEN, limit)
             .map_err(ReadError::Io)?;
         let header = FrameHeader::decode(head).map_err(corrupt)?;
         if header.position != position {
@@ -75,7 +101,7 @@ impl<'s> FrameReader<'s> {
         let len = usize::try_from(frame_len).map_err(|_| corrupt(Damage::LengthsOutOfRange))?;
         let bytes = self
             .window
-            .get(&*located.file, entry.offset, len, limit)
+            .get(file, entry.offset, len, limit)
             .map_err(ReadError::Io)?;
         if bytes.len() < len {
             return Err(corrupt(Damage::FrameTruncated {
@@ -84,10 +110,22 @@ impl<'s> FrameReader<'s> {
             }));
         }
         let body = &bytes[FRAME_HEADER_LEN..len];
-        header
-            .check_body(body)
-            .and_then(|()| header.decode_event(body))
-            .map_err(corrupt)
+        header.check_body(body).map_err(corrupt)?;
+        Ok((header, body))
+    }
+}
+
+/// The error for damage found in the frame at `located`.
+fn corrupt(shared: &Shared, entry: EventEntry, damage: Damage) -> ReadError {
+    let index = shared.read_index();
+    let segment = index
+        .segment(entry.segment)
+        .map(|s| s.path.clone())
+        .unwrap_or_default();
+    ReadError::Corrupt {
+        segment,
+        offset: entry.offset,
+        damage,
     }
 }
 
@@ -127,5 +165,67 @@ impl Iterator for StreamEvents<'_> {
         let event = self.reader.read(position, &located);
         self.next_version += 1;
         Some(event)
+    }
+}
+
+/// Positions located per hold of the index's lock when visiting the log.
+const LOCATE_RUN: usize = 512;
+
+/// Visits the events from `next` on, borrowed from the reader's window, until `visit` breaks
+/// or the log ends. The index is locked once per run of positions, not once per event.
+pub(crate) fn visit_all(
+    reader: &mut FrameReader<'_>,
+    mut next: u64,
+    visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+) -> Result<(), ReadError> {
+    let mut entries = Vec::with_capacity(LOCATE_RUN);
+    loop {
+        entries.clear();
+        let Some((file, committed_len)) =
+            reader
+                .shared
+                .read_index()
+                .locate_run(next, LOCATE_RUN, &mut entries)
+        else {
+            return Ok(());
+        };
+        for &entry in &entries {
+            let event = reader.read_ref(next, entry, &*file, committed_len)?;
+            next += 1;
+            if visit(&event).is_break() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Visits one stream's events from `next_version` on, borrowed from the reader's window.
+pub(crate) fn visit_stream(
+    reader: &mut FrameReader<'_>,
+    stream_id: &str,
+    mut next_version: u64,
+    visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+) -> Result<(), ReadError> {
+    loop {
+        let (position, located) = {
+            let index = reader.shared.read_index();
+            let Some(position) = index.position_of(stream_id, next_version) else {
+                return Ok(());
+            };
+            let Some(located) = index.locate(position) else {
+                return Ok(());
+            };
+            (position, located)
+        };
+        let event = reader.read_ref(
+            position,
+            located.entry,
+            &*located.file,
+            located.committed_len,
+        )?;
+        next_version += 1;
+        if visit(&event).is_break() {
+            return Ok(());
+        }
     }
 }
