@@ -74,12 +74,72 @@ impl<E: Event> ChunkSink<E> for Vec<Envelope<E>> {
     }
 }
 
+/// Events of a chunk that a worker reuses: before each stored event is decoded, one event of
+/// the chunk's previous use is freed, so that the allocator hands its memory straight to the
+/// new event (freeing a whole chunk at once overflows the allocator's per-thread caches, and
+/// every later allocation then takes its slow path).
+pub(crate) struct Recycled<T> {
+    live: Vec<T>,
+    stale: Vec<T>,
+}
+
+impl<T> Default for Recycled<T> {
+    fn default() -> Self {
+        Self {
+            live: Vec::new(),
+            stale: Vec::new(),
+        }
+    }
+}
+
+impl<T> Recycled<T> {
+    /// The events of the chunk, in order.
+    pub(crate) fn as_slice(&self) -> &[T] {
+        &self.live
+    }
+
+    /// Makes the live events stale, to be freed one by one as new ones come.
+    fn recycle(&mut self) {
+        self.stale.clear();
+        std::mem::swap(&mut self.live, &mut self.stale);
+        // Freed from the end: reverse, so the oldest events go first, as they were made.
+        self.stale.reverse();
+    }
+
+    /// Frees one stale event, if any is left.
+    fn free_one(&mut self) {
+        self.stale.pop();
+    }
+
+    fn push(&mut self, event: T) {
+        self.live.push(event);
+    }
+}
+
+impl<E: Event> ChunkSink<E> for Recycled<Envelope<E>> {
+    fn clear(&mut self) {
+        self.recycle();
+    }
+
+    fn decode(&mut self, stored: &StoredEventRef<'_>) -> Result<(), DecodeError> {
+        self.free_one();
+        let mut envelopes = Vec::new();
+        ChunkSink::<E>::decode(&mut envelopes, stored)?;
+        for envelope in envelopes {
+            self.push(envelope);
+        }
+        Ok(())
+    }
+}
+
 /// Decoded events without owned stream ids or metadata: those of the chunk's events sit in
 /// one text buffer, and each event names its ranges of it.
 pub(crate) struct BorrowedChunk<E> {
-    events: Vec<Facts<E>>,
-    /// The stream ids and metadata texts of the chunk's events, one after the other.
-    text: Vec<u8>,
+    events: Recycled<Facts<E>>,
+    /// The stream ids of the chunk's events, one after the other.
+    streams: String,
+    /// The metadata texts of the chunk's events that have metadata, one after the other.
+    metadata: Vec<u8>,
 }
 
 /// One decoded event with the facts of its stored event.
@@ -96,8 +156,9 @@ struct Facts<E> {
 impl<E> Default for BorrowedChunk<E> {
     fn default() -> Self {
         Self {
-            events: Vec::new(),
-            text: Vec::new(),
+            events: Recycled::default(),
+            streams: String::new(),
+            metadata: Vec::new(),
         }
     }
 }
@@ -105,13 +166,14 @@ impl<E> Default for BorrowedChunk<E> {
 impl<E> BorrowedChunk<E> {
     /// Passes each event, in order, as an [`EnvelopeRef`](crate::EnvelopeRef).
     pub(crate) fn for_each(&self, apply: &mut impl FnMut(&crate::EnvelopeRef<'_, E>)) {
-        for facts in &self.events {
-            let text = |range: &Range<usize>| self.text.get(range.clone()).unwrap_or_default();
-            // Stream ids were copied from `&str`s, whole: the range holds valid UTF-8.
-            let stream_id = std::str::from_utf8(text(&facts.stream_id)).unwrap_or_default();
-            let metadata = match text(&facts.metadata) {
-                [] => b"{}",
-                metadata => metadata,
+        for facts in self.events.as_slice() {
+            let stream_id = self
+                .streams
+                .get(facts.stream_id.clone())
+                .unwrap_or_default();
+            let metadata = match self.metadata.get(facts.metadata.clone()) {
+                None | Some([]) => b"{}",
+                Some(metadata) => metadata,
             };
             apply(&crate::EnvelopeRef {
                 position: facts.position,
@@ -128,27 +190,35 @@ impl<E> BorrowedChunk<E> {
 
 impl<E: Event> ChunkSink<E> for BorrowedChunk<E> {
     fn clear(&mut self) {
-        self.events.clear();
-        self.text.clear();
+        self.events.recycle();
+        self.streams.clear();
+        self.metadata.clear();
     }
 
     fn decode(&mut self, stored: &StoredEventRef<'_>) -> Result<(), DecodeError> {
+        self.events.free_one();
         let events = E::decode_ref(stored)?;
         if events.is_empty() {
             return Ok(());
         }
         // The same stream as the previous event (common in a log) shares its text.
-        let stream_id = match self.events.last() {
-            Some(last)
-                if self.text.get(last.stream_id.clone()) == Some(stored.stream_id.as_bytes()) =>
-            {
+        let stream_id = match self.events.live.last() {
+            Some(last) if self.streams.get(last.stream_id.clone()) == Some(stored.stream_id) => {
                 last.stream_id.clone()
             }
-            _ => push(&mut self.text, stored.stream_id.as_bytes()),
+            _ => {
+                let start = self.streams.len();
+                self.streams.push_str(stored.stream_id);
+                start..self.streams.len()
+            }
         };
         let metadata = match stored.metadata_json() {
             Cow::Borrowed(b"{}") => 0..0,
-            metadata => push(&mut self.text, &metadata),
+            metadata => {
+                let start = self.metadata.len();
+                self.metadata.extend_from_slice(&metadata);
+                start..self.metadata.len()
+            }
         };
         for event in events {
             self.events.push(Facts {
@@ -163,13 +233,6 @@ impl<E: Event> ChunkSink<E> for BorrowedChunk<E> {
         }
         Ok(())
     }
-}
-
-/// Appends `bytes` to `text`; their range in it.
-fn push(text: &mut Vec<u8>, bytes: &[u8]) -> Range<usize> {
-    let start = text.len();
-    text.extend_from_slice(bytes);
-    start..text.len()
 }
 
 /// Reads up to `limit` stored events after `after_position` and decodes them. Events decoded

@@ -13,7 +13,9 @@ use std::sync::mpsc::sync_channel;
 
 use std::ops::ControlFlow;
 
-use super::decoded_chunk::{read_decoded_through, BorrowedChunk, ChunkFailure, ChunkSink};
+use super::decoded_chunk::{
+    read_decoded_through, BorrowedChunk, ChunkFailure, ChunkSink, Recycled,
+};
 use crate::{DecodeError, Envelope, EnvelopeRef, Event, EventStore, ReadError};
 
 /// Stored events per range a worker reads and decodes at once.
@@ -114,8 +116,8 @@ impl ParallelReplay {
         S: EventStore + ?Sized,
         F: FnMut(&Envelope<E>),
     {
-        self.run_chunks::<E, S, Vec<Envelope<E>>>(store, from_position, |chunk| {
-            chunk.iter().for_each(&mut apply);
+        self.run_chunks::<E, S, Recycled<Envelope<E>>>(store, from_position, |chunk| {
+            chunk.as_slice().iter().for_each(&mut apply);
         })
     }
 
@@ -203,11 +205,13 @@ impl ParallelReplay {
                 turns.push((decoded, recycle));
                 scope.spawn(move || {
                     let mut range = worker;
+                    let mut spare = Vec::new();
                     while range < ranges {
                         // Events are freed by the thread that allocated them (freeing them on
-                        // the caller's thread made the allocator's locks the bottleneck), and
-                        // their buffers are reused.
-                        let reuse = applied.try_iter().last().unwrap_or_default();
+                        // the caller's thread made the allocator's locks the bottleneck), one
+                        // by one as the next range is decoded, and their buffers are reused.
+                        spare.extend(applied.try_iter());
+                        let reuse = spare.pop().unwrap_or_default();
                         let start = first + range * span;
                         let last = (start + span - 1).min(head);
                         let chunk =

@@ -60,6 +60,8 @@ use crate::{
 const LOCK_FILE: &str = "LOCK";
 /// The default size at which a new segment is started.
 const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
+/// How many read buffers of finished sequential readers a store keeps for the next ones.
+const KEPT_READ_BUFFERS: usize = 8;
 /// Why a read-only store refuses writes.
 pub(crate) const READ_ONLY: &str = "opened read-only";
 
@@ -130,6 +132,8 @@ pub(crate) struct Shared {
     temp_files: AtomicU64,
     /// Wakes `wait_for_append` callers once a group commit made its events readable.
     appended: AppendSignal,
+    /// Read windows' buffers given back by finished readers, for the next ones.
+    read_buffers: Mutex<Vec<Vec<u8>>>,
 }
 
 impl Shared {
@@ -156,6 +160,22 @@ impl Shared {
             following: Mutex::new(()),
             temp_files: AtomicU64::new(0),
             appended: AppendSignal::new(head),
+            read_buffers: Mutex::default(),
+        }
+    }
+
+    /// A read buffer of `len` bytes a finished reader gave back, if there is one.
+    fn take_read_buffer(&self, len: usize) -> Option<Vec<u8>> {
+        let mut buffers = lock(&self.read_buffers);
+        let at = buffers.iter().position(|buf| buf.len() == len)?;
+        Some(buffers.swap_remove(at))
+    }
+
+    /// Keeps a finished reader's buffer for the next reader (a few, of the sequential size).
+    fn give_back_read_buffer(&self, buf: Vec<u8>) {
+        let mut buffers = lock(&self.read_buffers);
+        if buf.len() == SEQUENTIAL_WINDOW && buffers.len() < KEPT_READ_BUFFERS {
+            buffers.push(buf);
         }
     }
 

@@ -25,9 +25,13 @@ pub(crate) struct FrameReader<'s> {
 
 impl<'s> FrameReader<'s> {
     pub(crate) fn new(shared: &'s Shared, window: usize) -> Self {
+        let window = match shared.take_read_buffer(window) {
+            Some(buf) => Window::with_buffer(buf, window),
+            None => Window::new(window),
+        };
         Self {
             shared,
-            window: Window::new(window),
+            window,
             segment: None,
         }
     }
@@ -126,6 +130,17 @@ fn corrupt(shared: &Shared, entry: EventEntry, damage: Damage) -> ReadError {
         segment,
         offset: entry.offset,
         damage,
+    }
+}
+
+impl Drop for FrameReader<'_> {
+    fn drop(&mut self) {
+        // The next reader reuses the window's buffer: a replay that reads the log in many
+        // ranges then allocates and zeroes its windows once, not once per range.
+        let window = std::mem::replace(&mut self.window, Window::new(0));
+        if let Some(buf) = window.into_buffer() {
+            self.shared.give_back_read_buffer(buf);
+        }
     }
 }
 

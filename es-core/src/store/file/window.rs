@@ -27,6 +27,22 @@ impl Window {
         }
     }
 
+    /// A window reading into `buf`, a buffer an earlier window gave back
+    /// ([`into_buffer`](Self::into_buffer)): its memory is neither allocated nor zeroed again.
+    pub(crate) fn with_buffer(buf: Vec<u8>, capacity: usize) -> Self {
+        Self {
+            buf,
+            start: 0,
+            filled: 0,
+            capacity,
+        }
+    }
+
+    /// The buffer, for another window; `None` when a large frame grew it past the capacity.
+    pub(crate) fn into_buffer(self) -> Option<Vec<u8>> {
+        (self.buf.len() == self.capacity).then_some(self.buf)
+    }
+
     /// Forgets the buffered bytes (for example when switching files).
     pub(crate) fn clear(&mut self) {
         self.filled = 0;
