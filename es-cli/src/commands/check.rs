@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
+use std::ops::ControlFlow;
 
 use es_core::{Event, EventStore};
 
@@ -27,21 +28,20 @@ pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
     let mut rows: BTreeMap<(String, u32), Row> = BTreeMap::new();
     let mut failures = Vec::new();
     let (mut events, mut upcast, mut failed, mut produced) = (0u64, 0u64, 0u64, 0u64);
-    for stored in store.read_all(1)? {
-        let stored = stored?;
+    // Each event decoded where the store lends it, never copied out.
+    store.visit_all(1, &mut |stored| {
         events += 1;
         bar.inc(1);
-        let row = rows
-            .entry((stored.event_type.clone(), stored.schema_version))
-            .or_default();
+        let key = (stored.event_type, stored.schema_version);
+        let row = rows.entry((key.0.to_owned(), key.1)).or_default();
         row.events += 1;
-        match E::decode(&stored) {
+        match E::decode_ref(stored) {
             Ok(decoded) => {
                 let mut changed = decoded.len() != 1;
                 for event in decoded {
                     produced += 1;
                     let current = (event.event_type(), event.event_version());
-                    changed |= current != (stored.event_type.as_str(), stored.schema_version);
+                    changed |= current != key;
                     row.into.insert((current.0.to_owned(), current.1));
                 }
                 if changed {
@@ -57,7 +57,8 @@ pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
                 }
             }
         }
-    }
+        ControlFlow::Continue(())
+    })?;
     bar.finish_and_clear();
 
     let out = &mut *output.out;

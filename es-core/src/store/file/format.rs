@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::damage::Damage;
+use super::reader::Name;
 use crate::store::backend::MAX_PAYLOAD_BYTES;
 use crate::{StoredEvent, StoredEventRef};
 
@@ -328,12 +329,18 @@ impl FrameHeader {
     pub(crate) fn decode_event_ref<'a>(
         &self,
         body: &'a [u8],
+        stream_ids: &'a mut Name,
+        event_types: &'a mut Name,
     ) -> Result<StoredEventRef<'a>, Damage> {
         let (stream_id, rest) = split(body, usize::from(self.stream_id_len))?;
         let (event_type, rest) = split(rest, self.event_type_len as usize)?;
         let (metadata, payload) = split(rest, self.metadata_len as usize)?;
-        let text =
-            |bytes, field| std::str::from_utf8(bytes).map_err(|_| Damage::InvalidText { field });
+        let stream_id = stream_ids
+            .text(stream_id)
+            .ok_or(Damage::InvalidText { field: "stream id" })?;
+        let event_type = event_types.text(event_type).ok_or(Damage::InvalidText {
+            field: "event type",
+        })?;
         if !metadata.is_empty()
             && (metadata.first() != Some(&b'{') || metadata.last() != Some(&b'}'))
         {
@@ -341,10 +348,10 @@ impl FrameHeader {
         }
         Ok(StoredEventRef::from_parts(
             self.position,
-            text(stream_id, "stream id")?,
+            stream_id,
             self.stream_version,
             self.event_id,
-            text(event_type, "event type")?,
+            event_type,
             self.schema_version,
             payload,
             metadata,

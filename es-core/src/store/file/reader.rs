@@ -19,8 +19,45 @@ pub(crate) const STREAM_WINDOW: usize = 16 * 1024;
 /// Reads frames for one iterator.
 pub(crate) struct FrameReader<'s> {
     shared: &'s Shared,
+    frames: Frames,
+    /// The stream ids and type tags lent last, checked as UTF-8 once for equal ones.
+    stream_id: Name,
+    event_type: Name,
+}
+
+/// The window frames are read through, and the segment it holds bytes of.
+struct Frames {
     window: Window,
     segment: Option<u32>,
+}
+
+/// The last few values of a text field lent by the frames read (a log's type tags take turns,
+/// a stream's events come in runs): an equal field of a later frame lends a copy kept here
+/// instead of checking its bytes as UTF-8 again.
+#[derive(Default)]
+pub(crate) struct Name {
+    recent: [String; RECENT_NAMES],
+    /// The slot the next new value replaces.
+    next: usize,
+}
+
+/// Values of a field a [`Name`] keeps.
+const RECENT_NAMES: usize = 4;
+
+impl Name {
+    /// `bytes` as text, or `None` when they are not UTF-8.
+    pub(crate) fn text<'a>(&'a mut self, bytes: &'a [u8]) -> Option<&'a str> {
+        if let Some(at) = self.recent.iter().position(|name| name.as_bytes() == bytes) {
+            return self.recent.get(at).map(String::as_str);
+        }
+        let text = std::str::from_utf8(bytes).ok()?;
+        if let Some(slot) = self.recent.get_mut(self.next) {
+            slot.clear();
+            slot.push_str(text);
+        }
+        self.next = (self.next + 1) % RECENT_NAMES;
+        Some(text)
+    }
 }
 
 impl<'s> FrameReader<'s> {
@@ -31,8 +68,12 @@ impl<'s> FrameReader<'s> {
         };
         Self {
             shared,
-            window,
-            segment: None,
+            frames: Frames {
+                window,
+                segment: None,
+            },
+            stream_id: Name::default(),
+            event_type: Name::default(),
         }
     }
 
@@ -47,7 +88,8 @@ impl<'s> FrameReader<'s> {
         located: &Located,
     ) -> Result<StoredEvent, ReadError> {
         let shared = self.shared;
-        let (header, body) = self.frame(
+        let (header, body) = self.frames.frame(
+            shared,
             position,
             located.entry,
             &*located.file,
@@ -67,21 +109,25 @@ impl<'s> FrameReader<'s> {
         committed_len: u64,
     ) -> Result<StoredEventRef<'_>, ReadError> {
         let shared = self.shared;
-        let (header, body) = self.frame(position, entry, file, committed_len)?;
+        let (header, body) = self
+            .frames
+            .frame(shared, position, entry, file, committed_len)?;
         header
-            .decode_event_ref(body)
+            .decode_event_ref(body, &mut self.stream_id, &mut self.event_type)
             .map_err(|damage| corrupt(shared, entry, damage))
     }
+}
 
+impl Frames {
     /// The header and body of the frame of `position`, its checksums checked.
     fn frame(
         &mut self,
+        shared: &Shared,
         position: u64,
         entry: EventEntry,
         file: &dyn LogFile,
         limit: u64,
     ) -> Result<(FrameHeader, &[u8]), ReadError> {
-        let shared = self.shared;
         if self.segment != Some(entry.segment) {
             self.window.clear();
             self.segment = Some(entry.segment);
@@ -137,7 +183,7 @@ impl Drop for FrameReader<'_> {
     fn drop(&mut self) {
         // The next reader reuses the window's buffer: a replay that reads the log in many
         // ranges then allocates and zeroes its windows once, not once per range.
-        let window = std::mem::replace(&mut self.window, Window::new(0));
+        let window = std::mem::replace(&mut self.frames.window, Window::new(0));
         if let Some(buf) = window.into_buffer() {
             self.shared.give_back_read_buffer(buf);
         }
