@@ -44,11 +44,17 @@ fn import_check_refuses_a_line_that_does_not_decode_naming_it_and_creates_nothin
     let temp = tempfile::tempdir().expect("temp dir");
     let file = bank_file_with_a_future_event(&temp);
     let dir = temp.path().join("store");
-    let run = es(&["import", "--check", path(&dir), path(&file)], &[&dir, &file]);
+    let run = es(
+        &["import", "--check", path(&dir), path(&file)],
+        &[&dir, &file],
+    );
     assert_eq!(run.exit, Exit::Failed, "{}", run.out);
     assert_eq!(run.out, "", "nothing reported as imported");
     insta::assert_snapshot!(run.err, @"error: <dir2>:7: does not decode through the event types: cannot decode event `FundsDeposited` v7 in stream `acc-9` at version 1 (position 0): version 7 is newer than the latest this code knows (v2); nothing was written");
-    assert!(!dir.exists(), "not even the directory (nor its LOCK) is created");
+    assert!(
+        !dir.exists(),
+        "not even the directory (nor its LOCK) is created"
+    );
 
     // Without `--check` the line is stored as it is: the check is what `--check` adds.
     let unchecked = es(&["import", path(&dir), path(&file)], &[&dir, &file]);
@@ -69,7 +75,10 @@ fn import_check_into_an_existing_store_leaves_it_untouched() {
         .head_position()
         .expect("head");
     let file = bank_file_with_a_future_event(&temp);
-    let run = es(&["import", "--check", path(&dir), path(&file)], &[&dir, &file]);
+    let run = es(
+        &["import", "--check", path(&dir), path(&file)],
+        &[&dir, &file],
+    );
     assert_eq!(run.exit, Exit::Failed, "{}", run.out);
     assert!(run.err.contains("<dir2>:7: does not decode"), "{}", run.err);
     assert_eq!(entries(&dir), before, "no file added or removed");
@@ -92,10 +101,21 @@ fn import_check_counts_every_line_that_does_not_decode() {
     )
     .expect("write");
     let dir = temp.path().join("store");
-    let run = es(&["import", "--check", path(&dir), path(&file)], &[&dir, &file]);
+    let run = es(
+        &["import", "--check", path(&dir), path(&file)],
+        &[&dir, &file],
+    );
     assert_eq!(run.exit, Exit::Failed, "{}", run.out);
-    assert!(run.err.starts_with("error: <dir2>:1: does not decode"), "{}", run.err);
-    assert!(run.err.contains("(2 lines in all do not decode)"), "{}", run.err);
+    assert!(
+        run.err.starts_with("error: <dir2>:1: does not decode"),
+        "{}",
+        run.err
+    );
+    assert!(
+        run.err.contains("(2 lines in all do not decode)"),
+        "{}",
+        run.err
+    );
     assert!(!dir.exists());
 }
 
@@ -105,6 +125,10 @@ fn the_es_binary_refuses_import_check_saying_it_needs_event_types() {
     let dir = temp.path().join("store");
     let run = es_untyped(&["import", "--check", path(&dir), BANK], &[&dir]);
     assert_eq!(run.exit, Exit::Failed, "{}", run.out);
-    assert!(run.err.contains("es_cli::run::<YourEvent>()"), "{}", run.err);
+    assert!(
+        run.err.contains("es_cli::run::<YourEvent>()"),
+        "{}",
+        run.err
+    );
     assert!(!dir.exists());
 }

@@ -42,7 +42,9 @@ fn number_before(text: &str, label: &str) -> u64 {
         .into_iter()
         .rev()
         .collect();
-    digits.parse().unwrap_or_else(|_| panic!("no number before `{label}` in {text}"))
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number before `{label}` in {text}"))
 }
 
 #[test]
@@ -54,10 +56,8 @@ fn check_and_migrate_count_upcast_current_and_removed_events_alike() {
     insta::assert_snapshot!(check.out);
 
     let new_dir = temp.path().join("migrated");
-    let migrate = es_typed::<OrderEvent>(
-        &["migrate", path(&dir), path(&new_dir)],
-        &[&dir, &new_dir],
-    );
+    let migrate =
+        es_typed::<OrderEvent>(&["migrate", path(&dir), path(&new_dir)], &[&dir, &new_dir]);
     assert_eq!(migrate.exit, Exit::Success, "{}", migrate.err);
     insta::assert_snapshot!(migrate.out);
 
@@ -96,10 +96,8 @@ fn migrate_reports_the_stream_versions_it_renumbers_and_what_to_rebuild() {
     let temp = tempfile::tempdir().expect("temp dir");
     let dir = order_store(&temp);
     let new_dir = temp.path().join("migrated");
-    let migrate = es_typed::<OrderEvent>(
-        &["migrate", path(&dir), path(&new_dir)],
-        &[&dir, &new_dir],
-    );
+    let migrate =
+        es_typed::<OrderEvent>(&["migrate", path(&dir), path(&new_dir)], &[&dir, &new_dir]);
     assert_eq!(migrate.exit, Exit::Success, "{}", migrate.err);
     // order-1 loses v1 and v3, so its v2 and v4 become v1 and v2; order-2's split and removal
     // cancel out (its v4 stays v4); order-3 loses only its last event.
@@ -129,7 +127,10 @@ fn migrate_reports_the_stream_versions_it_renumbers_and_what_to_rebuild() {
         [(1, "OrderPlaced".to_owned()), (2, "ItemAdded".to_owned())]
     );
     assert_eq!(
-        versions("order-2").iter().map(|(v, _)| *v).collect::<Vec<_>>(),
+        versions("order-2")
+            .iter()
+            .map(|(v, _)| *v)
+            .collect::<Vec<_>>(),
         [1, 2, 3, 4]
     );
 }

@@ -277,7 +277,11 @@ fn decode_every_line<E: Event>(path: &Path) -> Result<u64, CommandError> {
     for_each_line(path, |line, imported| {
         lines += 1;
         let scratch = MemoryStore::new();
-        scratch.append(&imported.stream_id, ExpectedVersion::Any, vec![imported.event])?;
+        scratch.append(
+            &imported.stream_id,
+            ExpectedVersion::Any,
+            vec![imported.event],
+        )?;
         let Some(stored) = scratch.read_stream(&imported.stream_id, 1)?.next() else {
             return Ok(());
         };

@@ -267,7 +267,10 @@ fn history_keeps_the_stored_tag_and_version_beside_the_decoded_event() {
             (entry.stored_type.as_str(), entry.stored_version),
             (stored.event_type.as_str(), stored.schema_version)
         );
-        assert_eq!(entry.event_id, stored.event_id, "the envelope is the stored event's");
+        assert_eq!(
+            entry.event_id, stored.event_id,
+            "the envelope is the stored event's"
+        );
     }
     let envelope = history[2].clone().into_envelope();
     assert_eq!(
@@ -299,14 +302,20 @@ fn what_if_decoded_selects_events_by_their_decoded_type_whatever_they_are_stored
         .what_if_decoded("acc", |e| matches!(e, AccountEvent::Deposited(_)))
         .expect("what if");
     assert_eq!(
-        (no_deposits.state.balance, no_deposits.version, no_deposits.skipped),
+        (
+            no_deposits.state.balance,
+            no_deposits.version,
+            no_deposits.skipped
+        ),
         (70, 4, vec![2, 3]),
         "both deposits are left out, the legacy v1 and the current one"
     );
 
     // By stored tag and version, the old form picks only the current one.
     let by_stored_version = repo
-        .what_if("acc", |e| e.event_type == "FundsDeposited" && e.schema_version == 2)
+        .what_if("acc", |e| {
+            e.event_type == "FundsDeposited" && e.schema_version == 2
+        })
         .expect("what if");
     assert_eq!(
         (by_stored_version.state.balance, by_stored_version.skipped),
@@ -325,5 +334,9 @@ fn what_if_decoded_selects_events_by_their_decoded_type_whatever_they_are_stored
     );
 
     assert_eq!(repo.load("acc").expect("load").state.balance, 82);
-    assert_eq!(store.head_position().expect("head"), head, "nothing written");
+    assert_eq!(
+        store.head_position().expect("head"),
+        head,
+        "nothing written"
+    );
 }
