@@ -115,13 +115,36 @@ pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
             counted(produced, "current event")
         )?;
     }
+    write_table(out, &rows)?;
+    if failed == 0 {
+        return Ok(Exit::Success);
+    }
+    writeln!(out, "\nfailures")?;
+    for failure in &failures {
+        writeln!(out, "  {failure}")?;
+    }
+    if failed > failures.len() as u64 {
+        writeln!(
+            out,
+            "  ... and {} more",
+            count(failed - failures.len() as u64)
+        )?;
+    }
+    Ok(Exit::Problems)
+}
+
+/// The table of counts by stored tag and version.
+fn write_table(
+    out: &mut dyn std::io::Write,
+    rows: &BTreeMap<(String, u32), Row>,
+) -> std::io::Result<()> {
     let width = rows.keys().map(|(t, _)| t.len()).max().unwrap_or(3).max(3);
     writeln!(
         out,
         "\n  {:<width$} {:>7} {:>10} {:>10} {:>8} {:>8}  decodes into",
         "tag", "version", "events", "upcast", "removed", "failed"
     )?;
-    for ((tag, version), row) in &rows {
+    for ((tag, version), row) in rows {
         let into = if row.into.is_empty() && row.removed > 0 {
             "nothing: removed on purpose".to_owned()
         } else if row.into.is_empty() {
@@ -143,19 +166,5 @@ pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
             count(row.failed),
         )?;
     }
-    if failed == 0 {
-        return Ok(Exit::Success);
-    }
-    writeln!(out, "\nfailures")?;
-    for failure in &failures {
-        writeln!(out, "  {failure}")?;
-    }
-    if failed > failures.len() as u64 {
-        writeln!(
-            out,
-            "  ... and {} more",
-            count(failed - failures.len() as u64)
-        )?;
-    }
-    Ok(Exit::Problems)
+    Ok(())
 }

@@ -209,7 +209,7 @@ impl Projection for OpenTodos {
     type Event = TodoEvent;
     type Error = std::io::Error;
 
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "open-todos"
     }
 
