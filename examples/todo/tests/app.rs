@@ -33,6 +33,16 @@ fn the_app_continues_its_log_and_the_typed_es_binary_counts_it() {
         readme.contains(&first),
         "the README shows this output of a first run:\n{first}"
     );
+    let events = dir.join("events");
+    let checked = run(
+        env!("CARGO_BIN_EXE_todo-es"),
+        &[Path::new("check"), &events],
+    );
+    let as_in_readme = checked.replace(&events.display().to_string(), "todo-data/events");
+    assert!(
+        readme.contains(&as_in_readme),
+        "the README shows this output of `todo-es check` after a first run:\n{as_in_readme}"
+    );
     let snapshots = es_core::FileStore::open_read_only(dir.join("events")).expect("open");
     let snapshot = es_core::SnapshotStore::load_snapshot(&snapshots, "todo-3")
         .expect("readable")
