@@ -37,8 +37,8 @@ struct Frames {
 #[derive(Default)]
 pub(crate) struct Name {
     recent: [String; RECENT_NAMES],
-    /// The slot the next new value replaces.
-    next: usize,
+    /// The slot that matched or was filled last, compared first.
+    last: usize,
 }
 
 /// Values of a field a [`Name`] keeps.
@@ -47,15 +47,27 @@ const RECENT_NAMES: usize = 4;
 impl Name {
     /// `bytes` as text, or `None` when they are not UTF-8.
     pub(crate) fn text<'a>(&'a mut self, bytes: &'a [u8]) -> Option<&'a str> {
-        if let Some(at) = self.recent.iter().position(|name| name.as_bytes() == bytes) {
+        let last = self.last;
+        let at = if self
+            .recent
+            .get(last)
+            .is_some_and(|name| name.as_bytes() == bytes)
+        {
+            Some(last)
+        } else {
+            self.recent.iter().position(|name| name.as_bytes() == bytes)
+        };
+        if let Some(at) = at {
+            self.last = at;
             return self.recent.get(at).map(String::as_str);
         }
         let text = std::str::from_utf8(bytes).ok()?;
-        if let Some(slot) = self.recent.get_mut(self.next) {
+        // The slot after the last one used: the oldest of the ring.
+        self.last = (last + 1) % RECENT_NAMES;
+        if let Some(slot) = self.recent.get_mut(self.last) {
             slot.clear();
             slot.push_str(text);
         }
-        self.next = (self.next + 1) % RECENT_NAMES;
         Some(text)
     }
 }
@@ -135,8 +147,9 @@ impl Frames {
         let corrupt = |damage: Damage| corrupt(shared, entry, damage);
         let head = self
             .window
-            .get(file, entry.offset, FRAME_HEADER_LEN, limit)
+            .get_rest(file, entry.offset, FRAME_HEADER_LEN, limit)
             .map_err(ReadError::Io)?;
+        let buffered = head.len();
         let header = FrameHeader::decode(head).map_err(corrupt)?;
         if header.position != position {
             return Err(corrupt(Damage::PositionOutOfOrder {
@@ -149,10 +162,14 @@ impl Frames {
             return Err(corrupt(Damage::BeyondCommittedEnd));
         }
         let len = usize::try_from(frame_len).map_err(|_| corrupt(Damage::LengthsOutOfRange))?;
-        let bytes = self
-            .window
-            .get(file, entry.offset, len, limit)
-            .map_err(ReadError::Io)?;
+        // Usually the window holds the whole frame already.
+        let bytes = if buffered >= len {
+            self.window.buffered(entry.offset, len)
+        } else {
+            self.window
+                .get(file, entry.offset, len, limit)
+                .map_err(ReadError::Io)?
+        };
         if bytes.len() < len {
             return Err(corrupt(Damage::FrameTruncated {
                 frame_len,
@@ -288,5 +305,30 @@ pub(crate) fn visit_stream(
         if visit(&event).is_break() {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Name;
+
+    #[test]
+    fn a_name_lends_equal_text_for_equal_bytes_and_refuses_invalid_utf8() {
+        let mut name = Name::default();
+        for round in 0..3 {
+            for tag in [
+                "OrderPlaced",
+                "PaymentCaptured",
+                "OrderShipped",
+                "é",
+                "a",
+                "b",
+            ] {
+                assert_eq!(name.text(tag.as_bytes()), Some(tag), "round {round}");
+            }
+        }
+        assert_eq!(name.text(&[0xff, 0xfe]), None);
+        assert_eq!(name.text(b""), Some(""));
+        assert_eq!(name.text(b"a"), Some("a"));
     }
 }
