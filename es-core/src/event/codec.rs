@@ -116,11 +116,14 @@ pub trait Event: Sized {
     ///
     /// let listed: Vec<_> = AccountEvent::decodable_versions()
     ///     .iter()
-    ///     .map(|v| (v.tag, v.version, v.decoding))
+    ///     .map(|v| (v.tag, v.stored_version(), v.decoding))
     ///     .collect();
     /// assert_eq!(
     ///     listed,
-    ///     [("Deposited", 1, Decoding::Typed), ("StatementPrinted", 0, Decoding::RemovedEveryVersion)]
+    ///     [
+    ///         ("Deposited", Some(1), Decoding::Typed),
+    ///         ("StatementPrinted", None, Decoding::RemovedEveryVersion),
+    ///     ]
     /// );
     /// ```
     #[must_use]
@@ -246,8 +249,9 @@ impl fmt::Debug for ChainLink {
 pub struct VersionInfo {
     /// The stored type tag.
     pub tag: &'static str,
-    /// The stored schema version; 0 for [`Decoding::RemovedEveryVersion`], which covers every
-    /// version of the tag (stored versions start at 1).
+    /// The stored schema version, from 1. An entry of [`Decoding::RemovedEveryVersion`]
+    /// covers every version of its event type and has no version of its own: read
+    /// [`stored_version`](VersionInfo::stored_version), which says so with `None`.
     pub version: u32,
     /// The Rust type the payload is parsed into: the version struct of a typed chain,
     /// `serde_json::Value` for a raw upcaster's input, empty for a removed tag (its payload is
@@ -266,6 +270,13 @@ impl VersionInfo {
     #[must_use]
     pub fn json_schema(&self) -> Schema {
         (self.schema)()
+    }
+
+    /// The stored schema version this entry describes, or `None` for
+    /// [`Decoding::RemovedEveryVersion`], which covers every version of its event type.
+    #[must_use]
+    pub fn stored_version(&self) -> Option<u32> {
+        (self.decoding != Decoding::RemovedEveryVersion).then_some(self.version)
     }
 
     /// Whether a stored event of `tag` and `version` is the one this entry describes.
@@ -291,7 +302,7 @@ pub enum Decoding {
     /// Skipped on purpose (`removed(("Tag", version))`): decodes into no event.
     Removed,
     /// Every version of the tag is skipped on purpose (`removed("Tag")`): decodes into no
-    /// event. The entry's `version` is 0.
+    /// event. The entry has no version of its own ([`VersionInfo::stored_version`] is `None`).
     RemovedEveryVersion,
 }
 
