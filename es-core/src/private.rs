@@ -131,15 +131,20 @@ pub fn decode_newer<E: Event>(
         return None;
     }
     let decoded = typed(head.tag, head.version, RawPayload::Json(&stored.payload))?;
-    Some(decoded.map_err(|error| match error {
-        UpcastError::MalformedJson(source) | UpcastError::WrongShape(source) => DecodeError::new(
+    Some(decoded.map_err(|error| {
+        let (source, field) = match error {
+            UpcastError::MalformedJson(source) | UpcastError::WrongShape(source) => (source, None),
+            UpcastError::WrongField { field, source } => (source, Some(field)),
+            other => return DecodeError::from_upcast(stored, other),
+        };
+        DecodeError::new(
             stored,
             DecodeErrorKind::FutureVersion {
                 latest,
                 unfit: Some(Box::new(UnfitPayload::new(head.rust_type, source))),
             },
-        ),
-        other => DecodeError::from_upcast(stored, other),
+        )
+        .with_field(field)
     }))
 }
 
@@ -182,25 +187,34 @@ pub fn decode_raw<E: Event>(
         )
     })?;
     let mut events = Vec::with_capacity(outputs.len());
-    for RawEvent {
-        event_type,
-        schema_version: version,
-        payload,
-    } in outputs
+    for (
+        index,
+        RawEvent {
+            event_type,
+            schema_version: version,
+            payload,
+        },
+    ) in outputs.into_iter().enumerate()
     {
-        let cause = if E::RAW_VERSIONS
+        let (cause, field) = if E::RAW_VERSIONS
             .iter()
             .any(|info| info.covers(&event_type, version))
         {
-            DecodeErrorKind::RawUpcastReentry
+            (DecodeErrorKind::RawUpcastReentry, None)
         } else {
             match typed(&event_type, version, RawPayload::Value(payload)) {
                 Some(Ok(event)) => {
                     events.push(event);
                     continue;
                 }
-                Some(Err(error)) => DecodeErrorKind::from_upcast(error),
-                None => not_found_kind(&event_type, version, E::CHAINS, &[]),
+                Some(Err(error)) => match DecodeErrorKind::from_upcast(error) {
+                    (cause @ DecodeErrorKind::WrongShape(_), None) => {
+                        let field = raw_output_field(stored, upcaster, index, typed);
+                        (cause, field)
+                    }
+                    named => named,
+                },
+                None => (not_found_kind(&event_type, version, E::CHAINS, &[]), None),
             }
         };
         return Err(DecodeError::new(
@@ -211,9 +225,38 @@ pub fn decode_raw<E: Event>(
                 version,
                 cause,
             ))),
-        ));
+        )
+        .with_field(field));
     }
     Ok(Decoded::many(events))
+}
+
+/// The field of output `index` of a raw upcaster that does not fit its version's struct.
+/// Called only when that output failed to decode: the typed chains parsed a JSON value, which
+/// names no field, and the value is gone. The upcaster runs again on the stored event, and
+/// the output is parsed again as JSON text, which names the field.
+#[cold]
+fn raw_output_field<E>(
+    stored: &StoredEvent,
+    upcaster: RawUpcaster,
+    index: usize,
+    typed: TypedDispatch<E>,
+) -> Option<String> {
+    let input = RawEvent {
+        event_type: stored.event_type.clone(),
+        schema_version: stored.schema_version,
+        payload: serde_json::from_slice(&stored.payload).ok()?,
+    };
+    let output = upcaster(input, stored).ok()?.into_iter().nth(index)?;
+    let text = serde_json::to_vec(&output.payload).ok()?;
+    match typed(
+        &output.event_type,
+        output.schema_version,
+        RawPayload::Json(&text),
+    )? {
+        Err(UpcastError::WrongField { field, .. }) => Some(field),
+        _ => None,
+    }
 }
 
 /// The error for a stored event that no chain contains and no raw upcaster or removed tag
