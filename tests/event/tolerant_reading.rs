@@ -157,7 +157,7 @@ fn a_v3_that_renamed_a_field_does_not_decode_and_the_error_names_the_stored_even
          version 3 is newer than the latest this code knows (v2), and its payload does not fit \
          `FundsDeposited` at field `amount`, which reads newer versions only when they fit"
     );
-    assert_eq!(error.field.as_deref(), Some("amount"), "the missing field");
+    assert_eq!(error.field(), Some("amount"), "the missing field");
     let source = std::error::Error::source(&error).expect("serde's reason");
     assert!(
         source.to_string().starts_with("missing field `amount`"),

@@ -25,15 +25,14 @@ pub struct DecodeError {
     pub schema_version: u32,
     /// What went wrong.
     pub kind: DecodeErrorKind,
-    /// When the payload does not fit the shape of its version ([`DecodeErrorKind::WrongShape`],
-    /// also as the cause of [`RawUpcastOutput`](DecodeErrorKind::RawUpcastOutput) or the
-    /// `unfit` payload of [`FutureVersion`](DecodeErrorKind::FutureVersion)): the path of the
-    /// field that does not fit, as `title`, `items[2].sku` or `status.Open` (a variant of an
-    /// enum field); for a missing field, the path of that field. In a raw upcaster's output,
-    /// a field of the returned event's payload. `None` when the payload as a whole does not
-    /// fit, and for every other kind.
-    pub field: Option<String>,
+    /// See [`DecodeError::field`]; behind a thin pointer, so that the error stays small
+    /// enough to return by value.
+    field: Option<Box<FieldPath>>,
 }
+
+/// The path of a payload field, in [`DecodeError::field`].
+#[derive(Debug)]
+struct FieldPath(String);
 
 /// What went wrong in a [`DecodeError`].
 #[derive(Debug)]
@@ -241,9 +240,24 @@ impl DecodeError {
         Self::new(stored, kind).with_field(field)
     }
 
+    /// When the payload does not fit the shape of its version ([`DecodeErrorKind::WrongShape`],
+    /// also as the cause of [`RawUpcastOutput`](DecodeErrorKind::RawUpcastOutput) or the
+    /// `unfit` payload of [`FutureVersion`](DecodeErrorKind::FutureVersion)): the path of the
+    /// field that does not fit, as `title`, `items[2].sku` or `status.Done.by` (a field of a
+    /// variant of an enum field); for a missing field, the path of that field. In a raw
+    /// upcaster's output, a field of the returned event's payload. `None` when the payload as
+    /// a whole does not fit, and for every other kind.
+    ///
+    /// The path is found only once decoding has failed, by parsing the payload again through
+    /// a deserializer that tracks it: decoding that succeeds pays nothing for it.
+    #[must_use]
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref().map(|path| path.0.as_str())
+    }
+
     /// The error with [`field`](DecodeError::field) set.
     pub(crate) fn with_field(mut self, field: Option<String>) -> Self {
-        self.field = field;
+        self.field = field.map(|path| Box::new(FieldPath(path)));
         self
     }
 }
@@ -259,8 +273,7 @@ impl fmt::Display for DecodeError {
             self.stream_version,
             self.position
         )?;
-        self.kind
-            .describe(self.schema_version, self.field.as_deref(), f)
+        self.kind.describe(self.schema_version, self.field(), f)
     }
 }
 
@@ -287,7 +300,7 @@ pub enum UpcastError {
     /// struct.
     #[error("payload does not match the shape of its version at field `{field}`")]
     WrongField {
-        /// The path of the field, as in [`DecodeError::field`].
+        /// The path of the field, as [`DecodeError::field`] gives it.
         field: String,
         /// What `serde_json` reported.
         #[source]

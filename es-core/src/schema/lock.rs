@@ -191,7 +191,7 @@ fn check(
     let (mut problems, mut changes) = check_published(&locked, current);
     let (unlinked, mut new_versions) = check_unpublished(&locked.entries, current);
     let (forgotten, removal_changes) = check_removed(&locked, current);
-    if !exists && !(new_versions.is_empty() && removal_changes.is_empty()) {
+    if !exists && (!new_versions.is_empty() || !removal_changes.is_empty()) {
         new_versions = vec![LockProblem::NoLockFile {
             versions: new_versions.len(),
         }];
