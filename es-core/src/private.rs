@@ -31,6 +31,92 @@ pub fn any_json_schema() -> schemars::Schema {
     schemars::Schema::from(true)
 }
 
+/// The JSON Schema of a version struct, for its [`ChainLink`]: where the derive requires
+/// `JsonSchema`, so that a struct without it gets this one error.
+#[must_use]
+pub fn event_schema<T: EventSchema>() -> schemars::Schema {
+    T::event_schema()
+}
+
+/// A type with a JSON Schema, in the words of a version struct that lacks one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no JSON Schema: add `JsonSchema` to its `#[derive(...)]`",
+    label = "`{Self}` needs `#[derive(JsonSchema)]`",
+    note = "the schema lock and golden fixtures record the JSON Schema of each version; es-core uses schemars 1.x (re-exported as `es_core::schemars`), and the `JsonSchema` of another major version of schemars is another trait"
+)]
+pub trait EventSchema {
+    /// The schema, as a root schema with its definitions.
+    fn event_schema() -> schemars::Schema;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: schemars::JsonSchema> EventSchema for T {
+    fn event_schema() -> schemars::Schema {
+        root_schema::<T>()
+    }
+}
+
+/// The step of `upcast_from = Previous`: `From<Previous>`, required where the attribute names
+/// `Previous`, so that a missing impl is reported there, saying what to write.
+pub fn upcast<Previous, Current: UpcastFrom<Previous>>(previous: Previous) -> Current {
+    Current::upcast_from(previous)
+}
+
+/// The step of `upcast_from = Previous` with `try_upcast`: `TryFrom<Previous>`, its error
+/// becoming an [`UpcastError`] from `from`.
+///
+/// # Errors
+/// The `TryFrom` impl's error, as [`UpcastError::Failed`].
+pub fn try_upcast<Previous, Current: TryUpcastFrom<Previous>>(
+    previous: Previous,
+    from: &'static str,
+) -> Result<Current, UpcastError> {
+    Current::try_upcast_from(previous, from)
+}
+
+/// `From<Previous>`, in the words of a version struct whose `upcast_from` lacks it.
+#[diagnostic::on_unimplemented(
+    message = "`upcast_from = {Previous}` needs `impl From<{Previous}> for {Self}`",
+    label = "no `impl From<{Previous}> for {Self}`",
+    note = "write `impl From<{Previous}> for {Self}`, the step from the previous version to this one; for a step that can fail, add `try_upcast` to `#[event(...)]` and write `impl TryFrom<{Previous}> for {Self}`"
+)]
+pub trait UpcastFrom<Previous>: Sized {
+    /// The step.
+    fn upcast_from(previous: Previous) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<Previous, Current: From<Previous>> UpcastFrom<Previous> for Current {
+    fn upcast_from(previous: Previous) -> Self {
+        Current::from(previous)
+    }
+}
+
+/// `TryFrom<Previous>`, in the words of a `try_upcast` version struct that lacks it.
+#[diagnostic::on_unimplemented(
+    message = "`upcast_from = {Previous}` with `try_upcast` needs `impl TryFrom<{Previous}> for {Self}`",
+    label = "no `impl TryFrom<{Previous}> for {Self}`",
+    note = "write `impl TryFrom<{Previous}> for {Self}`, whose error (an error type that is `Send + Sync`) becomes an upcast error naming the stored event; for a step that cannot fail, drop `try_upcast` and write `impl From<{Previous}> for {Self}`"
+)]
+pub trait TryUpcastFrom<Previous>: Sized {
+    /// The step, its error an [`UpcastError`] from `from`.
+    ///
+    /// # Errors
+    /// The `TryFrom` impl's error, as [`UpcastError::Failed`].
+    fn try_upcast_from(previous: Previous, from: &'static str) -> Result<Self, UpcastError>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<Previous, Current> TryUpcastFrom<Previous> for Current
+where
+    Current: TryFrom<Previous>,
+    Current::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn try_upcast_from(previous: Previous, from: &'static str) -> Result<Self, UpcastError> {
+        Current::try_from(previous).map_err(|error| UpcastError::failed(from, error))
+    }
+}
+
 /// The [`VersionInfo`] of a raw upcaster's input.
 #[must_use]
 pub const fn raw_upcast_version(
@@ -321,6 +407,26 @@ pub const fn shared_version(a: &ChainLink, b: &ChainLink) -> Option<(&'static st
         left = l.previous;
     }
     None
+}
+
+/// Whether `earlier` is a version before `current` in `current`'s chain: an enum holding both
+/// holds two versions of one event type. Evaluated at compile time by the enum derive.
+#[must_use]
+pub const fn is_earlier_version(earlier: &ChainLink, current: &ChainLink) -> bool {
+    if earlier.version == 0 {
+        return false;
+    }
+    let mut link = current.previous;
+    while let Some(l) = link {
+        if l.version == earlier.version
+            && str_eq(l.tag, earlier.tag)
+            && str_eq(l.rust_type, earlier.rust_type)
+        {
+            return true;
+        }
+        link = l.previous;
+    }
+    false
 }
 
 /// Whether the chain ending at `link` decodes `tag` at `version`, or at any version when

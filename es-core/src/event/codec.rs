@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use schemars::{JsonSchema, Schema};
+use schemars::Schema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -58,6 +58,11 @@ use crate::{DecodeError, Decoded, RawPayload, StoredEvent, UpcastError};
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event: it needs `#[derive(Event)]`",
+    label = "`{Self}` has no `#[derive(Event)]`",
+    note = "derive `Event` on each version struct, with `#[event(name = \"...\", version = N)]`, and on the domain enum that holds them"
+)]
 pub trait Event: Sized {
     /// Every upcaster chain this type decodes, one per event type (a struct has one).
     const CHAINS: &'static [&'static ChainLink];
@@ -152,8 +157,15 @@ pub trait Event: Sized {
 /// One published version of an event type: a struct with `#[derive(Event)]`.
 ///
 /// The derive fills in the tag, the version and the link to the previous version; you write
-/// `From<Previous> for Current` (or `TryFrom` with `#[event(try_upcast)]`).
-pub trait VersionedEvent: Serialize + DeserializeOwned + JsonSchema + Sized {
+/// `From<Previous> for Current` (or `TryFrom` with `#[event(try_upcast)]`). The struct also
+/// implements `JsonSchema`: the derive requires it where it records the schema in
+/// [`LINK`](VersionedEvent::LINK), so a missing `JsonSchema` is one error there.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a version of an event type: it needs `#[derive(Event)]`",
+    label = "`{Self}` has no `#[derive(Event)]`",
+    note = "each variant of an event enum holds a version struct: add `#[derive(Event)]` and `#[event(name = \"...\", version = N)]` to `{Self}`"
+)]
+pub trait VersionedEvent: Serialize + DeserializeOwned + Sized {
     /// The type tag this version is written with.
     const TAG: &'static str;
     /// The schema version, from 1.
