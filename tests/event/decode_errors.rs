@@ -496,7 +496,10 @@ fn wrong_shape(version: u32, payload: serde_json::Value) -> DecodeError {
 }
 
 fn v2(items: serde_json::Value, status: serde_json::Value) -> serde_json::Value {
-    json!({ "title": "tea", "items": items, "status": status })
+    let mut payload = json!({ "title": "tea" });
+    payload["items"] = items;
+    payload["status"] = status;
+    payload
 }
 
 #[test]
