@@ -250,6 +250,36 @@ impl DecodeError {
     ///
     /// The path is found only once decoding has failed, by parsing the payload again through
     /// a deserializer that tracks it: decoding that succeeds pays nothing for it.
+    ///
+    /// # Examples
+    /// ```
+    /// use es_core::{Event, EventStore, ExpectedVersion, MemoryStore, NewEvent};
+    /// # use schemars::JsonSchema;
+    /// # use serde::{Deserialize, Serialize};
+    /// use serde_json::json;
+    ///
+    /// #[derive(Serialize, Deserialize, JsonSchema)]
+    /// struct Item { sku: String }
+    ///
+    /// #[derive(Serialize, Deserialize, JsonSchema, Event)]
+    /// #[event(name = "ItemsAdded", version = 1)]
+    /// struct ItemsAdded { items: Vec<Item> }
+    ///
+    /// let store = MemoryStore::new();
+    /// let payload = json!({ "items": [{ "sku": "a" }, { "sku": 5 }] });
+    /// let event = NewEvent::new("ItemsAdded", 1, payload);
+    /// store.append("cart-1", ExpectedVersion::NoStream, vec![event])?;
+    /// let stored = store.read_stream("cart-1", 1)?.next().unwrap()?;
+    ///
+    /// let error = ItemsAdded::decode(&stored).err().unwrap();
+    /// assert_eq!(error.field(), Some("items[1].sku"));
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "cannot decode event `ItemsAdded` v1 in stream `cart-1` at version 1 (position 1): \
+    ///      payload does not match the shape of its version at field `items[1].sku`"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn field(&self) -> Option<&str> {
         self.field.as_deref().map(|path| path.0.as_str())
