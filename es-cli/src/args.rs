@@ -53,6 +53,8 @@ pub enum StoreCommand {
     #[command(after_help = STORES)]
     Export(ExportArgs),
     /// Append events from a JSON Lines file (this tool's export, or EventStoreDB-style).
+    /// Every line is checked (format, limits, versions, ids) before anything is written;
+    /// `--check` also decodes every line through your event types.
     #[command(after_help = STORES)]
     Import(ImportArgs),
 }
@@ -73,10 +75,14 @@ pub enum UntypedCommand {
 pub enum TypedCommand {
     #[command(flatten)]
     Store(StoreCommand),
-    /// Decode every stored event through the upcasters; exit 1 if any fails.
+    /// Decode every stored event through the upcasters, counting by tag and version the
+    /// events upcast, removed on purpose and failed; exit 1 if any fails.
     #[command(after_help = STORES)]
     Check(StoreArg),
-    /// Copy the log to another store with every event upcast to its current version.
+    /// Copy the log to another store with every event upcast to its current version. Events
+    /// of removed tags are left out and split events written as several, so the stream
+    /// versions after them are renumbered; snapshots and projection checkpoints are not
+    /// copied (rebuild read models on the new log).
     #[command(after_help = STORES)]
     Migrate(MigrateArgs),
 }
@@ -128,6 +134,12 @@ pub struct ImportArgs {
     pub store: OsString,
     /// The JSON Lines file.
     pub file: PathBuf,
+    /// Before writing anything, decode every line through the event types (a binary built
+    /// with `es_cli::run::<YourEvent>()`; the `es` binary has none): a line that does not
+    /// decode fails the import, naming its line, and nothing is written. Without it, lines
+    /// are checked for format, limits, versions and ids, but events are not decoded.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,8 @@
 //! The `es` binary has the commands that need no event types: `inspect`, `tail`, `verify`,
 //! `export`, `import`, and `migrate`, which copies a log as stored. Build your own binary with
 //! [`run`] and your event enum to add `check` (decode every stored event through your
-//! upcasters), and to make `migrate` upcast every event to its current version:
+//! upcasters, counting upcast, removed and failed events), `import --check` (decode every line
+//! before writing anything), and to make `migrate` upcast every event to its current version:
 //!
 //! ```no_run
 //! # use es_core::Event;

@@ -19,7 +19,7 @@
 //! | --- | --- | --- | --- |
 //! | store | `store/`: `event_store.rs`, `error.rs`, `memory.rs`, `file/` (the file store), `backend.rs`, `conformance.rs` | [`EventStore`], [`ExpectedVersion`], [`AppendOutcome`], [`AppendError`], [`ReadError`], [`MemoryStore`], [`FileStore`] and its options, reports and errors; [`store::backend`] for implementers | `es-core/tests/store_*.rs`; the file store's fault injection in `store/file/fault_tests.rs` |
 //! | event | `event/`: `codec.rs` (traits, chains), `raw.rs`, `decoded.rs`, `decode_error.rs`, `new_event.rs`, `stored_event.rs`, `envelope.rs`, `metadata.rs` | [`Event`], [`VersionedEvent`], [`RawEvent`], [`RawUpcaster`], [`Decoded`], [`DecodeError`], [`NewEvent`], [`StoredEvent`], [`Envelope`], [`metadata`] | `tests/event/` (workspace) |
-//! | aggregate | `aggregate/`: `repository.rs`, `command.rs`, `snapshot.rs`, `snapshot_policy.rs`, `time_travel.rs` | [`Aggregate`], [`Repository`], [`CommandOptions`], [`Loaded`], [`Snapshot`], [`SnapshotStore`], [`WhatIf`] | `tests/aggregate/repository/` (workspace) |
+//! | aggregate | `aggregate/`: `repository.rs`, `command.rs`, `snapshot.rs`, `snapshot_policy.rs`, `time_travel.rs` | [`Aggregate`], [`Repository`], [`CommandOptions`], [`Loaded`], [`Snapshot`], [`SnapshotStore`], [`WhatIf`], [`HistoryEntry`] | `tests/aggregate/repository/` (workspace) |
 //! | read | `read/`: `projection.rs`, `projection_runner.rs`, `checkpoint.rs`, `subscription.rs`, `parallel_replay.rs` | [`ProjectionRunner`], [`Projection`], [`CheckpointStore`], [`Subscription`], [`ParallelReplay`] | `tests/read/` (workspace), `es-core/tests/read_*.rs` |
 //! | schema | `schema/` | [`schema::check_lock`], fingerprints, golden fixtures | `tests/schema/` (workspace) |
 //!
@@ -63,7 +63,7 @@ pub mod codec {
 pub use aggregate::command::CommandOptions;
 pub use aggregate::repository::{Aggregate, ExecuteError, Executed, LoadError, Loaded, Repository};
 pub use aggregate::snapshot::{Snapshot, SnapshotError, SnapshotStore};
-pub use aggregate::time_travel::WhatIf;
+pub use aggregate::time_travel::{HistoryEntry, WhatIf};
 pub use event::metadata;
 pub use event::{
     ChainLink, DecodeError, DecodeErrorKind, Decoded, DecodedIter, Decoding, EncodeError, Envelope,

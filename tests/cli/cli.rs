@@ -20,15 +20,20 @@ struct Run {
 
 /// Runs the typed command line (`es_cli::run::<AccountEvent>` minus the process).
 fn es(args: &[&str], dirs: &[&Path]) -> Run {
-    cli(true, args, dirs)
+    cli::<AccountEvent>(true, args, dirs)
 }
 
 /// Runs the `es` binary's command line (`es_cli::run_untyped` minus the process).
 fn es_untyped(args: &[&str], dirs: &[&Path]) -> Run {
-    cli(false, args, dirs)
+    cli::<AccountEvent>(false, args, dirs)
 }
 
-fn cli(typed: bool, args: &[&str], dirs: &[&Path]) -> Run {
+/// Runs the typed command line of a binary built for `E`.
+fn es_typed<E: es_core::Event>(args: &[&str], dirs: &[&Path]) -> Run {
+    cli::<E>(true, args, dirs)
+}
+
+fn cli<E: es_core::Event>(typed: bool, args: &[&str], dirs: &[&Path]) -> Run {
     let mut command_line = vec![if typed { "account-es" } else { "es" }.to_owned()];
     command_line.extend(args.iter().map(|a| (*a).to_owned()));
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -38,7 +43,7 @@ fn cli(typed: bool, args: &[&str], dirs: &[&Path]) -> Run {
         progress: false,
     };
     let exit = if typed {
-        execute::<AccountEvent>(command_line, &mut output)
+        execute::<E>(command_line, &mut output)
     } else {
         execute_untyped(command_line, &mut output)
     };
@@ -101,6 +106,24 @@ fn tail_prints_the_last_events() {
     let run = es(&["tail", path(&dir), "-n", "3"], &[&dir]);
     assert_eq!(run.exit, Exit::Success, "{}", run.err);
     insta::assert_snapshot!(run.out);
+}
+
+#[test]
+fn tail_and_inspect_print_recorded_at_in_rfc_3339() {
+    let (_temp, dir) = bank_store();
+    let store = es_core::FileStore::open_read_only(&dir).expect("open");
+    let times: Vec<String> = es_core::EventStore::read_all(&store, 1)
+        .expect("read")
+        .map(|e| es_cli::format_time(e.expect("readable").recorded_at))
+        .collect();
+    assert_eq!(times[0], "2019-03-01T09:00:00.000000Z", "RFC 3339, UTC");
+    let tail = es(&["tail", path(&dir), "-n", "6"], &[&dir]);
+    for (line, time) in tail.out.lines().zip(&times) {
+        assert_eq!(line.split(' ').nth(1), Some(time.as_str()), "{line}");
+    }
+    let inspect = es(&["inspect", path(&dir)], &[&dir]);
+    let recorded = format!("recorded   {} .. {}", times[0], times[times.len() - 1]);
+    assert!(inspect.out.contains(&recorded), "{}", inspect.out);
 }
 
 #[test]
@@ -248,7 +271,7 @@ fn migrate_upcasts_every_event_and_check_then_finds_nothing_to_upcast() {
     assert!(
         checked
             .out
-            .contains("(0 upcast, 6 already current), 0 failed"),
+            .contains("(0 upcast, 6 already current), 0 removed, 0 failed"),
         "{}",
         checked.out
     );
@@ -313,4 +336,6 @@ fn usage_errors_exit_two_and_help_exits_zero() {
 mod on_postgres;
 
 mod hostile_jsonl;
+mod import_check;
 mod jsonl_round_trip;
+mod removed_events;

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 
-use es_core::{Event, EventStore};
+use es_core::{Event, EventStore, StoredEvent};
 
 use super::{count, counted, location, open_existing, CommandResult};
 use crate::{progress, Exit, Output};
@@ -11,10 +11,39 @@ use crate::{progress, Exit, Output};
 /// Failures listed in full; the rest are counted.
 const SHOWN_FAILURES: usize = 20;
 
+/// What a stored event decodes into, counted the same way by `check` and `migrate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// One event of the tag and version it is stored with.
+    Current,
+    /// Events of another tag or version, or several events (`split`).
+    Upcast { split: bool },
+    /// No event: a tag removed on purpose (`#[event(removed(...))]`).
+    Removed,
+}
+
+impl Outcome {
+    /// How `stored` fared, given the events it decoded into.
+    pub(super) fn of<E: Event>(stored: &StoredEvent, decoded: &[E]) -> Self {
+        match decoded {
+            [] => Outcome::Removed,
+            [event]
+                if (event.event_type(), event.event_version())
+                    == (stored.event_type.as_str(), stored.schema_version) =>
+            {
+                Outcome::Current
+            }
+            [_] => Outcome::Upcast { split: false },
+            _ => Outcome::Upcast { split: true },
+        }
+    }
+}
+
 #[derive(Default)]
 struct Row {
     events: u64,
     upcast: u64,
+    removed: u64,
     failed: u64,
     /// What events of this (tag, version) decode into.
     into: BTreeSet<(String, u32)>,
@@ -26,7 +55,7 @@ pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
     let bar = progress::events(output.progress, store.head_position()?, "checking");
     let mut rows: BTreeMap<(String, u32), Row> = BTreeMap::new();
     let mut failures = Vec::new();
-    let (mut events, mut upcast, mut failed, mut produced) = (0u64, 0u64, 0u64, 0u64);
+    let (mut events, mut upcast, mut removed, mut failed, mut produced) = (0u64, 0, 0, 0, 0);
     for stored in store.read_all(1)? {
         let stored = stored?;
         events += 1;
@@ -37,16 +66,22 @@ pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
         row.events += 1;
         match E::decode(&stored) {
             Ok(decoded) => {
-                let mut changed = decoded.len() != 1;
-                for event in decoded {
+                let decoded: Vec<E> = decoded.into_iter().collect();
+                for event in &decoded {
                     produced += 1;
-                    let current = (event.event_type(), event.event_version());
-                    changed |= current != (stored.event_type.as_str(), stored.schema_version);
-                    row.into.insert((current.0.to_owned(), current.1));
+                    row.into
+                        .insert((event.event_type().to_owned(), event.event_version()));
                 }
-                if changed {
-                    row.upcast += 1;
-                    upcast += 1;
+                match Outcome::of(&stored, &decoded) {
+                    Outcome::Current => {}
+                    Outcome::Upcast { .. } => {
+                        row.upcast += 1;
+                        upcast += 1;
+                    }
+                    Outcome::Removed => {
+                        row.removed += 1;
+                        removed += 1;
+                    }
                 }
             }
             Err(error) => {
@@ -61,48 +96,26 @@ pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
     bar.finish_and_clear();
 
     let out = &mut *output.out;
+    let decoded = events - failed - removed;
     writeln!(
         out,
-        "checked {} in {}: {} decoded ({} upcast, {} already current), {} failed",
+        "checked {} in {}: {} decoded ({} upcast, {} already current), {} removed, {} failed",
         counted(events, "event"),
         location,
-        count(events - failed),
+        count(decoded),
         count(upcast),
-        count(events - failed - upcast),
+        count(decoded - upcast),
+        count(removed),
         count(failed)
     )?;
-    if produced != events - failed {
+    if produced != decoded {
         writeln!(
             out,
             "they decode into {}",
             counted(produced, "current event")
         )?;
     }
-    let width = rows.keys().map(|(t, _)| t.len()).max().unwrap_or(3).max(3);
-    writeln!(
-        out,
-        "\n  {:<width$} {:>7} {:>10} {:>10} {:>8}  decodes into",
-        "tag", "version", "events", "upcast", "failed"
-    )?;
-    for ((tag, version), row) in &rows {
-        let into = if row.into.is_empty() {
-            "-".to_owned()
-        } else {
-            row.into
-                .iter()
-                .map(|(t, v)| format!("{t} v{v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        writeln!(
-            out,
-            "  {tag:<width$} {:>7} {:>10} {:>10} {:>8}  {into}",
-            format!("v{version}"),
-            count(row.events),
-            count(row.upcast),
-            count(row.failed),
-        )?;
-    }
+    write_table(out, &rows)?;
     if failed == 0 {
         return Ok(Exit::Success);
     }
@@ -118,4 +131,40 @@ pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
         )?;
     }
     Ok(Exit::Problems)
+}
+
+/// The table of counts by stored tag and version.
+fn write_table(
+    out: &mut dyn std::io::Write,
+    rows: &BTreeMap<(String, u32), Row>,
+) -> std::io::Result<()> {
+    let width = rows.keys().map(|(t, _)| t.len()).max().unwrap_or(3).max(3);
+    writeln!(
+        out,
+        "\n  {:<width$} {:>7} {:>10} {:>10} {:>8} {:>8}  decodes into",
+        "tag", "version", "events", "upcast", "removed", "failed"
+    )?;
+    for ((tag, version), row) in rows {
+        let into = if row.into.is_empty() && row.removed > 0 {
+            "nothing: removed on purpose".to_owned()
+        } else if row.into.is_empty() {
+            "-".to_owned()
+        } else {
+            row.into
+                .iter()
+                .map(|(t, v)| format!("{t} v{v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            out,
+            "  {tag:<width$} {:>7} {:>10} {:>10} {:>8} {:>8}  {into}",
+            format!("v{version}"),
+            count(row.events),
+            count(row.upcast),
+            count(row.removed),
+            count(row.failed),
+        )?;
+    }
+    Ok(())
 }

@@ -4,8 +4,11 @@
 //! metadata and recording time. Copied as stored (the `es` binary), stream versions are kept
 //! too. Upcast (a binary with your event types), versions are kept when every stored event
 //! decodes into exactly one event; an event split into several, or removed on purpose,
-//! renumbers the rest of its stream (the summary says how many), and the extra events of a
-//! split get ids derived from the original id, the same on every run.
+//! renumbers the rest of its stream (the summary says how many events in how many streams),
+//! and the extra events of a split get ids derived from the original id, the same on every
+//! run. Events are counted as `check` counts them (upcast, already current, removed). Snapshots
+//! and projection checkpoints are not copied: they refer to the old log's stream versions and
+//! positions, so the summary says to rebuild read models on the new log.
 //!
 //! Events are appended in the source's order, consecutive events of one stream in one batch
 //! at the exact version that precedes them. A directory target must be new or empty, and is
@@ -13,10 +16,11 @@
 //! by a run that stopped: the events it holds are compared with those the copy would write,
 //! and the copy continues after them; anything else in it is refused.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use es_core::{Event, EventStore, ExpectedVersion, NewEvent, StoredEvent, Uuid};
 
+use super::check::Outcome;
 use super::{count, counted, location, open, open_existing, CommandError, CommandResult, Store};
 use crate::args::MigrateArgs;
 use crate::location::StoreLocation;
@@ -31,9 +35,15 @@ struct Tally {
     written: u64,
     /// Events a stopped earlier run had already written.
     kept: u64,
+    /// Source events, as `check` counts them.
     upcast: u64,
-    split: u64,
+    current: u64,
     removed: u64,
+    /// Source events split into several (counted in `upcast` too).
+    split: u64,
+    /// Events whose stream version in the new log is not the source's.
+    renumbered: u64,
+    renumbered_streams: HashSet<String>,
 }
 
 /// `es migrate`: every event as stored.
@@ -56,36 +66,37 @@ pub fn run_as_stored(args: &MigrateArgs, output: &mut Output<'_>) -> CommandResu
 /// A typed binary's `migrate`: every event upcast to its current version.
 pub fn run_upcast<E: Event>(args: &MigrateArgs, output: &mut Output<'_>) -> CommandResult {
     let (tally, source, target) = migrate(args, output, |stored, tally| {
-        let decoded = E::decode(stored).map_err(|e| {
-            CommandError::Refused(format!("{e} (run `check` to list every event that fails)"))
-        })?;
-        match decoded.len() {
-            0 => tally.removed += 1,
-            1 => {}
-            _ => tally.split += 1,
-        }
-        let mut events = Vec::with_capacity(decoded.len());
-        for (i, event) in (0u64..).zip(decoded) {
-            if (event.event_type(), event.event_version())
-                != (stored.event_type.as_str(), stored.schema_version)
-            {
+        let decoded: Vec<E> = E::decode(stored)
+            .map_err(|e| {
+                CommandError::Refused(format!("{e} (run `check` to list every event that fails)"))
+            })?
+            .into_iter()
+            .collect();
+        match Outcome::of(stored, &decoded) {
+            Outcome::Current => tally.current += 1,
+            Outcome::Upcast { split } => {
                 tally.upcast += 1;
+                tally.split += u64::from(split);
             }
-            events.push(upcast(stored, i, &event)?);
+            Outcome::Removed => tally.removed += 1,
         }
-        Ok(events)
+        (0u64..)
+            .zip(&decoded)
+            .map(|(i, event)| upcast(stored, i, event))
+            .collect()
     })?;
     writeln!(
         output.out,
-        "migrated {} from {source} to {target}: {} written ({} upcast, {} split, {} removed){}",
+        "migrated {} from {source} to {target}: {} upcast ({} split), {} already current, {} removed; {} written{}",
         counted(tally.read, "event"),
-        count(tally.written),
         count(tally.upcast),
         count(tally.split),
+        count(tally.current),
         count(tally.removed),
+        count(tally.written),
         already_there(&tally)
     )?;
-    if tally.split == 0 && tally.removed == 0 {
+    if tally.renumbered == 0 {
         writeln!(
             output.out,
             "streams, stream versions and event ids are unchanged"
@@ -93,9 +104,15 @@ pub fn run_upcast<E: Event>(args: &MigrateArgs, output: &mut Output<'_>) -> Comm
     } else {
         writeln!(
             output.out,
-            "streams and event ids are kept; splits and removals renumbered the versions after them"
+            "renumbered {} in {}: removed and split events shift the stream versions after them; streams and event ids are kept",
+            counted(tally.renumbered, "event"),
+            counted(tally.renumbered_streams.len() as u64, "stream"),
         )?;
     }
+    writeln!(
+        output.out,
+        "not copied: snapshots and projection checkpoints, which refer to the old log's stream versions and positions; rebuild read models from the start of the new log (`ProjectionRunner::rebuild`), and snapshots are taken again as aggregates load"
+    )?;
     verified(&tally, output)
 }
 
@@ -201,9 +218,13 @@ fn copy(
         let stored = stored?;
         tally.read += 1;
         bar.inc(1);
-        for event in convert(&stored, &mut tally)? {
+        for (i, event) in convert(&stored, &mut tally)?.into_iter().enumerate() {
             let version = versions.entry(stored.stream_id.clone()).or_insert(0);
             *version += 1;
+            if i == 0 && *version != stored.stream_version {
+                tally.renumbered += 1;
+                tally.renumbered_streams.insert(stored.stream_id.clone());
+            }
             let placed = Placed {
                 stream_id: stored.stream_id.clone(),
                 stream_version: *version,

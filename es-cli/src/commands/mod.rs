@@ -103,6 +103,7 @@ pub(crate) fn store(command: StoreCommand, output: &mut Output<'_>) -> CommandRe
 
 pub(crate) fn typed<E: Event>(command: TypedCommand, output: &mut Output<'_>) -> CommandResult {
     match command {
+        TypedCommand::Store(StoreCommand::Import(args)) => import::run_typed::<E>(&args, output),
         TypedCommand::Store(command) => store(command, output),
         TypedCommand::Check(args) => check::run::<E>(&args.store, output),
         TypedCommand::Migrate(args) => migrate::run_upcast::<E>(&args, output),

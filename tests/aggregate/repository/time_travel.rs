@@ -231,3 +231,112 @@ fn an_event_caused_by_one_without_a_correlation_id_starts_the_chain_at_its_cause
     assert_eq!(reaction.correlation_id(), Some(cause_id.as_str()));
     assert_eq!(reaction.causation_id(), Some(cause_id.as_str()));
 }
+
+#[test]
+fn history_keeps_the_stored_tag_and_version_beside_the_decoded_event() {
+    // acc-001: AccountCreated v1 (opened, 100), FundsWithdrawn v1 (30), FundsDeposited v1 (`amt` 50).
+    let repo = legacy_repo();
+    let history = repo.history("acc-001").expect("history");
+    let audit: Vec<(String, &str, u32, bool)> = history
+        .iter()
+        .map(|entry| {
+            (
+                entry.stored_as(),
+                es_core::Event::event_type(&entry.event),
+                es_core::Event::event_version(&entry.event),
+                entry.was_upcast(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        audit,
+        [
+            ("AccountCreated v1".to_owned(), "AccountOpened", 3, true),
+            ("FundsWithdrawn v1".to_owned(), "FundsWithdrawn", 1, false),
+            ("FundsDeposited v1".to_owned(), "FundsDeposited", 2, true),
+        ]
+    );
+    let stored: Vec<_> = repo
+        .store()
+        .read_stream("acc-001", 1)
+        .expect("read")
+        .collect::<Result<_, _>>()
+        .expect("readable");
+    for (entry, stored) in history.iter().zip(&stored) {
+        assert_eq!(
+            (entry.stored_type.as_str(), entry.stored_version),
+            (stored.event_type.as_str(), stored.schema_version)
+        );
+        assert_eq!(
+            entry.event_id, stored.event_id,
+            "the envelope is the stored event's"
+        );
+    }
+    let envelope = history[2].clone().into_envelope();
+    assert_eq!(
+        envelope.event,
+        AccountEvent::Deposited(FundsDeposited { amount: 50 })
+    );
+}
+
+#[test]
+fn what_if_decoded_selects_events_by_their_decoded_type_whatever_they_are_stored_as() {
+    let store = MemoryStore::new();
+    open_legacy_account(&store, 100);
+    let legacy_deposit = NewEvent::new("FundsDeposited", 1, json!({ "amt": 5 }));
+    let deposit =
+        NewEvent::encode(&AccountEvent::Deposited(FundsDeposited { amount: 7 })).expect("encode");
+    let withdrawal =
+        NewEvent::encode(&AccountEvent::Withdrawn(FundsWithdrawn { amount: 30 })).expect("encode");
+    store
+        .append(
+            "acc",
+            ExpectedVersion::Exact(1),
+            vec![legacy_deposit, deposit, withdrawal],
+        )
+        .expect("append");
+    let repo = Repository::<Account, _>::new(&store);
+    let head = store.head_position().expect("head");
+
+    let no_deposits = repo
+        .what_if_decoded("acc", |e| matches!(e, AccountEvent::Deposited(_)))
+        .expect("what if");
+    assert_eq!(
+        (
+            no_deposits.state.balance,
+            no_deposits.version,
+            no_deposits.skipped
+        ),
+        (70, 4, vec![2, 3]),
+        "both deposits are left out, the legacy v1 and the current one"
+    );
+
+    // By stored tag and version, the old form picks only the current one.
+    let by_stored_version = repo
+        .what_if("acc", |e| {
+            e.event_type == "FundsDeposited" && e.schema_version == 2
+        })
+        .expect("what if");
+    assert_eq!(
+        (by_stored_version.state.balance, by_stored_version.skipped),
+        (75, vec![3])
+    );
+
+    let small_deposits = repo
+        .what_if_decoded(
+            "acc",
+            |e| matches!(e, AccountEvent::Deposited(d) if d.amount < 6),
+        )
+        .expect("what if");
+    assert_eq!(
+        (small_deposits.state.balance, small_deposits.skipped),
+        (77, vec![2])
+    );
+
+    assert_eq!(repo.load("acc").expect("load").state.balance, 82);
+    assert_eq!(
+        store.head_position().expect("head"),
+        head,
+        "nothing written"
+    );
+}
