@@ -40,9 +40,9 @@ pub fn event_schema<T: EventSchema>() -> schemars::Schema {
 
 /// A type with a JSON Schema, in the words of a version struct that lacks one.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` has no JSON Schema: add `JsonSchema` to its `#[derive(...)]`",
-    label = "`{Self}` needs `#[derive(JsonSchema)]`",
-    note = "the schema lock and golden fixtures record the JSON Schema of each version; es-core uses schemars 1.x (re-exported as `es_core::schemars`), and the `JsonSchema` of another major version of schemars is another trait"
+    message = "`{Self}` does not implement schemars 1's `JsonSchema`: add `JsonSchema` to its `#[derive(...)]`, from schemars 1.x",
+    label = "`{Self}` needs `#[derive(JsonSchema)]` of schemars 1.x",
+    note = "the schema lock and golden fixtures record the JSON Schema of each version; es-core uses schemars 1.x (re-exported as `es_core::schemars`), and a `#[derive(JsonSchema)]` of schemars 0.8 implements another trait: depend on `schemars = \"1\"` (`cargo tree -i schemars` shows who asks for another version)"
 )]
 pub trait EventSchema {
     /// The schema, as a root schema with its definitions.
