@@ -139,7 +139,10 @@ pub use store::memory::MemoryStore;
 /// Unknown, repeated or misplaced keys, values of the wrong form, version 0, an `upcast_from`
 /// that is not lower, and two variants (or a variant and a `removed` or `raw_upcast` entry)
 /// claiming the same stored `(tag, version)`, aliases included, are compile errors pointing
-/// at the token to fix; all errors of one item are reported together.
+/// at the token to fix; all errors of one item are reported together. So are an enum holding
+/// two versions of one chain (it holds only the current version of each event type), an
+/// `upcast_from` without its `From` (or `TryFrom`) impl, a variant whose type has no
+/// `#[derive(Event)]`, and a version struct without `JsonSchema`, each saying what to write.
 ///
 /// See `docs/upcasting.md` in the repository for one worked example per kind of change.
 pub use es_derive::Event;

@@ -8,8 +8,8 @@ use crate::codec::{
     VersionedEvent,
 };
 use crate::{
-    DecodeError, DecodeErrorKind, Decoded, Event, RawUpcastOutputError, StoredEventRef,
-    UnfitPayload,
+    DecodeError, DecodeErrorKind, Decoded, Event, RawUpcastOutputError, StoredEvent,
+    StoredEventRef, UnfitPayload,
 };
 
 /// Every expansion of the derive refers to the item named after the derive's own version, so an
@@ -30,6 +30,92 @@ pub fn root_schema<T: schemars::JsonSchema>() -> schemars::Schema {
 #[must_use]
 pub fn any_json_schema() -> schemars::Schema {
     schemars::Schema::from(true)
+}
+
+/// The JSON Schema of a version struct, for its [`ChainLink`]: where the derive requires
+/// `JsonSchema`, so that a struct without it gets this one error.
+#[must_use]
+pub fn event_schema<T: EventSchema>() -> schemars::Schema {
+    T::event_schema()
+}
+
+/// A type with a JSON Schema, in the words of a version struct that lacks one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement schemars 1's `JsonSchema`: add `JsonSchema` to its `#[derive(...)]`, from schemars 1.x",
+    label = "`{Self}` needs `#[derive(JsonSchema)]` of schemars 1.x",
+    note = "the schema lock and golden fixtures record the JSON Schema of each version; es-core uses schemars 1.x (re-exported as `es_core::schemars`), and a `#[derive(JsonSchema)]` of schemars 0.8 implements another trait: depend on `schemars = \"1\"` (`cargo tree -i schemars` shows who asks for another version)"
+)]
+pub trait EventSchema {
+    /// The schema, as a root schema with its definitions.
+    fn event_schema() -> schemars::Schema;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: schemars::JsonSchema> EventSchema for T {
+    fn event_schema() -> schemars::Schema {
+        root_schema::<T>()
+    }
+}
+
+/// The step of `upcast_from = Previous`: `From<Previous>`, required where the attribute names
+/// `Previous`, so that a missing impl is reported there, saying what to write.
+pub fn upcast<Previous, Current: UpcastFrom<Previous>>(previous: Previous) -> Current {
+    Current::upcast_from(previous)
+}
+
+/// The step of `upcast_from = Previous` with `try_upcast`: `TryFrom<Previous>`, its error
+/// becoming an [`UpcastError`] from `from`.
+///
+/// # Errors
+/// The `TryFrom` impl's error, as [`UpcastError::Failed`].
+pub fn try_upcast<Previous, Current: TryUpcastFrom<Previous>>(
+    previous: Previous,
+    from: &'static str,
+) -> Result<Current, UpcastError> {
+    Current::try_upcast_from(previous, from)
+}
+
+/// `From<Previous>`, in the words of a version struct whose `upcast_from` lacks it.
+#[diagnostic::on_unimplemented(
+    message = "`upcast_from = {Previous}` needs `impl From<{Previous}> for {Self}`",
+    label = "no `impl From<{Previous}> for {Self}`",
+    note = "write `impl From<{Previous}> for {Self}`, the step from the previous version to this one; for a step that can fail, add `try_upcast` to `#[event(...)]` and write `impl TryFrom<{Previous}> for {Self}`"
+)]
+pub trait UpcastFrom<Previous>: Sized {
+    /// The step.
+    fn upcast_from(previous: Previous) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<Previous, Current: From<Previous>> UpcastFrom<Previous> for Current {
+    fn upcast_from(previous: Previous) -> Self {
+        Current::from(previous)
+    }
+}
+
+/// `TryFrom<Previous>`, in the words of a `try_upcast` version struct that lacks it.
+#[diagnostic::on_unimplemented(
+    message = "`upcast_from = {Previous}` with `try_upcast` needs `impl TryFrom<{Previous}> for {Self}`",
+    label = "no `impl TryFrom<{Previous}> for {Self}`",
+    note = "write `impl TryFrom<{Previous}> for {Self}`, whose error (an error type that is `Send + Sync`) becomes an upcast error naming the stored event; for a step that cannot fail, drop `try_upcast` and write `impl From<{Previous}> for {Self}`"
+)]
+pub trait TryUpcastFrom<Previous>: Sized {
+    /// The step, its error an [`UpcastError`] from `from`.
+    ///
+    /// # Errors
+    /// The `TryFrom` impl's error, as [`UpcastError::Failed`].
+    fn try_upcast_from(previous: Previous, from: &'static str) -> Result<Self, UpcastError>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<Previous, Current> TryUpcastFrom<Previous> for Current
+where
+    Current: TryFrom<Previous>,
+    Current::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn try_upcast_from(previous: Previous, from: &'static str) -> Result<Self, UpcastError> {
+        Current::try_from(previous).map_err(|error| UpcastError::failed(from, error))
+    }
 }
 
 /// The [`VersionInfo`] of a raw upcaster's input.
@@ -132,22 +218,28 @@ pub fn decode_newer<E: Event>(
         return None;
     }
     let decoded = typed(head.tag, head.version, RawPayload::Json(stored.payload))?;
-    Some(decoded.map_err(|error| match error {
-        UpcastError::MalformedJson(source) | UpcastError::WrongShape(source) => DecodeError::at(
+    Some(decoded.map_err(|error| {
+        let (source, field) = match error {
+            UpcastError::MalformedJson(source) | UpcastError::WrongShape(source) => (source, None),
+            UpcastError::WrongField { field, source } => (source, Some(field)),
+            other => return from_upcast(stored, other),
+        };
+        DecodeError::at(
             stored,
             DecodeErrorKind::FutureVersion {
                 latest,
                 unfit: Some(Box::new(UnfitPayload::new(head.rust_type, source))),
             },
-        ),
-        other => from_upcast(stored, other),
+        )
+        .with_field(field)
     }))
 }
 
 /// An upcast failure, placed at `stored`.
 #[must_use]
 pub fn from_upcast(stored: &StoredEventRef<'_>, error: UpcastError) -> DecodeError {
-    DecodeError::at(stored, DecodeErrorKind::from_upcast(error))
+    let (kind, field) = DecodeErrorKind::from_upcast(error);
+    DecodeError::at(stored, kind).with_field(field)
 }
 
 /// The payload of a struct with `write_as = W`: the event converted by the user's downcast,
@@ -200,25 +292,34 @@ pub fn decode_raw<E: Event>(
         )
     })?;
     let mut events = Vec::with_capacity(outputs.len());
-    for RawEvent {
-        event_type,
-        schema_version: version,
-        payload,
-    } in outputs
+    for (
+        index,
+        RawEvent {
+            event_type,
+            schema_version: version,
+            payload,
+        },
+    ) in outputs.into_iter().enumerate()
     {
-        let cause = if E::RAW_VERSIONS
+        let (cause, field) = if E::RAW_VERSIONS
             .iter()
             .any(|info| info.covers(&event_type, version))
         {
-            DecodeErrorKind::RawUpcastReentry
+            (DecodeErrorKind::RawUpcastReentry, None)
         } else {
             match typed(&event_type, version, RawPayload::Value(payload)) {
                 Some(Ok(event)) => {
                     events.push(event);
                     continue;
                 }
-                Some(Err(error)) => DecodeErrorKind::from_upcast(error),
-                None => not_found_kind(&event_type, version, E::CHAINS, &[]),
+                Some(Err(error)) => match DecodeErrorKind::from_upcast(error) {
+                    (cause @ DecodeErrorKind::WrongShape(_), None) => {
+                        let field = raw_output_field(whole, upcaster, index, typed);
+                        (cause, field)
+                    }
+                    named => named,
+                },
+                None => (not_found_kind(&event_type, version, E::CHAINS, &[]), None),
             }
         };
         return Err(DecodeError::at(
@@ -229,9 +330,38 @@ pub fn decode_raw<E: Event>(
                 version,
                 cause,
             ))),
-        ));
+        )
+        .with_field(field));
     }
     Ok(Decoded::many(events))
+}
+
+/// The field of output `index` of a raw upcaster that does not fit its version's struct.
+/// Called only when that output failed to decode: the typed chains parsed a JSON value, which
+/// names no field, and the value is gone. The upcaster runs again on the stored event, and
+/// the output is parsed again as JSON text, which names the field.
+#[cold]
+fn raw_output_field<E>(
+    stored: &StoredEvent,
+    upcaster: RawUpcaster,
+    index: usize,
+    typed: TypedDispatch<E>,
+) -> Option<String> {
+    let input = RawEvent {
+        event_type: stored.event_type.clone(),
+        schema_version: stored.schema_version,
+        payload: serde_json::from_slice(&stored.payload).ok()?,
+    };
+    let output = upcaster(input, stored).ok()?.into_iter().nth(index)?;
+    let text = serde_json::to_vec(&output.payload).ok()?;
+    match typed(
+        &output.event_type,
+        output.schema_version,
+        RawPayload::Json(&text),
+    )? {
+        Err(UpcastError::WrongField { field, .. }) => Some(field),
+        _ => None,
+    }
 }
 
 /// The error for a stored event that no chain contains and no raw upcaster or removed tag
@@ -296,6 +426,26 @@ pub const fn shared_version(a: &ChainLink, b: &ChainLink) -> Option<(&'static st
         left = l.previous;
     }
     None
+}
+
+/// Whether `earlier` is a version before `current` in `current`'s chain: an enum holding both
+/// holds two versions of one event type. Evaluated at compile time by the enum derive.
+#[must_use]
+pub const fn is_earlier_version(earlier: &ChainLink, current: &ChainLink) -> bool {
+    if earlier.version == 0 {
+        return false;
+    }
+    let mut link = current.previous;
+    while let Some(l) = link {
+        if l.version == earlier.version
+            && str_eq(l.tag, earlier.tag)
+            && str_eq(l.rust_type, earlier.rust_type)
+        {
+            return true;
+        }
+        link = l.previous;
+    }
+    false
 }
 
 /// Whether the chain ending at `link` decodes `tag` at `version`, or at any version when

@@ -55,7 +55,7 @@ fn check_enum(cx: &Ctxt, e: &EventEnum<'_>) {
             cx.error_spanned_by(
                 variant.ty,
                 format!(
-                    "`{ty}` is already the event type of variant `{}`: each stored (tag, version) must decode into one variant",
+                    "`{ty}` is already the event type of variant `{}`: each stored (event type, schema version) must decode into one variant; remove one of the two variants",
                     first.ident
                 ),
             );

@@ -81,6 +81,8 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
         write_as_assertion,
     } = write_parts(s);
     let read_newer = s.attrs.read_newer.is_some();
+    // Spanned at the struct's name: a struct without `JsonSchema` gets one error, there.
+    let schema = quote_spanned! {ident.span()=> _es::__private::event_schema::<#ident>};
 
     quote! {
         #[automatically_derived]
@@ -92,7 +94,7 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
                     aliases: &[#(#aliases),*],
                     version: #version,
                     rust_type: #rust_type,
-                    schema: _es::__private::root_schema::<Self>,
+                    schema: #schema,
                     previous: #previous_link,
                     write_as: #write_as_link,
                     read_newer: #read_newer,
@@ -212,14 +214,17 @@ fn upcast_parts(s: &VersionStruct<'_>, version: &Literal) -> UpcastParts {
         Some(from) => {
             let prev = &from.value;
             let prev_name = display(prev);
+            // The conversion is spanned at the type `upcast_from` names, so a missing `From` or
+            // `TryFrom` is reported there, saying what to write; `previous` keeps the derive's
+            // span, or it would not resolve when the attribute comes from a `macro_rules!` macro.
             let step = if s.attrs.try_upcast.is_some() {
-                quote! {
-                    <Self as ::core::convert::TryFrom<#prev>>::try_from(previous)
-                        .map_err(|e| _es::codec::UpcastError::failed(#prev_name, e))
-                }
+                let try_upcast =
+                    quote_spanned! {prev.span()=> _es::__private::try_upcast::<#prev, Self>};
+                quote!(#try_upcast(previous, #prev_name))
             } else {
+                let upcast = quote_spanned! {prev.span()=> _es::__private::upcast::<#prev, Self>};
                 quote! {
-                    ::core::result::Result::Ok(<Self as ::core::convert::From<#prev>>::from(previous))
+                    ::core::result::Result::Ok(#upcast(previous))
                 }
             };
             let upcast = quote! {
@@ -437,29 +442,7 @@ fn enum_assertions(e: &EventEnum<'_>) -> TokenStream {
     let mut out = TokenStream::new();
     for (i, later) in e.variants.iter().enumerate() {
         for earlier in &e.variants[..i] {
-            let (a, b) = (earlier.ty, later.ty);
-            let before = format!(
-                "variants `{}` and `{}` of `{ident}` both decode the stored ",
-                earlier.ident, later.ident,
-            );
-            let after = format!(
-                ", through `{}` and `{}`: each stored (tag, version) must decode into one variant; change a tag, an alias or a version",
-                display(a),
-                display(b),
-            );
-            out.extend(quote_spanned! {b.span()=>
-                const _: () = {
-                    if let ::core::option::Option::Some((event_type, version)) = _es::__private::shared_version(
-                        &<#a as _es::VersionedEvent>::LINK,
-                        &<#b as _es::VersionedEvent>::LINK,
-                    ) {
-                        ::core::panic!(
-                            "{}",
-                            _es::__private::ConstMessage::clash(#before, event_type, version, #after).as_str()
-                        );
-                    }
-                };
-            });
+            out.extend(one_chain_per_variant(ident, earlier, later));
         }
     }
     for removed in &e.attrs.removed {
@@ -492,6 +475,67 @@ fn enum_assertions(e: &EventEnum<'_>) -> TokenStream {
         ));
     }
     out
+}
+
+/// Asserts that two variants decode no stored (event type, schema version) in common: neither
+/// holds an earlier version of the other's chain (the enum holds the current version of each
+/// event type), and their chains share no version.
+fn one_chain_per_variant(ident: &Ident, earlier: &Variant<'_>, later: &Variant<'_>) -> TokenStream {
+    let (a, b) = (earlier.ty, later.ty);
+    let link_a = quote!(&<#a as _es::VersionedEvent>::LINK);
+    let link_b = quote!(&<#b as _es::VersionedEvent>::LINK);
+    let older = |old: &Variant<'_>, current: &Variant<'_>| {
+        format!(
+            "variant `{}` of `{ident}` holds `{}`, an earlier version of the event type whose current version `{}` variant `{}` holds: an event enum holds only the current version of each event type, and stored events of earlier versions decode into its variant through `upcast_from`; remove variant `{}`",
+            old.ident,
+            display(old.ty),
+            display(current.ty),
+            current.ident,
+            old.ident,
+        )
+    };
+    let (a_is_older, b_is_older) = (older(earlier, later), older(later, earlier));
+    let before = format!(
+        "variants `{}` and `{}` of `{ident}` both decode the stored ",
+        earlier.ident, later.ident,
+    );
+    let after = format!(
+        ", through `{}` and `{}`: each stored (event type, schema version) must decode into one variant; change an event type's `name`, an `alias` or a `version`",
+        display(a),
+        display(b),
+    );
+    // Each spanned at the variant to remove or to change.
+    let a_older = quote_spanned! {a.span()=>
+        const _: () = ::core::assert!(
+            !_es::__private::is_earlier_version(#link_a, #link_b),
+            "{}",
+            #a_is_older
+        );
+    };
+    let b_older = quote_spanned! {b.span()=>
+        const _: () = ::core::assert!(
+            !_es::__private::is_earlier_version(#link_b, #link_a),
+            "{}",
+            #b_is_older
+        );
+    };
+    let clash = quote_spanned! {b.span()=>
+        const _: () = {
+            if _es::__private::is_earlier_version(#link_a, #link_b)
+                || _es::__private::is_earlier_version(#link_b, #link_a)
+            {
+                // Reported by the assertions above, as two versions of one chain.
+            } else if let ::core::option::Option::Some((event_type, version)) =
+                _es::__private::shared_version(#link_a, #link_b)
+            {
+                ::core::panic!(
+                    "{}",
+                    _es::__private::ConstMessage::clash(#before, event_type, version, #after).as_str()
+                );
+            }
+        };
+    };
+    quote!(#a_older #b_older #clash)
 }
 
 /// Asserts that no variant's chain decodes `event_type` (at `version`, or at any version).

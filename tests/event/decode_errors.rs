@@ -405,9 +405,14 @@ fn raw_upcaster_output_of_the_wrong_shape_is_wrong_shape_with_serde_as_source() 
     assert!(source.to_string().contains("invalid type"), "{source}");
     assert!(
         error.to_string().ends_with(
-            "raw upcaster `to_wrong_shape` returned `Counted` v1, which does not decode: payload does not match the shape of its version"
+            "raw upcaster `to_wrong_shape` returned `Counted` v1, which does not decode: payload does not match the shape of its version at field `n`"
         ),
         "{error}"
+    );
+    assert_eq!(
+        error.field(),
+        Some("n"),
+        "the field of the second returned event"
     );
 }
 
@@ -426,4 +431,166 @@ fn raw_upcaster_output_of_a_future_version_is_future_version() {
         message.ends_with("returned `Counted` v9, which does not decode: version 9 is newer than the latest this code knows (v1)"),
         "{message}"
     );
+}
+
+/// Payloads of the wrong shape: the error names the field, by its path in the payload.
+mod shaped {
+    use es_core::Event;
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "TaskAdded", version = 1)]
+    pub struct TaskAddedV1 {
+        pub title: String,
+    }
+
+    #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "TaskAdded", version = 2, upcast_from = TaskAddedV1)]
+    pub struct TaskAdded {
+        pub title: String,
+        pub items: Vec<Item>,
+        pub status: Status,
+    }
+
+    #[derive(Debug, Serialize, Deserialize, JsonSchema)]
+    pub struct Item {
+        pub sku: String,
+        pub qty: u32,
+    }
+
+    #[derive(Debug, Serialize, Deserialize, JsonSchema)]
+    pub enum Status {
+        Open,
+        Done { by: String },
+    }
+
+    impl From<TaskAddedV1> for TaskAdded {
+        fn from(v1: TaskAddedV1) -> Self {
+            Self {
+                title: v1.title,
+                items: Vec::new(),
+                status: Status::Open,
+            }
+        }
+    }
+
+    #[derive(Debug, Event)]
+    pub enum TaskEvent {
+        Added(TaskAdded),
+    }
+}
+
+/// Decodes `payload` stored as `TaskAdded` v`version`; the error must be `WrongShape`, with
+/// the stored event's context.
+fn wrong_shape(version: u32, payload: serde_json::Value) -> DecodeError {
+    let stored = stored_after_noise(NewEvent::new("TaskAdded", version, payload));
+    let error = decode_error::<shaped::TaskEvent>(&stored);
+    assert!(
+        matches!(error.kind, DecodeErrorKind::WrongShape(_)),
+        "{:?}",
+        error.kind
+    );
+    assert_names_context(&error, "TaskAdded", version);
+    error
+}
+
+fn v2(items: serde_json::Value, status: serde_json::Value) -> serde_json::Value {
+    let mut payload = json!({ "title": "tea" });
+    payload["items"] = items;
+    payload["status"] = status;
+    payload
+}
+
+#[test]
+fn a_field_of_the_wrong_type_is_named_with_the_stored_event() {
+    // An older version of the chain, as the enum decodes it, and as the struct does.
+    let error = wrong_shape(1, json!({ "title": 5 }));
+    assert_eq!(error.field(), Some("title"));
+    assert!(
+        error.to_string().ends_with(
+            "cannot decode event `TaskAdded` v1 in stream `acc-7` at version 2 (position 3): payload does not match the shape of its version at field `title`"
+        ),
+        "{error}"
+    );
+    let source = std::error::Error::source(&error).expect("serde_json's error is the source");
+    assert!(
+        source
+            .to_string()
+            .starts_with("invalid type: integer `5`, expected a string"),
+        "{source}"
+    );
+    let stored = stored_after_noise(NewEvent::new("TaskAdded", 1, json!({ "title": 5 })));
+    let by_struct = decode_error::<shaped::TaskAdded>(&stored);
+    assert_eq!(by_struct.field(), Some("title"));
+}
+
+#[test]
+fn a_nested_field_is_named_by_its_path() {
+    let items = json!([
+        { "sku": "a", "qty": 1 },
+        { "sku": "b", "qty": 2 },
+        { "sku": 7, "qty": 3 },
+    ]);
+    let error = wrong_shape(2, v2(items, json!("Open")));
+    assert_eq!(error.field(), Some("items[2].sku"));
+    assert!(
+        error.to_string().ends_with("at field `items[2].sku`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_missing_field_is_named_by_its_path() {
+    let error = wrong_shape(1, json!({}));
+    assert_eq!(error.field(), Some("title"));
+    let items = json!([{ "sku": "a", "qty": 1 }, { "sku": "b" }]);
+    let error = wrong_shape(2, v2(items, json!("Open")));
+    assert_eq!(error.field(), Some("items[1].qty"));
+    let source = std::error::Error::source(&error).expect("serde_json's error is the source");
+    assert!(
+        source.to_string().contains("missing field `qty`"),
+        "{source}"
+    );
+}
+
+#[test]
+fn a_payload_of_the_wrong_type_as_a_whole_names_no_field() {
+    let error = wrong_shape(2, json!(["tea"]));
+    assert_eq!(error.field(), None);
+    assert!(
+        error
+            .to_string()
+            .ends_with("payload does not match the shape of its version"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unknown_or_misshapen_enum_variant_is_named() {
+    let error = wrong_shape(2, v2(json!([]), json!("Archived")));
+    assert_eq!(error.field(), Some("status"));
+    let source = std::error::Error::source(&error).expect("serde_json's error is the source");
+    assert!(
+        source.to_string().contains("unknown variant `Archived`"),
+        "{source}"
+    );
+    let error = wrong_shape(2, v2(json!([]), json!({ "Done": { "by": 5 } })));
+    assert_eq!(error.field(), Some("status.Done.by"));
+}
+
+#[test]
+fn a_decode_error_of_another_kind_names_no_field() {
+    let stored = stored_after_noise(NewEvent::from_json_bytes(
+        "TaskAdded",
+        1,
+        br#"{"title": "tea""#.to_vec(),
+    ));
+    let error = decode_error::<shaped::TaskEvent>(&stored);
+    assert!(
+        matches!(error.kind, DecodeErrorKind::MalformedJson(_)),
+        "{:?}",
+        error.kind
+    );
+    assert_eq!(error.field(), None);
 }

@@ -145,3 +145,76 @@ fn representative_inputs_expand_lint_clean_and_decode() {
         ]
     );
 }
+
+/// Version structs declared by a `macro_rules!` macro: the upcast steps, spanned at the type
+/// `upcast_from` names for their error messages, still resolve under the macro's hygiene.
+macro_rules! versions {
+    () => {
+        /// A first version, from a macro.
+        #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+        #[event(name = "Counted", version = 1)]
+        pub struct CountedV1 {
+            n: u32,
+        }
+
+        /// An upcast with `From`, from a macro.
+        #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+        #[event(name = "Counted", version = 2, upcast_from = CountedV1)]
+        pub struct CountedV2 {
+            n: u64,
+        }
+
+        impl From<CountedV1> for CountedV2 {
+            fn from(v1: CountedV1) -> Self {
+                Self { n: u64::from(v1.n) }
+            }
+        }
+
+        /// An upcast with `TryFrom`, from a macro.
+        #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+        #[event(name = "Counted", version = 3, upcast_from = CountedV2, try_upcast)]
+        pub struct Counted {
+            n: u16,
+        }
+
+        impl TryFrom<CountedV2> for Counted {
+            type Error = std::num::TryFromIntError;
+
+            fn try_from(v2: CountedV2) -> Result<Self, Self::Error> {
+                Ok(Self {
+                    n: u16::try_from(v2.n)?,
+                })
+            }
+        }
+    };
+}
+
+versions!();
+
+#[test]
+fn upcast_steps_declared_in_a_macro_resolve_and_run() {
+    let decode = |n: u32| {
+        let store = es_core::MemoryStore::new();
+        let event = NewEvent::new("Counted", 1, json!({ "n": n }));
+        es_core::EventStore::append(&store, "c", es_core::ExpectedVersion::Any, vec![event])
+            .expect("append");
+        let stored = es_core::EventStore::read_stream(&store, "c", 1)
+            .expect("read")
+            .next()
+            .expect("one event")
+            .expect("readable");
+        Counted::decode(&stored).map(es_core::Decoded::into_vec)
+    };
+    assert_eq!(decode(7).expect("decodes"), [Counted { n: 7 }]);
+    let error = decode(70_000).expect_err("too large for v3");
+    assert!(
+        matches!(
+            error.kind,
+            es_core::DecodeErrorKind::UpcastFailed {
+                from: "CountedV2",
+                ..
+            }
+        ),
+        "{error}"
+    );
+}

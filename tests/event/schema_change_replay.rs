@@ -88,7 +88,7 @@ fn decodable_versions_list_every_stored_form_with_its_schema() {
             };
             json!({
                 "tag": info.tag,
-                "version": info.version,
+                "version": info.stored_version(),
                 "rust_type": info.rust_type,
                 "decoding": decoding,
                 "schema_title": schema.get("title"),

@@ -155,8 +155,9 @@ fn a_v3_that_renamed_a_field_does_not_decode_and_the_error_names_the_stored_even
         error.to_string(),
         "cannot decode event `FundsDeposited` v3 in stream `acc-1` at version 1 (position 1): \
          version 3 is newer than the latest this code knows (v2), and its payload does not fit \
-         `FundsDeposited`, which reads newer versions only when they fit"
+         `FundsDeposited` at field `amount`, which reads newer versions only when they fit"
     );
+    assert_eq!(error.field(), Some("amount"), "the missing field");
     let source = std::error::Error::source(&error).expect("serde's reason");
     assert!(
         source.to_string().starts_with("missing field `amount`"),

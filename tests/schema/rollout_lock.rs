@@ -143,7 +143,7 @@ fn notes(outcome: &LockOutcome) -> String {
 
 fn written(lock: &Lock) -> Vec<(String, u64)> {
     let lock: serde_json::Value = serde_json::from_str(&lock.text()).expect("lock JSON");
-    assert_eq!(lock["format"], 2);
+    assert_eq!(lock["format"], 3);
     lock["events"]
         .as_array()
         .expect("events")
@@ -259,7 +259,7 @@ fn a_lock_of_format_1_reads_each_chain_as_writing_its_latest_version() {
     let lock = Lock::of::<release_n::Events>();
     let old = lock
         .text()
-        .replace("\"format\": 2", "\"format\": 1")
+        .replace("\"format\": 3", "\"format\": 1")
         .replace(",\n      \"written\": true", "");
     assert!(!old.contains("written"), "{old}");
     std::fs::write(lock.path(), &old).expect("write");

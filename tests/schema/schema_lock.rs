@@ -132,6 +132,54 @@ mod closed_removed {
     }
 }
 
+/// `Audited` events are skipped at every version, `Closed` v1 events too, and `Closed`
+/// itself is not published yet: the removals of a code base that never decoded either.
+mod audit_removed {
+    use es_core::Event;
+
+    pub use super::published::Deposited;
+
+    #[derive(Debug, Event)]
+    #[event(removed("Audited", ("Closing", 1)))]
+    pub enum Events {
+        Deposited(Deposited),
+    }
+}
+
+/// `Audited` decodes again, as a typed event type of its own.
+mod audit_decoded {
+    use es_core::Event;
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    pub use super::published::Deposited;
+
+    #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "Audited", version = 1)]
+    pub struct Audited {
+        pub by: String,
+    }
+
+    #[derive(Debug, Event)]
+    #[event(removed(("Closing", 1)))]
+    pub enum Events {
+        Deposited(Deposited),
+        Audited(Audited),
+    }
+}
+
+/// Neither `Closed` nor its removal: only `Deposited`.
+mod only_deposited {
+    use es_core::Event;
+
+    pub use super::published::Deposited;
+
+    #[derive(Debug, Event)]
+    pub enum Events {
+        Deposited(Deposited),
+    }
+}
+
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -352,6 +400,248 @@ fn removing_a_published_tag_on_purpose_is_a_reviewed_change_that_keeps_its_shape
     assert_eq!(
         check_lock::<closed_removed::Events>(&path).expect("passes"),
         LockOutcome::Unchanged
+    );
+}
+
+fn lock_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("lock file")).expect("lock JSON")
+}
+
+#[test]
+fn a_tag_removed_at_every_version_is_recorded_in_the_lock() {
+    let dir = TempDir::new();
+    let path = dir.lock();
+    update_lock::<audit_removed::Events>(&path).expect("create the lock");
+    let lock = lock_json(&path);
+    assert_eq!(lock["format"], 3);
+    assert_eq!(lock["removed"], serde_json::json!(["Audited"]));
+    let entries: Vec<(String, u64, String)> = lock["events"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["tag"].as_str().unwrap_or_default().to_owned(),
+                e["version"].as_u64().unwrap_or_default(),
+                e["decoding"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("Closing".to_owned(), 1, "removed".to_owned()),
+            ("Deposited".to_owned(), 1, "typed".to_owned()),
+        ],
+        "no entry of version 0 for the tag removed at every version"
+    );
+    assert_eq!(
+        check_lock::<audit_removed::Events>(&path).expect("passes"),
+        LockOutcome::Unchanged
+    );
+}
+
+#[test]
+fn a_new_removal_is_a_change_to_accept() {
+    let dir = TempDir::new();
+    let path = dir.lock();
+    update_lock::<only_deposited::Events>(&path).expect("create the lock");
+    let error = check_lock::<audit_removed::Events>(&path).expect_err("needs accepting");
+    assert!(
+        problems(&error).contains(&LockProblem::NewRemoval {
+            tag: "Audited".into()
+        }),
+        "{error}"
+    );
+    assert!(
+        matches!(
+            error,
+            LockError::Mismatch {
+                only_new_versions: true,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("+ Audited is removed at every version (`removed(\"Audited\")`)"),
+        "{error}"
+    );
+    update_lock::<audit_removed::Events>(&path).expect("accepted");
+    assert_eq!(
+        check_lock::<audit_removed::Events>(&path).expect("passes"),
+        LockOutcome::Unchanged
+    );
+}
+
+#[test]
+fn deleting_a_removed_attribute_fails_and_says_to_restore_it() {
+    let dir = TempDir::new();
+    let path = dir.lock();
+    update_lock::<audit_removed::Events>(&path).expect("create the lock");
+    let error = check_lock::<only_deposited::Events>(&path).expect_err("a forgotten removal");
+    assert_eq!(
+        problems(&error),
+        [
+            LockProblem::RemovalForgotten {
+                tag: "Closing".into(),
+                version: Some(1)
+            },
+            LockProblem::RemovalForgotten {
+                tag: "Audited".into(),
+                version: None
+            },
+        ]
+    );
+    let message = error.to_string();
+    for part in [
+        "✗ Audited was removed on purpose at every version, and the code no longer mentions it",
+        "would fail to decode as an unknown event type",
+        "Restore `removed(\"Audited\")` in the enum's `#[event(...)]`",
+        "✗ Closing v1 was removed on purpose",
+        "Restore `removed((\"Closing\", 1))`",
+    ] {
+        assert!(message.contains(part), "{part:?} in {message}");
+    }
+    assert!(!message.contains("v0"), "{message}");
+    let again = update_lock::<only_deposited::Events>(&path).expect_err("never accepted");
+    assert!(
+        matches!(
+            again,
+            LockError::Mismatch {
+                only_new_versions: false,
+                ..
+            }
+        ),
+        "{again}"
+    );
+}
+
+#[test]
+fn decoding_a_removed_tag_again_is_a_change_to_review() {
+    let dir = TempDir::new();
+    let path = dir.lock();
+    update_lock::<audit_removed::Events>(&path).expect("create the lock");
+    let error = check_lock::<audit_decoded::Events>(&path).expect_err("needs accepting");
+    let found = problems(&error);
+    assert!(
+        found.contains(&LockProblem::RemovalUndone {
+            tag: "Audited".into(),
+            now: "v1 typed".into()
+        }),
+        "{error}"
+    );
+    assert!(
+        matches!(
+            error,
+            LockError::Mismatch {
+                only_new_versions: true,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(
+            "~ Audited was removed on purpose at every version, and now decodes again (v1 typed)"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("otherwise restore `removed(\"Audited\")`"),
+        "{message}"
+    );
+    update_lock::<audit_decoded::Events>(&path).expect("accepted once reviewed");
+    assert!(lock_json(&path).get("removed").is_none(), "nothing removed");
+    assert_eq!(
+        check_lock::<audit_decoded::Events>(&path).expect("passes"),
+        LockOutcome::Unchanged
+    );
+}
+
+#[test]
+fn a_published_tag_removed_and_then_decoded_again_says_so() {
+    let dir = TempDir::new();
+    let path = published_lock(&dir);
+    update_lock::<closed_removed::Events>(&path).expect("removal accepted");
+    assert_eq!(lock_json(&path)["removed"], serde_json::json!(["Closed"]));
+    let error = check_lock::<published::Events>(&path).expect_err("un-removed");
+    let found = problems(&error);
+    assert!(
+        found.contains(&LockProblem::RemovalUndone {
+            tag: "Closed".into(),
+            now: "v1 typed".into()
+        }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains(
+            "~ Closed v1 now decodes typed (was removed (every version)); its published shape is kept. Stored events of it, which replays skipped, now decode into events"
+        ),
+        "{error}"
+    );
+    let forgotten = check_lock::<only_deposited::Events>(&path).expect_err("forgotten");
+    assert_eq!(
+        problems(&forgotten),
+        [LockProblem::RemovalForgotten {
+            tag: "Closed".into(),
+            version: None
+        }],
+        "one line for the tag, not one per published version"
+    );
+}
+
+#[test]
+fn a_format_2_lock_still_reads_and_an_update_rewrites_it_as_format_3() {
+    let dir = TempDir::new();
+    let path = published_lock(&dir);
+    update_lock::<closed_removed::Events>(&path).expect("removal accepted");
+    // The same lock as format 2 wrote it: no `removed` list.
+    let mut lock = lock_json(&path);
+    lock["format"] = 2.into();
+    lock.as_object_mut().expect("object").remove("removed");
+    std::fs::write(&path, serde_json::to_string_pretty(&lock).expect("JSON")).expect("write");
+
+    assert_eq!(
+        check_lock::<closed_removed::Events>(&path).expect("a format 2 lock reads"),
+        LockOutcome::Unchanged
+    );
+    let forgotten = check_lock::<only_deposited::Events>(&path).expect_err("forgotten");
+    assert_eq!(
+        problems(&forgotten),
+        [LockProblem::RemovalForgotten {
+            tag: "Closed".into(),
+            version: None
+        }],
+        "format 2 knows the removal from its entries"
+    );
+    let outcome = update_lock::<closed_removed::Events>(&path).expect("rewritten");
+    assert_eq!(
+        outcome,
+        LockOutcome::Updated {
+            notes: vec!["~ lock file format 2 rewritten as format 3".into()]
+        }
+    );
+    let lock = lock_json(&path);
+    assert_eq!(
+        (&lock["format"], &lock["removed"]),
+        (&3.into(), &serde_json::json!(["Closed"]))
+    );
+}
+
+#[test]
+fn the_workspace_lock_as_format_2_wrote_it_still_matches() {
+    let dir = TempDir::new();
+    let path = dir.lock();
+    std::fs::copy("fixtures/account_events.format2.lock.json", &path).expect("copy the fixture");
+    assert_eq!(lock_json(&path)["format"], 2);
+    assert_eq!(
+        check_lock::<AccountEvent>(&path).expect("matches"),
+        LockOutcome::Unchanged,
+        "an older lock file passes as it is"
     );
 }
 

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use schemars::{JsonSchema, Schema};
+use schemars::Schema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -58,6 +58,11 @@ use crate::{DecodeError, Decoded, RawPayload, StoredEvent, StoredEventRef, Upcas
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event: it needs `#[derive(Event)]`",
+    label = "`{Self}` has no `#[derive(Event)]`",
+    note = "derive `Event` on each version struct, with `#[event(name = \"...\", version = N)]`, and on the domain enum that holds them"
+)]
 pub trait Event: Sized {
     /// Every upcaster chain this type decodes, one per event type (a struct has one).
     const CHAINS: &'static [&'static ChainLink];
@@ -136,11 +141,14 @@ pub trait Event: Sized {
     ///
     /// let listed: Vec<_> = AccountEvent::decodable_versions()
     ///     .iter()
-    ///     .map(|v| (v.tag, v.version, v.decoding))
+    ///     .map(|v| (v.tag, v.stored_version(), v.decoding))
     ///     .collect();
     /// assert_eq!(
     ///     listed,
-    ///     [("Deposited", 1, Decoding::Typed), ("StatementPrinted", 0, Decoding::RemovedEveryVersion)]
+    ///     [
+    ///         ("Deposited", Some(1), Decoding::Typed),
+    ///         ("StatementPrinted", None, Decoding::RemovedEveryVersion),
+    ///     ]
     /// );
     /// ```
     #[must_use]
@@ -169,8 +177,15 @@ pub trait Event: Sized {
 /// One published version of an event type: a struct with `#[derive(Event)]`.
 ///
 /// The derive fills in the tag, the version and the link to the previous version; you write
-/// `From<Previous> for Current` (or `TryFrom` with `#[event(try_upcast)]`).
-pub trait VersionedEvent: Serialize + DeserializeOwned + JsonSchema + Sized {
+/// `From<Previous> for Current` (or `TryFrom` with `#[event(try_upcast)]`). The struct also
+/// implements `JsonSchema`: the derive requires it where it records the schema in
+/// [`LINK`](VersionedEvent::LINK), so a missing `JsonSchema` is one error there.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a version of an event type: it needs `#[derive(Event)]`",
+    label = "`{Self}` has no `#[derive(Event)]`",
+    note = "each variant of an event enum holds a version struct: add `#[derive(Event)]` and `#[event(name = \"...\", version = N)]` to `{Self}`"
+)]
+pub trait VersionedEvent: Serialize + DeserializeOwned + Sized {
     /// The type tag this version is written with.
     const TAG: &'static str;
     /// The schema version, from 1.
@@ -266,8 +281,9 @@ impl fmt::Debug for ChainLink {
 pub struct VersionInfo {
     /// The stored type tag.
     pub tag: &'static str,
-    /// The stored schema version; 0 for [`Decoding::RemovedEveryVersion`], which covers every
-    /// version of the tag (stored versions start at 1).
+    /// The stored schema version, from 1. An entry of [`Decoding::RemovedEveryVersion`]
+    /// covers every version of its event type and has no version of its own: read
+    /// [`stored_version`](VersionInfo::stored_version), which says so with `None`.
     pub version: u32,
     /// The Rust type the payload is parsed into: the version struct of a typed chain,
     /// `serde_json::Value` for a raw upcaster's input, empty for a removed tag (its payload is
@@ -286,6 +302,13 @@ impl VersionInfo {
     #[must_use]
     pub fn json_schema(&self) -> Schema {
         (self.schema)()
+    }
+
+    /// The stored schema version this entry describes, or `None` for
+    /// [`Decoding::RemovedEveryVersion`], which covers every version of its event type.
+    #[must_use]
+    pub fn stored_version(&self) -> Option<u32> {
+        (self.decoding != Decoding::RemovedEveryVersion).then_some(self.version)
     }
 
     /// Whether a stored event of `tag` and `version` is the one this entry describes.
@@ -311,7 +334,7 @@ pub enum Decoding {
     /// Skipped on purpose (`removed(("Tag", version))`): decodes into no event.
     Removed,
     /// Every version of the tag is skipped on purpose (`removed("Tag")`): decodes into no
-    /// event. The entry's `version` is 0.
+    /// event. The entry has no version of its own ([`VersionInfo::stored_version`] is `None`).
     RemovedEveryVersion,
 }
 

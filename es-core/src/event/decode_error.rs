@@ -25,7 +25,14 @@ pub struct DecodeError {
     pub schema_version: u32,
     /// What went wrong.
     pub kind: DecodeErrorKind,
+    /// See [`DecodeError::field`]; behind a thin pointer, so that the error stays small
+    /// enough to return by value.
+    field: Option<Box<FieldPath>>,
 }
+
+/// The path of a payload field, in [`DecodeError::field`].
+#[derive(Debug)]
+struct FieldPath(String);
 
 /// What went wrong in a [`DecodeError`].
 #[derive(Debug)]
@@ -119,17 +126,28 @@ impl RawUpcastOutputError {
 }
 
 impl DecodeErrorKind {
-    pub(crate) fn from_upcast(error: UpcastError) -> Self {
-        match error {
+    /// The kind of an upcast error, and the field it names, if any.
+    pub(crate) fn from_upcast(error: UpcastError) -> (Self, Option<String>) {
+        let kind = match error {
             UpcastError::MalformedJson(e) => DecodeErrorKind::MalformedJson(e),
             UpcastError::WrongShape(e) => DecodeErrorKind::WrongShape(e),
+            UpcastError::WrongField { field, source } => {
+                return (DecodeErrorKind::WrongShape(source), Some(field))
+            }
             UpcastError::Failed { from, source } => DecodeErrorKind::UpcastFailed { from, source },
             UpcastError::NotInChain { .. } => DecodeErrorKind::MissingVersion { known: Vec::new() },
-        }
+        };
+        (kind, None)
     }
 
-    /// Writes what went wrong with an event stored at `version`.
-    fn describe(&self, version: u32, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// Writes what went wrong with an event stored at `version`; `field` as in
+    /// [`DecodeError::field`].
+    fn describe(
+        &self,
+        version: u32,
+        field: Option<&str>,
+        f: &mut fmt::Formatter<'_>,
+    ) -> fmt::Result {
         match self {
             DecodeErrorKind::UnknownType => f.write_str("unknown event type"),
             DecodeErrorKind::FutureVersion { latest, unfit } => {
@@ -138,11 +156,13 @@ impl DecodeErrorKind {
                     "version {version} is newer than the latest this code knows (v{latest})"
                 )?;
                 match unfit {
-                    Some(unfit) => write!(
-                        f,
-                        ", and its payload does not fit `{}`, which reads newer versions only when they fit",
-                        unfit.into
-                    ),
+                    Some(unfit) => {
+                        write!(f, ", and its payload does not fit `{}`", unfit.into)?;
+                        if let Some(field) = field {
+                            write!(f, " at field `{field}`")?;
+                        }
+                        f.write_str(", which reads newer versions only when they fit")
+                    }
                     None => Ok(()),
                 }
             }
@@ -161,7 +181,11 @@ impl DecodeErrorKind {
             }
             DecodeErrorKind::MalformedJson(_) => f.write_str("payload is not valid JSON"),
             DecodeErrorKind::WrongShape(_) => {
-                f.write_str("payload does not match the shape of its version")
+                f.write_str("payload does not match the shape of its version")?;
+                match field {
+                    Some(field) => write!(f, " at field `{field}`"),
+                    None => Ok(()),
+                }
             }
             DecodeErrorKind::UpcastFailed { from, .. } => write!(f, "upcast from `{from}` failed"),
             DecodeErrorKind::RawUpcastOutput(output) => {
@@ -170,7 +194,7 @@ impl DecodeErrorKind {
                     "raw upcaster `{}` returned `{}` v{}, which does not decode: ",
                     output.upcaster, output.event_type, output.version
                 )?;
-                output.cause.describe(output.version, f)
+                output.cause.describe(output.version, field, f)
             }
             DecodeErrorKind::RawUpcastReentry => f.write_str(
                 "it is itself a raw upcaster's input or a removed tag, and raw upcasters' outputs decode through the typed chains only",
@@ -211,13 +235,66 @@ impl DecodeError {
             event_type: stored.event_type.to_owned(),
             schema_version: stored.schema_version,
             kind,
+            field: None,
         }
     }
 
     /// An upcast failure, placed at `stored`.
     #[must_use]
     pub fn from_upcast(stored: &StoredEvent, error: UpcastError) -> Self {
-        Self::new(stored, DecodeErrorKind::from_upcast(error))
+        let (kind, field) = DecodeErrorKind::from_upcast(error);
+        Self::new(stored, kind).with_field(field)
+    }
+
+    /// When the payload does not fit the shape of its version ([`DecodeErrorKind::WrongShape`],
+    /// also as the cause of [`RawUpcastOutput`](DecodeErrorKind::RawUpcastOutput) or the
+    /// `unfit` payload of [`FutureVersion`](DecodeErrorKind::FutureVersion)): the path of the
+    /// field that does not fit, as `title`, `items[2].sku` or `status.Done.by` (a field of a
+    /// variant of an enum field); for a missing field, the path of that field. In a raw
+    /// upcaster's output, a field of the returned event's payload. `None` when the payload as
+    /// a whole does not fit, and for every other kind.
+    ///
+    /// The path is found only once decoding has failed, by parsing the payload again through
+    /// a deserializer that tracks it: decoding that succeeds pays nothing for it.
+    ///
+    /// # Examples
+    /// ```
+    /// use es_core::{Event, EventStore, ExpectedVersion, MemoryStore, NewEvent};
+    /// # use schemars::JsonSchema;
+    /// # use serde::{Deserialize, Serialize};
+    /// use serde_json::json;
+    ///
+    /// #[derive(Serialize, Deserialize, JsonSchema)]
+    /// struct Item { sku: String }
+    ///
+    /// #[derive(Serialize, Deserialize, JsonSchema, Event)]
+    /// #[event(name = "ItemsAdded", version = 1)]
+    /// struct ItemsAdded { items: Vec<Item> }
+    ///
+    /// let store = MemoryStore::new();
+    /// let payload = json!({ "items": [{ "sku": "a" }, { "sku": 5 }] });
+    /// let event = NewEvent::new("ItemsAdded", 1, payload);
+    /// store.append("cart-1", ExpectedVersion::NoStream, vec![event])?;
+    /// let stored = store.read_stream("cart-1", 1)?.next().unwrap()?;
+    ///
+    /// let error = ItemsAdded::decode(&stored).err().unwrap();
+    /// assert_eq!(error.field(), Some("items[1].sku"));
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "cannot decode event `ItemsAdded` v1 in stream `cart-1` at version 1 (position 1): \
+    ///      payload does not match the shape of its version at field `items[1].sku`"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref().map(|path| path.0.as_str())
+    }
+
+    /// The error with [`field`](DecodeError::field) set.
+    pub(crate) fn with_field(mut self, field: Option<String>) -> Self {
+        self.field = field.map(|path| Box::new(FieldPath(path)));
+        self
     }
 }
 
@@ -232,7 +309,7 @@ impl fmt::Display for DecodeError {
             self.stream_version,
             self.position
         )?;
-        self.kind.describe(self.schema_version, f)
+        self.kind.describe(self.schema_version, self.field(), f)
     }
 }
 
@@ -250,9 +327,21 @@ pub enum UpcastError {
     /// The payload is not valid JSON.
     #[error("payload is not valid JSON")]
     MalformedJson(#[source] serde_json::Error),
-    /// The payload is JSON but does not have the shape of its version's struct.
+    /// The payload is JSON but does not have the shape of its version's struct, and no field
+    /// can be named: the payload as a whole does not fit (or it is a JSON value, rewritten by
+    /// a raw upcaster, whose decode point names the field).
     #[error("payload does not match the shape of its version")]
     WrongShape(#[source] serde_json::Error),
+    /// The payload is JSON, and one of its fields does not have the shape of its version's
+    /// struct.
+    #[error("payload does not match the shape of its version at field `{field}`")]
+    WrongField {
+        /// The path of the field, as [`DecodeError::field`] gives it.
+        field: String,
+        /// What `serde_json` reported.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A fallible upcast step (`TryFrom`) or a raw upcaster refused the event.
     #[error("upcast from `{from}` failed")]
     Failed {

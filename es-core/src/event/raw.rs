@@ -47,7 +47,10 @@ impl RawEvent {
 /// upcasters never run on each other's output, so they cannot loop.
 ///
 /// An `Err` becomes [`DecodeErrorKind::UpcastFailed`](crate::DecodeErrorKind::UpcastFailed),
-/// placed at the stored event. Raw upcasters run only for their own `(tag, version)`: events
+/// placed at the stored event. When an output does not fit its version's struct, the upcaster
+/// runs once more on the same stored event, to name the field that does not fit
+/// ([`DecodeError::field`](crate::DecodeError::field)): write it as a pure function of its
+/// arguments. Raw upcasters run only for their own `(tag, version)`: events
 /// of other tags and versions never reach them, and never pay for a JSON value.
 ///
 /// # Examples
@@ -109,16 +112,61 @@ impl RawPayload<'_> {
     /// Parses the payload into `T`.
     ///
     /// # Errors
-    /// [`UpcastError::MalformedJson`] when the text is not JSON, [`UpcastError::WrongShape`]
-    /// when it is JSON but not a `T`.
+    /// [`UpcastError::MalformedJson`] when the text is not JSON; [`UpcastError::WrongField`]
+    /// naming the field, or [`UpcastError::WrongShape`] when no field can be named, when it is
+    /// JSON but not a `T`.
     pub fn parse<T: DeserializeOwned>(self) -> Result<T, UpcastError> {
         match self {
             RawPayload::Json(bytes) => {
-                serde_json::from_slice(bytes).map_err(UpcastError::from_json)
+                serde_json::from_slice(bytes).map_err(|error| json_error::<T>(bytes, error))
             }
             RawPayload::Value(value) => {
                 serde_json::from_value(value).map_err(UpcastError::WrongShape)
             }
         }
     }
+}
+
+/// The error of JSON text that did not parse into `T`: [`UpcastError::WrongField`] naming the
+/// field when the text is JSON of another shape and a field can be named. Called only when
+/// parsing failed: the text is parsed again, through a deserializer that tracks the path.
+#[cold]
+fn json_error<T: DeserializeOwned>(bytes: &[u8], error: serde_json::Error) -> UpcastError {
+    if !error.is_data() {
+        return UpcastError::from_json(error);
+    }
+    match field_path::<T>(bytes) {
+        Some(field) => UpcastError::WrongField {
+            field,
+            source: error,
+        },
+        None => UpcastError::WrongShape(error),
+    }
+}
+
+/// The path of the field of `bytes` that does not fit `T`, as `title` or `items[2].sku`; for a
+/// missing field, the path of the field that is missing. `None` when the payload as a whole
+/// does not fit (a string where `T` is an object, say), or when it parses after all.
+pub(crate) fn field_path<T: DeserializeOwned>(bytes: &[u8]) -> Option<String> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let error = serde_path_to_error::deserialize::<_, T>(&mut deserializer).err()?;
+    let path = error.path();
+    let mut field = if path.iter().next().is_some() {
+        path.to_string()
+    } else {
+        String::new()
+    };
+    // serde's message for a missing field, whatever the format: "missing field `name`".
+    let message = error.inner().to_string();
+    if let Some(missing) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name)
+    {
+        if !field.is_empty() {
+            field.push('.');
+        }
+        field.push_str(missing);
+    }
+    (!field.is_empty()).then_some(field)
 }

@@ -1,5 +1,6 @@
 //! The schema lock: every published `(tag, version)` and its schema, checked in a test.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,12 @@ pub const UPDATE_ENV: &str = "ES_UPDATE_LOCK";
 
 /// 2 added `written` and `read_newer` to entries; a lock of format 1 still reads, each chain
 /// taken to write its latest version, as every release before `write_as` did.
-const FORMAT: u32 = 2;
+/// 3 added `removed`; a lock of format 1 or 2 still reads, its removed event types taken from
+/// the entries that decode as `removed (every version)` (the only ones it could know of).
+const FORMAT: u32 = 3;
+
+/// How an entry of a tag removed at every version decodes (`removed("Tag")`).
+const REMOVED_EVERY_VERSION: &str = "removed (every version)";
 
 /// The lock file: sorted, pretty JSON that diffs well in review.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +34,41 @@ pub struct LockFile {
     pub format: u32,
     /// Every published `(tag, version)`, sorted by tag then version.
     pub events: Vec<LockEntry>,
+    /// The event types skipped at every stored version on purpose (`removed("Tag")` on the
+    /// enum), sorted: stored events of these types decode into no event, so deleting the
+    /// attribute, or decoding the type again, is a change the check reports. (A single removed
+    /// version, `removed(("Tag", 2))`, is an entry of [`events`](LockFile::events) that decodes
+    /// as `removed`.) Absent when empty, and in locks of format 1 and 2.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+}
+
+/// A lock file as read: its entries, and the event types it records as removed at every
+/// version.
+struct Locked {
+    /// The lock file's format version.
+    format: u32,
+    entries: Vec<LockEntry>,
+    removed: BTreeSet<String>,
+}
+
+impl From<LockFile> for Locked {
+    fn from(file: LockFile) -> Self {
+        let removed = if file.format < 3 {
+            file.events
+                .iter()
+                .filter(|e| e.decoding == REMOVED_EVERY_VERSION)
+                .map(|e| e.tag.clone())
+                .collect()
+        } else {
+            file.removed.into_iter().collect()
+        };
+        Self {
+            format: file.format,
+            entries: file.events,
+            removed,
+        }
+    }
 }
 
 /// One published `(tag, version)`.
@@ -82,8 +123,10 @@ struct Decodable {
 /// sets to the package root).
 ///
 /// It fails, naming tag, version and the exact difference, when a published version's schema
-/// changed, when a published version no longer decodes, or when a new version has no upcast
-/// path from its predecessor. New versions make it fail too, with a compatibility note each,
+/// changed, when a published version no longer decodes, when a tag or version removed on
+/// purpose (`removed(...)` on the enum) is no longer mentioned, or when a new version has no
+/// upcast path from its predecessor. A new removal, and a removed tag decoded again, are
+/// changes to accept like new versions. New versions make it fail too, with a compatibility note each,
 /// until accepted by running the test with `ES_UPDATE_LOCK=1` (see [`UPDATE_ENV`]). A missing
 /// lock file fails as "no lock file yet" (one line, not every version as new), and is
 /// created the same way, with the folders that lead to it.
@@ -136,27 +179,45 @@ fn check(
 ) -> Result<LockOutcome, LockError> {
     let (locked, exists) = match read_lock(path)? {
         Some(locked) => (locked, true),
-        None => (Vec::new(), false),
+        None => (
+            Locked {
+                format: FORMAT,
+                entries: Vec::new(),
+                removed: BTreeSet::new(),
+            },
+            false,
+        ),
     };
     let (mut problems, mut changes) = check_published(&locked, current);
-    let (unlinked, mut new_versions) = check_unpublished(&locked, current);
-    if !exists && !new_versions.is_empty() {
+    let (unlinked, mut new_versions) = check_unpublished(&locked.entries, current);
+    let (forgotten, removal_changes) = check_removed(&locked, current);
+    if !exists && (!new_versions.is_empty() || !removal_changes.is_empty()) {
         new_versions = vec![LockProblem::NoLockFile {
             versions: new_versions.len(),
         }];
+    } else {
+        new_versions.extend(removal_changes);
     }
-    let (unsafe_rollouts, rollout_changes) = rollout::check(&locked, chains);
+    let (unsafe_rollouts, rollout_changes) = rollout::check(&locked.entries, chains);
     problems.extend(unlinked);
+    problems.extend(forgotten);
     problems.extend(unsafe_rollouts);
     changes.extend(new_versions);
     changes.extend(rollout_changes);
-    if problems.is_empty() && changes.is_empty() {
+    let old_format = exists && locked.format < FORMAT;
+    if problems.is_empty() && changes.is_empty() && !(old_format && accept_new) {
         return Ok(LockOutcome::Unchanged);
     }
     let only_new_versions = problems.is_empty();
     if only_new_versions && accept_new {
-        let notes: Vec<String> = changes.iter().map(ToString::to_string).collect();
-        write_lock(path, &updated_lock(&locked, current))?;
+        let mut notes: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        if old_format {
+            notes.push(format!(
+                "~ lock file format {} rewritten as format {FORMAT}",
+                locked.format
+            ));
+        }
+        write_lock(path, &updated_lock(&locked.entries, current))?;
         let done = if exists { "updated" } else { "created" };
         eprintln!("schema lock {} {done}:", path.display());
         for line in &notes {
@@ -173,13 +234,16 @@ fn check(
 }
 
 /// Each published entry against the code: problems, and changes of decoding to accept.
-fn check_published(
-    locked: &[LockEntry],
-    current: &[Decodable],
-) -> (Vec<LockProblem>, Vec<LockProblem>) {
+fn check_published(locked: &Locked, current: &[Decodable]) -> (Vec<LockProblem>, Vec<LockProblem>) {
     let (mut problems, mut changes) = (Vec::new(), Vec::new());
-    for entry in locked {
+    for entry in &locked.entries {
         match covering(current, &entry.tag, entry.version) {
+            // Reported once for the whole tag, by `check_removed`.
+            None if locked.removed.contains(&entry.tag) => {}
+            None if entry.decoding == "removed" => problems.push(LockProblem::RemovalForgotten {
+                tag: entry.tag.clone(),
+                version: Some(entry.version),
+            }),
             None => problems.push(LockProblem::Disappeared {
                 tag: entry.tag.clone(),
                 version: entry.version,
@@ -207,6 +271,47 @@ fn check_published(
         }
     }
     (problems, changes)
+}
+
+/// The event types removed at every version, in the lock against the code: problems (a
+/// removal the code forgot), and changes (a new removal, a removed type decoded again).
+fn check_removed(locked: &Locked, current: &[Decodable]) -> (Vec<LockProblem>, Vec<LockProblem>) {
+    let (mut problems, mut changes) = (Vec::new(), Vec::new());
+    let removed_now = removed_every_version(current);
+    for tag in locked.removed.difference(&removed_now) {
+        let now: Vec<String> = current
+            .iter()
+            .filter(|d| d.entry.tag == *tag)
+            .map(|d| format!("v{} {}", d.entry.version, d.entry.decoding))
+            .collect();
+        if now.is_empty() {
+            problems.push(LockProblem::RemovalForgotten {
+                tag: tag.clone(),
+                version: None,
+            });
+        } else {
+            changes.push(LockProblem::RemovalUndone {
+                tag: tag.clone(),
+                now: now.join(", "),
+            });
+        }
+    }
+    for tag in removed_now.difference(&locked.removed) {
+        // A published tag removed now is already reported by its entries (`DecodingChanged`).
+        if !locked.entries.iter().any(|e| e.tag == *tag) {
+            changes.push(LockProblem::NewRemoval { tag: tag.clone() });
+        }
+    }
+    (problems, changes)
+}
+
+/// The event types the code skips at every version.
+fn removed_every_version(current: &[Decodable]) -> BTreeSet<String> {
+    current
+        .iter()
+        .filter(|d| d.decoding == Decoding::RemovedEveryVersion)
+        .map(|d| d.entry.tag.clone())
+        .collect()
 }
 
 /// Each version the lock does not have yet: problems (no upcast path), and new versions.
@@ -284,6 +389,7 @@ fn updated_lock(locked: &[LockEntry], current: &[Decodable]) -> LockFile {
     LockFile {
         format: FORMAT,
         events,
+        removed: removed_every_version(current).into_iter().collect(),
     }
 }
 
@@ -294,8 +400,8 @@ fn update_requested() -> bool {
     set(UPDATE_ENV) && !set("CI")
 }
 
-/// The locked entries, or `None` when there is no lock file yet.
-fn read_lock(path: &Path) -> Result<Option<Vec<LockEntry>>, LockError> {
+/// The lock file, or `None` when there is none yet.
+fn read_lock(path: &Path) -> Result<Option<Locked>, LockError> {
     match std::fs::read(path) {
         Ok(bytes) => {
             let file: LockFile =
@@ -303,7 +409,7 @@ fn read_lock(path: &Path) -> Result<Option<Vec<LockEntry>>, LockError> {
                     path: path.to_owned(),
                     source,
                 })?;
-            Ok(Some(file.events))
+            Ok(Some(Locked::from(file)))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(LockError::Io {
@@ -375,7 +481,7 @@ fn decodable<E: Event>() -> Vec<Decodable> {
         let decoding = match info.decoding {
             Decoding::RawUpcast { upcaster } => format!("raw upcast by {upcaster}"),
             Decoding::Removed => "removed".to_owned(),
-            Decoding::RemovedEveryVersion => "removed (every version)".to_owned(),
+            Decoding::RemovedEveryVersion => REMOVED_EVERY_VERSION.to_owned(),
             _ => typed(),
         };
         out.push(Decodable {
@@ -424,7 +530,7 @@ fn note(d: &Decodable) -> String {
 fn diff(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
     match (old, new) {
         (Value::Object(a), Value::Object(b)) => {
-            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
             for key in keys {
                 let child = format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"));
                 match (a.get(key), b.get(key)) {

@@ -66,6 +66,31 @@ pub enum LockProblem {
         /// How the code decodes it now.
         to: String,
     },
+    /// An event type, or one version of it, that the lock records as removed on purpose
+    /// (`removed("Tag")`, `removed(("Tag", 2))` on the enum) is no longer mentioned by the
+    /// code: its stored events, which replays skipped, would now fail to decode. Restore the
+    /// `removed` entry; [`UPDATE_ENV`] never accepts it.
+    RemovalForgotten {
+        /// The event type.
+        tag: String,
+        /// The removed version, or `None` when every version was removed.
+        version: Option<u32>,
+    },
+    /// An event type the lock records as removed at every version decodes again: its stored
+    /// events, which replays skipped, now decode into events. Accepted like a new version,
+    /// once reviewed.
+    RemovalUndone {
+        /// The event type.
+        tag: String,
+        /// How the code decodes it now, one `vN decoding` per version, comma-separated.
+        now: String,
+    },
+    /// An event type newly removed at every version (`removed("Tag")`), not yet recorded in
+    /// the lock; accepted like a new version.
+    NewRemoval {
+        /// The event type.
+        tag: String,
+    },
     /// A new version, not yet accepted into the lock.
     New {
         /// The tag.
@@ -163,9 +188,34 @@ impl fmt::Display for LockProblem {
                 f,
                 "✗ {tag} v{version} is new but has no upcast path from {tag} v{predecessor}: add `upcast_from` naming the v{predecessor} struct."
             ),
-            LockProblem::DecodingChanged { tag, version, from, to } => write!(
+            LockProblem::DecodingChanged { tag, version, from, to } => {
+                write!(
+                    f,
+                    "~ {tag} v{version} now decodes {to} (was {from}); its published shape is kept"
+                )?;
+                if from.starts_with("removed") && !to.starts_with("removed") {
+                    write!(
+                        f,
+                        ". Stored events of it, which replays skipped, now decode into events: accept it only if that is meant, or restore the `removed` entry on the enum"
+                    )?;
+                }
+                Ok(())
+            }
+            LockProblem::RemovalForgotten { tag, version: None } => write!(
                 f,
-                "~ {tag} v{version} now decodes {to} (was {from}); its published shape is kept"
+                "✗ {tag} was removed on purpose at every version, and the code no longer mentions it: its stored events, which replays skipped, would fail to decode as an unknown event type. Restore `removed(\"{tag}\")` in the enum's `#[event(...)]`."
+            ),
+            LockProblem::RemovalForgotten { tag, version: Some(version) } => write!(
+                f,
+                "✗ {tag} v{version} was removed on purpose, and the code no longer mentions it: its stored events, which replays skipped, would fail to decode. Restore `removed((\"{tag}\", {version}))` in the enum's `#[event(...)]`."
+            ),
+            LockProblem::RemovalUndone { tag, now } => write!(
+                f,
+                "~ {tag} was removed on purpose at every version, and now decodes again ({now}): its stored events, which replays skipped, now decode into events. Accept it only if that is meant; otherwise restore `removed(\"{tag}\")` and give the new event type another name."
+            ),
+            LockProblem::NewRemoval { tag } => write!(
+                f,
+                "+ {tag} is removed at every version (`removed(\"{tag}\")`): its stored events decode into no event"
             ),
             LockProblem::New { tag, version, note } => write!(f, "+ {tag} v{version} is new: {note}"),
             LockProblem::NoLockFile { versions } => write!(

@@ -2,10 +2,11 @@
 //! that keeps published versions from being edited in place, and golden fixtures.
 //!
 //! A lock file records every `(tag, version)` an event enum decodes, with the JSON Schema of
-//! its payload, which version of each chain is written, and which versions read newer ones.
-//! [`check_lock`], called from a test, fails when a published version changed shape,
-//! disappeared, when a new version has no upcast path from its predecessor, or when the code
-//! writes a version the previous release (the lock) cannot read during a rolling deploy.
+//! its payload, which version of each chain is written, which versions read newer ones, and
+//! the tags removed on purpose. [`check_lock`], called from a test, fails when a published
+//! version changed shape or disappeared, when a removal was forgotten or undone, when a new
+//! version has no upcast path from its predecessor, or when the code writes a version the
+//! previous release (the lock) cannot read during a rolling deploy.
 
 mod compat;
 mod golden;
