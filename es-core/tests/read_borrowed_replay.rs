@@ -1,7 +1,8 @@
 //! The borrowed decode path (`EventStore::visit_all`, `Event::decode_ref`,
 //! `ParallelReplay::run_ref`) against the owned one (`read_all`, `Event::decode`,
 //! `ParallelReplay::run`): the same envelopes in the same order, the same decode errors at the
-//! same event, the same damage reported, for every thread count and range size.
+//! same event (unknown tag, future version, malformed JSON, a field of the wrong type, in typed
+//! and raw-upcast events alike), the same damage reported, for every thread count and range size.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -260,22 +261,40 @@ fn borrowed_replays_deliver_the_owned_envelopes_in_order_for_every_thread_count_
 
 #[test]
 fn decode_errors_name_the_same_event_and_stop_after_the_same_events() {
+    // Each bad event, and words its error says.
     let bad_events = [
         (
             "unknown tag",
             NewEvent::new("Withdrawn", 1, json!({ "amount": 1 })),
+            "Withdrawn",
         ),
-        ("future version", NewEvent::new("Deposited", 9, json!({}))),
+        (
+            "future version",
+            NewEvent::new("Deposited", 9, json!({})),
+            "v9",
+        ),
+        (
+            "a field of the wrong type",
+            NewEvent::new("Deposited", 2, json!({ "amount": "ten", "note": "" })),
+            "`amount`",
+        ),
         (
             "malformed JSON",
-            NewEvent::new("Deposited", 2, json!({ "amount": "ten", "note": "" })),
+            NewEvent::from_json_bytes("Deposited", 2, br#"{"amount": 1,"#.to_vec()),
+            "not valid JSON",
         ),
         (
-            "raw upcaster input",
-            NewEvent::new("TransferMade", 1, json!([1, 2])),
+            "malformed JSON for a raw upcaster",
+            NewEvent::from_json_bytes("TransferMade", 1, b"{".to_vec()),
+            "not valid JSON",
+        ),
+        (
+            "a raw upcaster's output of the wrong shape",
+            NewEvent::new("TransferMade", 1, json!({ "amount": "ten" })),
+            "`amount`",
         ),
     ];
-    for (what, bad) in bad_events {
+    for (what, bad, says) in bad_events {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store = file_store(dir.path());
         append_log(&store, 0, 150);
@@ -286,6 +305,7 @@ fn decode_errors_name_the_same_event_and_stop_after_the_same_events() {
         let (events, failure) = owned_replay(&store);
         let failure = failure.unwrap_or_else(|| panic!("{what}: the owned loop fails"));
         assert!(failure.contains("acc-bad 151"), "{what}: {failure}");
+        assert!(failure.contains(says), "{what}: {failure}");
         assert!(!events.is_empty());
         assert_every_replay_matches_the_owned_loop(&store);
     }
