@@ -1,12 +1,17 @@
 //! Replaying a log on several cores: [`ParallelReplay`] reads and decodes ranges of positions
-//! on worker threads and hands the decoded events to one caller-side function, in log order.
+//! on several threads and hands the decoded events to one caller-side function, in log order.
 //!
 //! Decoding JSON and upcasting it dominate a replay; applying the decoded events is usually
-//! cheap but must happen in order. The workers take turns over consecutive ranges of
-//! positions, each reading its range with [`EventStore::read_all`] and decoding it through
-//! [`Event::decode`], and the caller's thread takes the ranges back in the same turn order, so
-//! the order of the log is kept without any sorting. Bounded channels keep at most a few
-//! ranges per worker in memory.
+//! cheap but must happen in order. The threads take turns over consecutive ranges of
+//! positions, each lending its range from the store ([`EventStore::visit_all`]) and decoding
+//! it where it lies ([`Event::decode_ref`]). The caller's thread is one of them: it decodes
+//! its own ranges and applies them at once, and takes the other threads' ranges back in turn
+//! order, so the order of the log is kept without any sorting. Bounded channels keep at most
+//! two decoded ranges per spawned thread waiting; a spawned thread frees the events of the
+//! ranges handed back to it one by one as it decodes the next.
+//!
+//! With one thread, [`ParallelReplay::run_ref`] decodes and applies each event as the store
+//! lends it, with no range at all.
 
 use std::num::NonZeroUsize;
 use std::sync::mpsc::sync_channel;
@@ -74,7 +79,8 @@ impl ParallelReplay {
         }
     }
 
-    /// How many threads read and decode (at least 1).
+    /// How many threads read and decode (at least 1), the caller's included: `threads(2)`
+    /// spawns one.
     #[must_use]
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
@@ -196,10 +202,17 @@ impl ParallelReplay {
         }
         let span = self.chunk_events as u64;
         let ranges = (head - first) / span + 1;
-        let workers = u64::try_from(self.threads).unwrap_or(u64::MAX).min(ranges);
+        // Threads taking turns over the ranges: this one (turn 0), which also applies every
+        // range, and `threads - 1` spawned ones.
+        let threads = u64::try_from(self.threads).unwrap_or(u64::MAX).min(ranges);
+        let decode = |range: u64, reuse: Out| {
+            let start = first + range * span;
+            let last = (start + span - 1).min(head);
+            read_decoded_through(store, start - 1, last, self.chunk_events, reuse)
+        };
         std::thread::scope(|scope| {
             let mut turns = Vec::new();
-            for worker in 0..workers {
+            for worker in 1..threads {
                 let (sender, decoded) = sync_channel(RANGES_AHEAD);
                 let (recycle, applied) = sync_channel::<Out>(RANGES_AHEAD + 1);
                 turns.push((decoded, recycle));
@@ -211,34 +224,44 @@ impl ParallelReplay {
                         // the caller's thread made the allocator's locks the bottleneck), one
                         // by one as the next range is decoded, and their buffers are reused.
                         spare.extend(applied.try_iter());
-                        let reuse = spare.pop().unwrap_or_default();
-                        let start = first + range * span;
-                        let last = (start + span - 1).min(head);
-                        let chunk =
-                            read_decoded_through(store, start - 1, last, self.chunk_events, reuse);
+                        let chunk = decode(range, spare.pop().unwrap_or_default());
                         let failed = chunk.failure.is_some();
                         // A closed channel means the caller stopped; so does this thread.
                         if sender.send(chunk).is_err() || failed {
                             return;
                         }
-                        range += workers;
+                        range += threads;
                     }
                 });
             }
-            let mut turn = turns.iter().cycle();
-            for _ in 0..ranges {
-                let Some((decoded, recycle)) = turn.next() else {
-                    break;
-                };
-                let Ok(chunk) = decoded.recv() else {
-                    // The worker ended without sending: it panicked, and the scope rethrows.
-                    break;
+            // This thread's own ranges are decoded into one reused buffer and applied at once,
+            // while the spawned threads decode the next ones.
+            let mut own = Out::default();
+            for range in 0..ranges {
+                let turn = usize::try_from(range % threads).unwrap_or(usize::MAX);
+                let worker = turn.checked_sub(1).map(|at| turns.get(at));
+                let chunk = match worker {
+                    None => decode(range, std::mem::take(&mut own)),
+                    Some(Some((decoded, _))) => match decoded.recv() {
+                        Ok(chunk) => chunk,
+                        // The worker ended without sending: it panicked, and the scope
+                        // rethrows.
+                        Err(_) => break,
+                    },
+                    Some(None) => break,
                 };
                 outcome.events += chunk.consumed as u64;
                 outcome.through = chunk.through.max(outcome.through);
                 apply(&chunk.envelopes);
-                // Full or closed (the worker is done): the events are freed here instead.
-                let _ = recycle.try_send(chunk.envelopes);
+                match worker {
+                    None => own = chunk.envelopes,
+                    Some(recycle) => {
+                        // Full or closed (the worker is done): the events are freed here.
+                        if let Some((_, recycle)) = recycle {
+                            let _ = recycle.try_send(chunk.envelopes);
+                        }
+                    }
+                }
                 match chunk.failure {
                     Some(ChunkFailure::Read(e)) => return Err(ReplayError::Read(e)),
                     Some(ChunkFailure::Decode(e)) => return Err(ReplayError::Decode(e)),
