@@ -505,6 +505,52 @@ mod tests {
     }
 
     #[test]
+    fn whatever_from_json_accepts_parses_and_stays_acceptable_after_insert_and_remove() {
+        const SEED: &str = r#"{"a": [1, -2.5e3, {"b": null}], "c\"d": "é\u00e9", "n": 123456789012345678901234567890}"#;
+        const PIECES: [&str; 14] = [
+            "{", "}", "[", "]", "\"", ",", ":", "\\", " ", "1", "e", "-", "\"k\":1", "\u{0}",
+        ];
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let mut text = SEED.to_owned();
+            for _ in 0..rng.usize(1..4) {
+                let at = rng.usize(..=text.len());
+                if !text.is_char_boundary(at) {
+                    continue;
+                }
+                if rng.bool() {
+                    text.insert_str(at, PIECES[rng.usize(..PIECES.len())]);
+                } else {
+                    let end = (at + rng.usize(1..4)).min(text.len());
+                    if text.is_char_boundary(end) {
+                        text.replace_range(at..end, "");
+                    }
+                }
+            }
+            let Ok(mut metadata) = Metadata::from_json(text.as_str()) else {
+                continue;
+            };
+            accepted += 1;
+            assert_eq!(metadata.as_str(), text);
+            let parsed: Map<String, Value> = serde_json::from_str(&text).expect(&text);
+            assert_eq!(metadata.as_map(), &parsed, "{text}");
+            let key = parsed.keys().next().cloned();
+            metadata.insert("new", &json!([1, "x"]));
+            let after = Metadata::from_json(metadata.as_str())
+                .unwrap_or_else(|e| panic!("{metadata}: {e}"));
+            assert_eq!(after.get("new"), Some(&json!([1, "x"])));
+            if let Some(key) = key {
+                metadata.remove(&key);
+                let after = Metadata::from_json(metadata.as_str())
+                    .unwrap_or_else(|e| panic!("{metadata}: {e}"));
+                assert!(!after.contains_key(&key) || key == "new", "{text}");
+            }
+        }
+        assert!(accepted > 1000, "only {accepted} texts were accepted");
+    }
+
+    #[test]
     fn metadata_from_a_map_is_its_compact_json_and_indexes_missing_keys_as_null() {
         let mut map = Map::new();
         map.insert("b".to_owned(), json!(2));
