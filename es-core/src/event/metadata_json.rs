@@ -134,6 +134,12 @@ impl Metadata {
         }
     }
 
+    /// Whether the text has been parsed (a key was asked for).
+    #[cfg(test)]
+    pub(crate) fn is_parsed(&self) -> bool {
+        self.parsed.get().is_some()
+    }
+
     /// The JSON text, exactly as given.
     #[must_use]
     pub fn as_str(&self) -> &str {
@@ -548,6 +554,33 @@ mod tests {
             }
         }
         assert!(accepted > 1000, "only {accepted} texts were accepted");
+    }
+
+    #[test]
+    fn reading_events_back_parses_no_metadata_until_a_key_is_asked_for() {
+        use crate::{EventStore, ExpectedVersion, FileStore, MemoryStore, NewEvent};
+        let event = || {
+            NewEvent::new("E", 1, json!({}))
+                .with_metadata_json(r#"{"k": 1}"#)
+                .expect("an object")
+        };
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let file = FileStore::open(dir.path()).expect("open");
+        let memory = MemoryStore::new();
+        for store in [&file as &dyn EventStore, &memory] {
+            store
+                .append("s", ExpectedVersion::Any, vec![event()])
+                .expect("append");
+            let stored = store
+                .read_all(1)
+                .expect("read_all")
+                .next()
+                .expect("one event")
+                .expect("readable");
+            assert!(!stored.metadata.is_parsed());
+            assert_eq!(stored.metadata_value("k"), Some(&json!(1)));
+            assert!(stored.metadata.is_parsed());
+        }
     }
 
     #[test]
