@@ -2,10 +2,9 @@
 
 use std::time::SystemTime;
 
-use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::{DecodeError, Event, StoredEvent};
+use crate::{DecodeError, Event, Metadata, StoredEvent};
 
 /// A typed event together with where and when it was stored.
 ///
@@ -35,8 +34,8 @@ pub struct Envelope<E> {
     pub stream_version: u64,
     /// The id of the stored event.
     pub event_id: Uuid,
-    /// The metadata stored with the event.
-    pub metadata: Map<String, Value>,
+    /// The metadata stored with the event, as the JSON text it was appended with.
+    pub metadata: Metadata,
     /// When the store recorded the event.
     pub recorded_at: SystemTime,
     /// The event, upcast to today's type.

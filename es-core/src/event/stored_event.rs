@@ -2,8 +2,10 @@
 
 use std::time::SystemTime;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
+
+use crate::Metadata;
 
 /// An event read back from a store, still in the shape it was written in.
 ///
@@ -25,8 +27,8 @@ pub struct StoredEvent {
     pub schema_version: u32,
     /// The payload as JSON text, exactly as written.
     pub payload: Vec<u8>,
-    /// The metadata object written with the event.
-    pub metadata: Map<String, Value>,
+    /// The metadata object written with the event, as the JSON text it was appended with.
+    pub metadata: Metadata,
     /// When the store recorded the event.
     pub recorded_at: SystemTime,
 }

@@ -5,12 +5,11 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::damage::Damage;
 use crate::store::backend::MAX_PAYLOAD_BYTES;
-use crate::StoredEvent;
+use crate::{Metadata, StoredEvent};
 
 /// The first eight bytes of every segment file. The high byte and the CR LF pair catch files
 /// mangled by 7-bit or text-mode transfers, as in PNG.
@@ -25,8 +24,7 @@ pub(crate) const SEGMENT_HEADER_LEN: usize = SEGMENT_HEADER_LEN_FIELD as usize;
 pub(crate) const FRAME_HEADER_LEN: usize = 76;
 /// The largest event type tag a frame holds, in bytes.
 pub(crate) const MAX_EVENT_TYPE_BYTES: usize = u16::MAX as usize;
-/// The largest metadata object a frame holds, as JSON text in bytes.
-pub(crate) const MAX_METADATA_BYTES: usize = MAX_PAYLOAD_BYTES;
+pub(crate) use crate::store::backend::MAX_METADATA_BYTES;
 
 /// Segment files are named `seg-<number>.log`, the number in ten digits, from 1.
 const SEGMENT_PREFIX: &str = "seg-";
@@ -300,13 +298,14 @@ impl FrameHeader {
                 .map(str::to_owned)
                 .map_err(|_| Damage::InvalidText { field })
         };
+        // Kept as text, not parsed: a reader that wants a key parses it then.
         let metadata = if metadata.is_empty() {
-            Map::new()
+            Metadata::default()
         } else {
-            match serde_json::from_slice(metadata) {
-                Ok(Value::Object(map)) => map,
-                _ => return Err(Damage::InvalidMetadata),
-            }
+            std::str::from_utf8(metadata)
+                .ok()
+                .and_then(|text| Metadata::from_stored(text.to_owned()))
+                .ok_or(Damage::InvalidMetadata)?
         };
         Ok(StoredEvent {
             position: self.position,
