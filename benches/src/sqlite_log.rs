@@ -116,10 +116,14 @@ pub fn scan(conn: &Connection, mut each: impl FnMut(&StoredEvent)) {
             event_type: row.get(4).expect("event type"),
             schema_version: row.get(5).expect("schema version"),
             payload: row.get(6).expect("payload"),
+            // As the stores do: the text is kept, parsed only when a key is asked for.
             metadata: if metadata.is_empty() {
-                serde_json::Map::new()
+                es_core::Metadata::default()
             } else {
-                serde_json::from_slice(&metadata).expect("metadata is a JSON object")
+                String::from_utf8(metadata)
+                    .ok()
+                    .and_then(es_core::store::backend::stored_metadata)
+                    .expect("metadata is a JSON object")
             },
             recorded_at: UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).unwrap_or(0)),
         };

@@ -235,6 +235,16 @@ pub fn decode_newer<E: Event>(
     }))
 }
 
+/// A borrowed event whose metadata is not an object's text cannot be copied for a hand-written
+/// `decode` or a raw upcaster: its error, placed at the event.
+#[must_use]
+pub fn metadata_error(stored: &StoredEventRef<'_>, error: &crate::MetadataError) -> DecodeError {
+    DecodeError::at(
+        stored,
+        DecodeErrorKind::MalformedJson(<serde_json::Error as serde::de::Error>::custom(error)),
+    )
+}
+
 /// An upcast failure, placed at `stored`.
 #[must_use]
 pub fn from_upcast(stored: &StoredEventRef<'_>, error: UpcastError) -> DecodeError {
@@ -277,9 +287,7 @@ pub fn decode_raw<E: Event>(
     let whole = if let Some(owned) = stored.owned() {
         owned
     } else {
-        copied = stored
-            .to_stored()
-            .map_err(|e| DecodeError::at(stored, DecodeErrorKind::MalformedJson(e)))?;
+        copied = stored.to_stored().map_err(|e| metadata_error(stored, &e))?;
         &copied
     };
     let outputs = upcaster(input, whole).map_err(|source| {

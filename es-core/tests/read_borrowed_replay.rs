@@ -370,13 +370,18 @@ fn lent_events_copy_back_to_the_owned_event_and_metadata_stays_text() {
     let mut texts = Vec::new();
     store
         .visit_all(1, &mut |stored: &StoredEventRef<'_>| {
-            texts.push(stored.metadata_text().map(<[u8]>::to_vec));
+            texts.push(stored.metadata_text().to_vec());
             ControlFlow::Continue(())
         })
         .expect("visit");
-    // Event 0 has no metadata (stored as nothing), event 1 has some, kept as JSON text.
-    assert_eq!(texts[0], Some(Vec::new()));
-    let text = texts[1].clone().expect("lent as text");
-    let parsed: serde_json::Value = serde_json::from_slice(&text).expect("JSON");
+    // Event 0 has no metadata (lent as `{}`), event 1 has some, lent as the text appended.
+    assert_eq!(texts[0], b"{}");
+    let owned: Vec<StoredEvent> = store
+        .read_all(1)
+        .expect("read")
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(texts[1], owned[1].metadata.as_bytes());
+    let parsed: serde_json::Value = serde_json::from_slice(&texts[1]).expect("JSON");
     assert_eq!(parsed, json!({ "k": { "n": 1, "s": "ü" } }));
 }

@@ -366,6 +366,34 @@ fn a_segment_cut_below_what_a_read_only_store_showed_is_an_error() {
 }
 
 #[test]
+fn a_segment_cut_below_what_a_read_only_store_showed_and_grown_again_is_an_error() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let writer = FileStore::open(dir.path()).expect("open");
+    append_each(&writer, &["A"]);
+    let segment = segment_path(dir.path(), 1);
+    let a_end = file_len(&segment);
+    append_each(&writer, &["B"]);
+    let reader = FileStore::open_read_only(dir.path()).expect("open read-only");
+    assert_eq!(tags(&reader), ["A", "B"]);
+    drop(writer);
+    // The writer cuts `B` back (a failed write), then appends more than `B` took.
+    cut_file(&segment, a_end);
+    let writer = FileStore::open(dir.path()).expect("reopen");
+    append_each(&writer, &["C", "D", "E"]);
+    assert!(file_len(&segment) > a_end * 2, "the segment grew past `B`");
+    let refreshed = reader.refresh();
+    assert!(
+        matches!(&refreshed, Err(es_core::ReadError::Corrupt { offset, damage: Damage::ReadEventReplaced { position: 2 }, .. })
+            if *offset == a_end),
+        "got {refreshed:?}"
+    );
+    assert_eq!(
+        tags(&FileStore::open_read_only(dir.path()).expect("reopen read-only")),
+        ["A", "C", "D", "E"]
+    );
+}
+
+#[test]
 fn damage_that_a_later_frame_vouches_for_stops_following_with_an_error() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let writer = FileStore::open(dir.path()).expect("open with synced appends");

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use es_core::store::backend::{plan_append, validate_batch, AppendPlan, StoredId};
 use es_core::{AppendError, AppendOutcome, ExpectedVersion, NewEvent};
-use serde_json::Value;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -131,7 +130,7 @@ impl Batch {
             payloads: events.iter().map(|e| e.payload().to_vec()).collect(),
             metadata: events
                 .iter()
-                .map(|e| Value::Object(e.metadata().clone()).to_string().into_bytes())
+                .map(|e| e.metadata().as_bytes().to_vec())
                 .collect(),
             recorded_ns: events
                 .iter()

@@ -1,7 +1,7 @@
 //! Reads: `read_stream` and `read_all` in pages, rows turned into stored events.
 
+use es_core::store::backend::stored_metadata;
 use es_core::{ReadError, StoredEvent};
-use serde_json::Value;
 use tokio_postgres::Row;
 
 use crate::error::PgError;
@@ -96,11 +96,11 @@ impl PgStore {
             reason,
         };
         let JsonBytes(metadata) = row.get(7);
-        let metadata = match serde_json::from_slice::<Value>(&metadata) {
-            Ok(Value::Object(map)) => map,
-            Ok(other) => return Err(malformed("metadata", format!("not an object: {other}"))),
-            Err(error) => return Err(malformed("metadata", error.to_string())),
-        };
+        // Kept as the column's text (a `json` column keeps it as written), not parsed.
+        let metadata = String::from_utf8(metadata)
+            .ok()
+            .and_then(stored_metadata)
+            .ok_or_else(|| malformed("metadata", "not a JSON object".to_owned()))?;
         let schema_version: i64 = row.get(5);
         let JsonBytes(payload) = row.get(6);
         Ok(StoredEvent {

@@ -171,6 +171,32 @@ fn every_value_travels_as_a_parameter() {
 }
 
 #[test]
+fn metadata_big_integers_and_key_order_survive_append_and_read() {
+    let Some(fixture) = support::fixture() else {
+        return;
+    };
+    let store = &fixture.store;
+    let text = "{ \"trace\": 123456789012345678901234567890, \"b\": [1.10, -0.0, 1E+2],\n \"a\": {\"z\": \"\\u00e9\", \"x\": null} }";
+    let new = NewEvent::new("E", 1, json!({}))
+        .with_metadata_json(text)
+        .expect("an object");
+    store
+        .append("meta", ExpectedVersion::NoStream, vec![new])
+        .expect("append");
+    let in_stream = stream(store, "meta");
+    assert_eq!(in_stream[0].metadata.as_str(), text);
+    let from_log: Vec<String> = store
+        .read_all(1)
+        .expect("read_all")
+        .map(|e| e.expect("readable"))
+        .filter(|e| e.stream_id == "meta")
+        .map(|e| e.metadata.as_str().to_owned())
+        .collect();
+    assert_eq!(from_log, [text]);
+    assert_eq!(in_stream[0].metadata["a"]["z"], json!("é"));
+}
+
+#[test]
 fn what_postgresql_cannot_hold_is_refused_before_writing() {
     let Some(fixture) = support::fixture() else {
         return;

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use es_core::{StoredEvent, Uuid};
 use es_tests::order;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The first eight bytes of every segment file.
 pub const SEGMENT_MAGIC: &[u8] = b"\x89ESLOG\r\n";
@@ -138,7 +138,7 @@ pub fn stored_event(data: &[u8]) -> StoredEvent {
         event_type: String::new(),
         schema_version: 1,
         payload: Vec::new(),
-        metadata: Map::new(),
+        metadata: es_core::Metadata::default(),
         recorded_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
     };
     let newline = data.iter().position(|b| *b == b'\n');
@@ -154,7 +154,7 @@ pub fn stored_event(data: &[u8]) -> StoredEvent {
             event.schema_version = u32::try_from(version).unwrap_or(u32::MAX);
         }
         if let Some(Value::Object(metadata)) = header.get("metadata") {
-            event.metadata.clone_from(metadata);
+            event.metadata = metadata.clone().into();
         }
         event.payload = data[n + 1..].to_vec();
     } else {

@@ -113,7 +113,7 @@ fn limits_of_the_store_are_checked_on_every_line_before_the_first_append() {
         ),
         (
             big_metadata,
-            ":2: the metadata is 16777225 bytes as JSON, more than the limit",
+            ":2: `metadata`: the metadata is 16777225 bytes as JSON, more than the limit",
         ),
         (
             zero_version,
@@ -233,35 +233,150 @@ fn big_integers_doubles_and_key_order_pass_through_import_and_export_byte_for_by
     );
 }
 
-#[test]
-fn metadata_doubles_keep_their_value_and_integers_beyond_64_bits_are_refused() {
-    let mut rng = fastrand::Rng::with_seed(55);
-    let doubles: Vec<f64> = (0..3000)
-        .map(|_| f64::from_bits(rng.u64(..)))
-        .filter(|d| d.is_finite())
-        .collect();
-    let mut with_metadata = line("s", 1, 1);
-    with_metadata["metadata"] = json!({ "d": doubles });
-    let temp = tempfile::tempdir().expect("temp dir");
-    let (run, dir) = import_lines(&temp, &[with_metadata.to_string()]);
-    assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    let kept: Vec<u64> = stored(&dir)[0].metadata["d"]
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|d| d.as_f64().expect("double").to_bits())
-        .collect();
-    assert_eq!(
-        kept,
-        doubles.iter().map(|d| d.to_bits()).collect::<Vec<_>>()
-    );
+/// Metadata as another system writes it: an integer beyond 64 bits, doubles spelled their
+/// own way, keys out of order, nesting, spacing and escapes.
+const ODD_METADATA: &str = r#"{"trace": 123456789012345678901234567890, "b": [1.10, -0.0, 1E+2, 5e-324], "a": {"z": {"y": "\u00e9"}, "x": null}}"#;
 
-    let text = r#"{"stream_id":"s","stream_version":1,"event_type":"Pinged","schema_version":1,"metadata":{"n":123456789012345678901234567890},"payload":{}}"#;
-    let err = refused(&[text.to_owned()]);
+#[test]
+fn metadata_big_integers_and_key_order_survive_append_read_export_import() {
+    let new = || {
+        NewEvent::new("Pinged", 1, json!({}))
+            .with_metadata_json(ODD_METADATA)
+            .expect("an object")
+    };
+    let metadata_of = |store: &dyn EventStore| -> Vec<String> {
+        let all = store.read_all(1).expect("read_all");
+        let in_stream = store.read_stream("s", 1).expect("read_stream");
+        all.chain(in_stream)
+            .map(|e| e.expect("readable").metadata.as_str().to_owned())
+            .collect()
+    };
+    let both = vec![ODD_METADATA.to_owned(); 2];
+
+    let memory = es_core::MemoryStore::new();
+    memory
+        .append("s", ExpectedVersion::NoStream, vec![new()])
+        .expect("append");
+    assert_eq!(metadata_of(&memory), both);
+
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = temp.path().join("store");
+    let store = FileStore::open(&dir).expect("open");
+    store
+        .append("s", ExpectedVersion::NoStream, vec![new()])
+        .expect("append");
+    assert_eq!(metadata_of(&store), both, "read by the writer");
+    drop(store);
+    assert_eq!(
+        metadata_of(&FileStore::open(&dir).expect("reopen")),
+        both,
+        "read after reopening"
+    );
+    let read_only = FileStore::open_read_only(&dir).expect("open read-only");
+    assert_eq!(metadata_of(&read_only), both, "read by a reader");
+    let stored = &stored(&dir)[0];
+    assert_eq!(stored.metadata["trace"], json!(1.234_567_890_123_456_8e29));
+
+    let exported = es_untyped(&["export", path(&dir)], &[&dir]);
+    assert_eq!(exported.exit, Exit::Success, "{}", exported.err);
     assert!(
-        err.contains(
-            ":1: `metadata`: the metadata holds the integer 123456789012345678901234567890"
+        exported
+            .out
+            .contains(&format!(r#","metadata":{ODD_METADATA},"payload""#)),
+        "{}",
+        exported.out
+    );
+    let again = tempfile::tempdir().expect("temp dir");
+    let (run, imported) = import_lines(&again, &[exported.out.trim_end().to_owned()]);
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let imported = FileStore::open_read_only(&imported).expect("open");
+    assert_eq!(metadata_of(&imported), both, "exported and imported");
+
+    let migrated = temp.path().join("migrated");
+    let run = es_untyped(
+        &["migrate", path(&dir), path(&migrated)],
+        &[&dir, &migrated],
+    );
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let migrated = FileStore::open_read_only(&migrated).expect("open");
+    assert_eq!(metadata_of(&migrated), both, "migrated");
+}
+
+#[test]
+fn metadata_big_integers_doubles_and_key_order_pass_through_import_and_export_byte_for_byte() {
+    let mut rng = fastrand::Rng::with_seed(55);
+    let doubles: Vec<String> = std::iter::repeat_with(|| f64::from_bits(rng.u64(..)))
+        .filter(|d| d.is_finite())
+        .take(3000)
+        .map(|d| format!("{d:e}"))
+        .collect();
+    let metadata = format!(
+        r#"{{"z":123456789012345678901234567890,"a":{{"y":-0.0,"b":1E+2}},"m":"\u00e9","d":[{}]}}"#,
+        doubles.join(",")
+    );
+    // Spread over lines, the same text can only be exported as `metadata_text`.
+    let spread = "{\n  \"z\": 1,\n  \"a\": 2\n}";
+    let mut in_one_line = line("s", 1, 1);
+    in_one_line["metadata"] = json!("placeholder");
+    let in_one_line = in_one_line
+        .to_string()
+        .replace(r#""placeholder""#, &metadata);
+    let mut as_text = line("s", 2, 2);
+    as_text["metadata_text"] = json!(spread);
+    let temp = tempfile::tempdir().expect("temp dir");
+    let (run, dir) = import_lines(&temp, &[in_one_line, as_text.to_string()]);
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let events = stored(&dir);
+    assert_eq!(events[0].metadata.as_str(), metadata);
+    assert_eq!(events[1].metadata.as_str(), spread);
+
+    let exported = es_untyped(&["export", path(&dir)], &[&dir]);
+    assert_eq!(exported.exit, Exit::Success, "{}", exported.err);
+    let lines: Vec<&str> = exported.out.lines().collect();
+    assert_eq!(lines.len(), 2, "one line per event: {}", exported.out);
+    assert!(
+        lines[0].contains(&format!(r#","metadata":{metadata},"payload""#)),
+        "{}",
+        lines[0]
+    );
+    let second: serde_json::Value = serde_json::from_str(lines[1]).expect("a JSON line");
+    assert_eq!(second["metadata_text"], json!(spread));
+    assert_eq!(second.get("metadata"), None);
+
+    let again = tempfile::tempdir().expect("temp dir");
+    let (run, copy) = import_lines(&again, &[lines[0].to_owned(), lines[1].to_owned()]);
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let copied: Vec<String> = stored(&copy)
+        .iter()
+        .map(|e| e.metadata.as_str().to_owned())
+        .collect();
+    assert_eq!(copied, [metadata, spread.to_owned()]);
+}
+
+#[test]
+fn metadata_that_is_not_one_object_without_repeated_keys_is_refused_naming_the_key() {
+    for (metadata, expected) in [
+        (
+            r#"{"a":{"b":1,"b":2}}"#,
+            ":1: `metadata`: the metadata gives the key `b` twice",
         ),
+        (
+            r#"{"a":1e400}"#,
+            ":1: `metadata`: the metadata is not valid JSON",
+        ),
+    ] {
+        let text = format!(
+            r#"{{"stream_id":"s","stream_version":1,"event_type":"Pinged","schema_version":1,"metadata":{metadata},"payload":{{}}}}"#
+        );
+        let err = refused(&[text]);
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
+    let mut both = line("s", 1, 1);
+    both["metadata"] = json!({});
+    both["metadata_text"] = json!("{}");
+    let err = refused(&[both.to_string()]);
+    assert!(
+        err.contains(":1: give the metadata once: `metadata` or `metadata_text`"),
         "{err}"
     );
 }

@@ -1,5 +1,5 @@
 //! The property of `export` and `import`: any log exported and imported into an empty store
-//! is the same log, field for field and payload byte for byte. Each case is random from a
+//! is the same log, field for field, payload and metadata byte for byte. Each case is random from a
 //! fixed seed, so a failure names the seed that reproduces it.
 
 use std::time::{Duration, SystemTime};
@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use es_core::{Durability, EventStore, ExpectedVersion, FileStore, NewEvent, StoredEvent, Uuid};
 use fastrand::Rng;
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 
 use super::*;
 
@@ -47,6 +48,11 @@ fn any_log_exported_and_imported_into_an_empty_store_is_the_same_log() {
             assert_eq!(a, b, "seed {seed}");
             // `StoredEvent`'s equality compares these too; said again for the reader.
             assert_eq!(a.payload, b.payload, "seed {seed}: payload bytes");
+            assert_eq!(
+                a.metadata.as_bytes(),
+                b.metadata.as_bytes(),
+                "seed {seed}: metadata bytes"
+            );
             assert_eq!(a.recorded_at, b.recorded_at, "seed {seed}: time");
         }
     }
@@ -68,14 +74,28 @@ fn event(rng: &mut Rng) -> NewEvent {
         2 => format!("{{\n  \"pretty\": {}\n}}", json_text(rng, 3)).into_bytes(),
         _ => json_text(rng, 6).into_bytes(),
     };
-    let mut metadata = Map::new();
-    for _ in 0..rng.usize(0..4) {
-        metadata.insert(text(rng, 0..8), value(rng, 4));
-    }
-    NewEvent::from_json_bytes(text(rng, 1..16), rng.u32(1..), payload)
+    let event = NewEvent::from_json_bytes(text(rng, 1..16), rng.u32(1..), payload)
         .with_event_id(Uuid::from_u128(rng.u128(..)))
-        .with_metadata_map(metadata)
-        .with_recorded_at(time(rng))
+        .with_recorded_at(time(rng));
+    if rng.u8(..4) == 0 {
+        // Built from values, as an application does.
+        let mut metadata = Map::new();
+        for _ in 0..rng.usize(0..4) {
+            metadata.insert(text(rng, 0..8), value(rng, 4));
+        }
+        event.with_metadata_map(metadata)
+    } else {
+        // Given as text, as an import or a relay does.
+        let metadata = metadata_text(rng, 4);
+        let metadata = if rng.u8(..6) == 0 {
+            format!(" \n{metadata}\t")
+        } else {
+            metadata
+        };
+        event
+            .with_metadata_json(metadata.as_str())
+            .unwrap_or_else(|e| panic!("{metadata}: {e}"))
+    }
 }
 
 /// Any time the stores hold: i64 nanoseconds, before 1970 as after.
@@ -168,6 +188,46 @@ fn finite(rng: &mut Rng) -> f64 {
             return d;
         }
     }
+}
+
+/// Metadata as JSON text: an object in any key order, spacing (line breaks too), number
+/// spelling (integers beyond 64 bits too) and escapes, nested below the stores' limit, with
+/// no key given twice in any object.
+fn metadata_text(rng: &mut Rng, depth: u32) -> String {
+    let space = |rng: &mut Rng| [" ", "", "\n  ", "", "\t"][rng.usize(..5)];
+    let mut keys = HashSet::new();
+    let entries: Vec<String> = (0..rng.usize(0..5))
+        .filter_map(|_| {
+            let key = text(rng, 0..6);
+            if !keys.insert(key.clone()) {
+                return None;
+            }
+            let mut key = serde_json::to_string(&key).expect("key");
+            if rng.bool() {
+                // The same key spelled with escapes.
+                key = key.replace('é', "\\u00e9").replace('/', "\\/");
+            }
+            let value = match rng.u8(..if depth == 0 { 3 } else { 5 }) {
+                0 => number_text(rng),
+                1 => ["null", "true", "false", "\"\\ud83d\\ude00\""][rng.usize(..4)].to_owned(),
+                2 => serde_json::to_string(&text(rng, 0..6)).expect("string"),
+                3 => {
+                    let items: Vec<String> = (0..rng.usize(0..4))
+                        .map(|_| metadata_text(rng, depth - 1))
+                        .collect();
+                    format!("[{}]", items.join(","))
+                }
+                _ => metadata_text(rng, depth - 1),
+            };
+            Some(format!(
+                "{}{key}{}:{}{value}",
+                space(rng),
+                space(rng),
+                space(rng)
+            ))
+        })
+        .collect();
+    format!("{{{}{}}}", entries.join(","), space(rng))
 }
 
 /// A metadata value: what a JSON object in the stores holds (integers within 64 bits).

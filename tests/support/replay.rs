@@ -90,7 +90,7 @@ pub fn replay<E: Event>(store: &MemoryStore) -> Value {
                 "payload": stored.payload_json().expect("payload is JSON"),
             });
             if !stored.metadata.is_empty() {
-                as_stored["metadata"] = Value::Object(stored.metadata.clone());
+                as_stored["metadata"] = Value::Object(stored.metadata.as_map().clone());
             }
             json!({ "stored": as_stored, "current": decoded })
         })

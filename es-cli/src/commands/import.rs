@@ -21,11 +21,10 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::time::SystemTime;
 
-use es_core::store::backend::{validate_batch, MAX_PAYLOAD_BYTES};
+use es_core::store::backend::{validate_batch, MAX_METADATA_BYTES};
 use es_core::{
     AppendError, Event, EventStore, ExpectedVersion, MemoryStore, NewEvent, StoredEvent, Uuid,
 };
-use serde_json::{Map, Value};
 
 use super::{count, counted, location, open, CommandError, CommandResult, Store};
 use crate::args::ImportArgs;
@@ -38,9 +37,6 @@ const BATCH: usize = 1000;
 
 /// The longest event type a store holds, in bytes (the file store's frame field).
 const MAX_EVENT_TYPE_BYTES: usize = u16::MAX as usize;
-
-/// The largest metadata object a store holds, as JSON text in bytes (the file store's).
-const MAX_METADATA_BYTES: usize = MAX_PAYLOAD_BYTES;
 
 /// The `es` binary's `import`, which has no event types to decode with.
 pub fn run(args: &ImportArgs, output: &mut Output<'_>) -> CommandResult {
@@ -176,7 +172,7 @@ impl LineEvent {
                 event.event_type(),
                 event.schema_version(),
                 event.payload(),
-                event.metadata(),
+                event.metadata().as_bytes(),
             ),
             recorded_at: event.recorded_at(),
         }
@@ -192,17 +188,9 @@ impl LineEvent {
 }
 
 /// A fingerprint of what an event says, besides its id, stream, version and time.
-fn digest(
-    event_type: &str,
-    schema_version: u32,
-    payload: &[u8],
-    metadata: &Map<String, Value>,
-) -> u64 {
+fn digest(event_type: &str, schema_version: u32, payload: &[u8], metadata: &[u8]) -> u64 {
     let mut hasher = DefaultHasher::new();
-    (event_type, schema_version, payload).hash(&mut hasher);
-    Value::Object(metadata.clone())
-        .to_string()
-        .hash(&mut hasher);
+    (event_type, schema_version, payload, metadata).hash(&mut hasher);
     hasher.finish()
 }
 
@@ -314,6 +302,12 @@ fn decode_every_line<E: Event>(path: &Path) -> Result<u64, CommandError> {
 /// store's frames), made before anything is written.
 fn within_limits(imported: &ImportedEvent) -> Result<(), String> {
     let event = &imported.event;
+    let size = event.metadata().as_str().len();
+    if size > MAX_METADATA_BYTES {
+        return Err(format!(
+            "the metadata is {size} bytes as JSON, more than the limit of {MAX_METADATA_BYTES}"
+        ));
+    }
     match validate_batch(&imported.stream_id, std::slice::from_ref(event)) {
         Ok(()) => {}
         Err(AppendError::InvalidStreamId { reason, .. }) => return Err(reason.to_owned()),
@@ -329,14 +323,6 @@ fn within_limits(imported: &ImportedEvent) -> Result<(), String> {
             "the event type is {} bytes, more than the limit of {MAX_EVENT_TYPE_BYTES}",
             event.event_type().len()
         ));
-    }
-    if !event.metadata().is_empty() {
-        let size = Value::Object(event.metadata().clone()).to_string().len();
-        if size > MAX_METADATA_BYTES {
-            return Err(format!(
-                "the metadata is {size} bytes as JSON, more than the limit of {MAX_METADATA_BYTES}"
-            ));
-        }
     }
     Ok(())
 }
@@ -486,7 +472,7 @@ fn same_as_stored(line: &LineEvent, stored: &StoredEvent) -> Result<(), String> 
         &stored.event_type,
         stored.schema_version,
         &stored.payload,
-        &stored.metadata,
+        stored.metadata.as_bytes(),
     );
     if line.digest != stored_digest {
         return Err(format!(

@@ -4,14 +4,14 @@ use base64::Engine as _;
 use es_core::{StoredEvent, Uuid};
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use super::time::format_time;
 
 /// One event per line, as `export` writes it. The payload goes out byte for byte: as JSON
 /// when its bytes are one JSON value on one line, otherwise as `payload_text` (UTF-8) or
 /// `payload_base64`, so an export never fails on the event it is meant to rescue and never
-/// changes it.
+/// changes it. The metadata's text goes out the same way: as `metadata` when it is one line
+/// with nothing around the object, otherwise as the string `metadata_text`.
 #[derive(Debug, Serialize)]
 pub struct ExportedEvent<'a> {
     pub position: u64,
@@ -21,7 +21,10 @@ pub struct ExportedEvent<'a> {
     pub event_type: &'a str,
     pub schema_version: u32,
     pub recorded_at: String,
-    pub metadata: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata_text: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,6 +47,8 @@ impl<'a> ExportedEvent<'a> {
                     Some(base64::engine::general_purpose::STANDARD.encode(&stored.payload));
             }
         }
+        let metadata = as_json_on_one_line(stored.metadata.as_str());
+        let metadata_text = metadata.is_none().then(|| stored.metadata.as_str());
         Self {
             position: stored.position,
             stream_id: &stored.stream_id,
@@ -52,7 +57,8 @@ impl<'a> ExportedEvent<'a> {
             event_type: &stored.event_type,
             schema_version: stored.schema_version,
             recorded_at: format_time(stored.recorded_at),
-            metadata: &stored.metadata,
+            metadata,
+            metadata_text,
             payload,
             payload_text,
             payload_base64,

@@ -4,11 +4,11 @@
 use std::time::SystemTime;
 
 use base64::Engine as _;
-use es_core::{NewEvent, Uuid};
+use es_core::{Metadata, NewEvent, Uuid};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::fields::{integer, kind, metadata_map, string, Fields};
+use super::fields::{integer, kind, string, Fields};
 use super::time::parse_time;
 
 /// The keys of this tool's format.
@@ -21,6 +21,7 @@ pub const NATIVE_KEYS: &[&str] = &[
     "schema_version",
     "recorded_at",
     "metadata",
+    "metadata_text",
     "payload",
     "payload_text",
     "payload_base64",
@@ -83,7 +84,7 @@ struct Parts {
     schema_version: u32,
     event_id: Option<Uuid>,
     recorded_at: Option<SystemTime>,
-    metadata: Map<String, Value>,
+    metadata: Metadata,
     payload: Vec<u8>,
 }
 
@@ -134,9 +135,15 @@ fn native(fields: &Fields<'_>) -> Result<Parts, String> {
         .take("recorded_at")
         .map(|raw| time("recorded_at", raw))
         .transpose()?;
-    let metadata = match fields.take("metadata") {
-        Some(raw) => metadata_map(raw.get()).map_err(|e| format!("`metadata`: {e}"))?,
-        None => Map::new(),
+    let metadata = match (fields.take("metadata"), fields.take("metadata_text")) {
+        (Some(raw), None) => metadata(raw.get()).map_err(|e| format!("`metadata`: {e}"))?,
+        (None, Some(raw)) => {
+            metadata(&string("metadata_text", raw)?).map_err(|e| format!("`metadata_text`: {e}"))?
+        }
+        (None, None) => Metadata::default(),
+        (Some(_), Some(_)) => {
+            return Err("give the metadata once: `metadata` or `metadata_text`".to_owned())
+        }
     };
     let payload = match (
         fields.take("payload"),
@@ -188,14 +195,14 @@ fn eventstoredb(fields: &Fields<'_>) -> Result<Parts, String> {
     let given: Vec<&str> = SCHEMA_VERSION_KEYS
         .iter()
         .copied()
-        .filter(|key| metadata.contains_key(*key))
+        .filter(|key| metadata.contains_key(key))
         .collect();
     if let [first, second, ..] = given[..] {
         return Err(format!(
             "the metadata gives the schema version twice, as `{first}` and as `{second}`"
         ));
     }
-    let schema_version = match given.first().and_then(|key| metadata.remove(*key)) {
+    let schema_version = match given.first().and_then(|key| metadata.remove(key)) {
         Some(value) => positive_u32(&value).ok_or_else(|| {
             format!(
                 "metadata `{}` must be an integer from 1 to 4294967295, not {value}",
@@ -227,23 +234,28 @@ fn eventstoredb_data(raw: &RawValue) -> Vec<u8> {
     raw.get().as_bytes().to_vec()
 }
 
+/// The metadata of the JSON text `text`, kept byte for byte.
+fn metadata(text: &str) -> Result<Metadata, String> {
+    Metadata::from_json(text).map_err(|e| e.to_string())
+}
+
 /// EventStoreDB metadata: absent, null, an object, or (often) a string holding a JSON object.
-fn eventstoredb_metadata(raw: Option<&RawValue>) -> Result<Map<String, Value>, String> {
+fn eventstoredb_metadata(raw: Option<&RawValue>) -> Result<Metadata, String> {
     let Some(raw) = raw else {
-        return Ok(Map::new());
+        return Ok(Metadata::default());
     };
     let at = |e: String| format!("`metadata`: {e}");
     match kind(raw) {
-        "null" => Ok(Map::new()),
+        "null" => Ok(Metadata::default()),
         "a string" => {
             let text = string("metadata", raw)?;
             if text.trim().is_empty() {
-                Ok(Map::new())
+                Ok(Metadata::default())
             } else {
-                metadata_map(&text).map_err(at)
+                metadata(&text).map_err(at)
             }
         }
-        _ => metadata_map(raw.get()).map_err(at),
+        _ => metadata(raw.get()).map_err(at),
     }
 }
 

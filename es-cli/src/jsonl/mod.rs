@@ -1,8 +1,7 @@
 //! The JSON Lines format of `export` and `import`; `docs/jsonl.md` documents it.
 //!
-//! Payloads pass through byte for byte in both directions: they are kept as raw JSON text
-//! (`serde_json::value::RawValue`), never parsed into values. Metadata is a JSON object in
-//! the stores, kept by value.
+//! Payloads and metadata pass through byte for byte in both directions: they are kept as raw
+//! JSON text (`serde_json::value::RawValue`, `es_core::Metadata`), never parsed into values.
 
 mod export_line;
 mod fields;

@@ -110,7 +110,7 @@ pub trait Event: Sized {
         }
         let owned = stored
             .to_stored()
-            .map_err(|e| DecodeError::at(stored, crate::DecodeErrorKind::MalformedJson(e)))?;
+            .map_err(|e| crate::__private::metadata_error(stored, &e))?;
         Self::decode(&owned)
     }
 

@@ -2,10 +2,9 @@
 
 use std::time::SystemTime;
 
-use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::{DecodeError, Event, StoredEvent};
+use crate::{DecodeError, Event, Metadata, MetadataError, StoredEvent};
 
 /// A typed event together with where and when it was stored.
 ///
@@ -35,8 +34,8 @@ pub struct Envelope<E> {
     pub stream_version: u64,
     /// The id of the stored event.
     pub event_id: Uuid,
-    /// The metadata stored with the event.
-    pub metadata: Map<String, Value>,
+    /// The metadata stored with the event, as the JSON text it was appended with.
+    pub metadata: Metadata,
     /// When the store recorded the event.
     pub recorded_at: SystemTime,
     /// The event, upcast to today's type.
@@ -97,17 +96,20 @@ pub struct EnvelopeRef<'a, E> {
 }
 
 impl<E: Clone> EnvelopeRef<'_, E> {
-    /// An owned envelope: the stream id copied, the metadata parsed, the event cloned.
+    /// An owned envelope: the stream id and the metadata's text copied (not parsed), the event
+    /// cloned.
     ///
     /// # Errors
-    /// When the metadata is not the text of a JSON object.
-    pub fn to_envelope(&self) -> Result<Envelope<E>, serde_json::Error> {
+    /// When the metadata is not a JSON object's text (a store gives back what it accepted, so
+    /// only a hand-made envelope can fail).
+    pub fn to_envelope(&self) -> Result<Envelope<E>, MetadataError> {
+        let metadata = super::stored_event::metadata_from_text(self.metadata)?;
         Ok(Envelope {
             position: self.position,
             stream_id: self.stream_id.to_owned(),
             stream_version: self.stream_version,
             event_id: self.event_id,
-            metadata: serde_json::from_slice(self.metadata)?,
+            metadata,
             recorded_at: self.recorded_at,
             event: self.event.clone(),
         })

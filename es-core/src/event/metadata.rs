@@ -30,9 +30,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::{Envelope, NewEvent, StoredEvent};
+use crate::{Envelope, Metadata, NewEvent, StoredEvent};
 
 /// Metadata key of the correlation id: shared by every event that one request (a command, a
 /// message from outside) led to, directly or not.
@@ -42,7 +42,7 @@ pub const CORRELATION_ID: &str = "correlation_id";
 /// this event.
 pub const CAUSATION_ID: &str = "causation_id";
 
-fn id_in<'a>(metadata: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+fn id_in<'a>(metadata: &'a Metadata, key: &str) -> Option<&'a str> {
     metadata.get(key).and_then(Value::as_str)
 }
 

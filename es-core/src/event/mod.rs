@@ -8,6 +8,7 @@ mod decode_error;
 mod decoded;
 mod envelope;
 pub mod metadata;
+mod metadata_json;
 mod new_event;
 mod raw;
 mod stored_event;
@@ -18,6 +19,8 @@ pub use decode_error::{
 };
 pub use decoded::{Decoded, DecodedIter};
 pub use envelope::{Envelope, EnvelopeRef};
+pub(crate) use metadata_json::depth as metadata_depth;
+pub use metadata_json::{Metadata, MetadataError};
 pub use new_event::{EncodeError, NewEvent, NewEventParts};
 pub use raw::{RawEvent, RawPayload, RawUpcaster};
 pub use stored_event::{StoredEvent, StoredEventRef};

@@ -2,10 +2,10 @@
 
 use std::time::SystemTime;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
-use crate::Event;
+use crate::{Event, Metadata, MetadataError};
 
 /// An event to append: type tag, schema version, JSON payload, metadata and a unique id.
 ///
@@ -31,7 +31,7 @@ pub struct NewEvent {
     event_type: String,
     schema_version: u32,
     payload: Vec<u8>,
-    metadata: Map<String, Value>,
+    metadata: Metadata,
     recorded_at: Option<SystemTime>,
 }
 
@@ -76,7 +76,7 @@ impl NewEvent {
             event_type: event_type.into(),
             schema_version,
             payload,
-            metadata: Map::new(),
+            metadata: Metadata::default(),
             recorded_at: None,
         }
     }
@@ -122,18 +122,45 @@ impl NewEvent {
         self
     }
 
-    /// Adds one metadata entry (for example `correlation_id`), replacing an earlier one.
+    /// Adds one metadata entry (for example `correlation_id`), replacing an earlier one (see
+    /// [`Metadata::insert`]).
     #[must_use]
+    #[allow(clippy::needless_pass_by_value)] // owned, so callers can pass `json!(...)` inline
     pub fn with_metadata(mut self, key: impl Into<String>, value: Value) -> Self {
-        self.metadata.insert(key.into(), value);
+        self.metadata.insert(key, &value);
         self
     }
 
-    /// Replaces the whole metadata object.
+    /// Replaces the whole metadata object: a [`serde_json::Map`] (written as its compact JSON)
+    /// or a [`Metadata`] (kept byte for byte, as when copying a stored event).
     #[must_use]
-    pub fn with_metadata_map(mut self, metadata: Map<String, Value>) -> Self {
-        self.metadata = metadata;
+    pub fn with_metadata_map(mut self, metadata: impl Into<Metadata>) -> Self {
+        self.metadata = metadata.into();
         self
+    }
+
+    /// Replaces the whole metadata object with the JSON text `json`, which the stores keep
+    /// byte for byte (imports, events relayed from another system).
+    ///
+    /// # Errors
+    /// [`MetadataError`] when `json` is not acceptable metadata (see [`Metadata::from_json`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use es_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent};
+    /// use serde_json::json;
+    ///
+    /// let text = r#"{"trace":123456789012345678901234567890,"at":1.10}"#;
+    /// let event = NewEvent::new("Pinged", 1, json!({})).with_metadata_json(text)?;
+    /// let store = MemoryStore::new();
+    /// store.append("s", ExpectedVersion::NoStream, vec![event])?;
+    /// let stored = store.read_all(1)?.next().unwrap()?;
+    /// assert_eq!(stored.metadata.as_str(), text);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_metadata_json(mut self, json: impl Into<String>) -> Result<Self, MetadataError> {
+        self.metadata = Metadata::from_json(json)?;
+        Ok(self)
     }
 
     /// Keeps an original recording time (imports, migrations) instead of the append time.
@@ -177,7 +204,7 @@ impl NewEvent {
 
     /// The metadata object.
     #[must_use]
-    pub fn metadata(&self) -> &Map<String, Value> {
+    pub fn metadata(&self) -> &Metadata {
         &self.metadata
     }
 
@@ -207,8 +234,8 @@ pub struct NewEventParts {
     pub schema_version: u32,
     /// The payload as JSON text.
     pub payload: Vec<u8>,
-    /// The metadata object.
-    pub metadata: Map<String, Value>,
+    /// The metadata object, as JSON text.
+    pub metadata: Metadata,
     /// An original recording time to keep instead of the append time.
     pub recorded_at: Option<SystemTime>,
 }

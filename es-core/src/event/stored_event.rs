@@ -1,10 +1,11 @@
 //! [`StoredEvent`]: an event as a store returns it.
 
-use std::borrow::Cow;
 use std::time::SystemTime;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
+
+use crate::{Metadata, MetadataError};
 
 /// An event read back from a store, still in the shape it was written in.
 ///
@@ -26,8 +27,8 @@ pub struct StoredEvent {
     pub schema_version: u32,
     /// The payload as JSON text, exactly as written.
     pub payload: Vec<u8>,
-    /// The metadata object written with the event.
-    pub metadata: Map<String, Value>,
+    /// The metadata object written with the event, as the JSON text it was appended with.
+    pub metadata: Metadata,
     /// When the store recorded the event.
     pub recorded_at: SystemTime,
 }
@@ -86,23 +87,16 @@ pub struct StoredEventRef<'a> {
     pub payload: &'a [u8],
     /// When the store recorded the event.
     pub recorded_at: SystemTime,
-    metadata: MetadataRef<'a>,
+    /// The metadata object's JSON text (`{}` when empty), as stored.
+    metadata: &'a [u8],
     /// The owned event this one borrows from, when it does: raw upcasters receive it as it is.
     owned: Option<&'a StoredEvent>,
 }
 
-/// The metadata of a [`StoredEventRef`]: JSON text from a read buffer, or an owned event's map.
-#[derive(Debug, Clone, Copy)]
-enum MetadataRef<'a> {
-    /// The metadata object as JSON text, empty for an empty object.
-    Text(&'a [u8]),
-    Map(&'a Map<String, Value>),
-}
-
 impl<'a> StoredEventRef<'a> {
     /// A borrowed event whose metadata is the JSON text `metadata` (empty for an empty
-    /// object), as a store read it; it is parsed only by [`to_stored`](Self::to_stored) and
-    /// [`metadata_map`](Self::metadata_map).
+    /// object), as a store read it; it is never parsed here ([`Metadata`] parses it when a key
+    /// is asked for).
     #[must_use]
     #[allow(clippy::too_many_arguments)]
     pub fn from_parts(
@@ -125,45 +119,28 @@ impl<'a> StoredEventRef<'a> {
             schema_version,
             payload,
             recorded_at,
-            metadata: MetadataRef::Text(metadata),
+            metadata: if metadata.is_empty() { b"{}" } else { metadata },
             owned: None,
         }
     }
 
-    /// The metadata object as JSON text, when the event was read as text (`None` when it
-    /// borrows an owned [`StoredEvent`], whose metadata is parsed already). Empty for an
-    /// empty object.
+    /// The metadata object's JSON text (`{}` when empty), exactly as stored; not parsed.
     #[must_use]
-    pub fn metadata_text(&self) -> Option<&'a [u8]> {
-        match self.metadata {
-            MetadataRef::Text(text) => Some(text),
-            MetadataRef::Map(_) => None,
-        }
+    pub fn metadata_text(&self) -> &'a [u8] {
+        self.metadata
     }
 
-    /// The metadata object, parsed (or copied, when the event borrows an owned one).
+    /// The metadata as an owned [`Metadata`]: its text copied, parsed only when a key is asked
+    /// for.
     ///
     /// # Errors
-    /// When the stored metadata is not a JSON object.
-    pub fn metadata_map(&self) -> Result<Map<String, Value>, serde_json::Error> {
-        match self.metadata {
-            MetadataRef::Map(map) => Ok(map.clone()),
-            MetadataRef::Text([]) => Ok(Map::new()),
-            MetadataRef::Text(text) => serde_json::from_slice(text),
+    /// When the stored text is not a JSON object's (a store gives back what it accepted, so
+    /// only a hand-made borrowed event can fail).
+    pub fn metadata(&self) -> Result<Metadata, MetadataError> {
+        if let Some(owned) = self.owned {
+            return Ok(owned.metadata.clone());
         }
-    }
-
-    /// The metadata as the text of a JSON object (`{}` when empty): borrowed when the event
-    /// was read as text, written out from an owned event's map otherwise.
-    #[must_use]
-    pub fn metadata_json(&self) -> Cow<'a, [u8]> {
-        match self.metadata {
-            MetadataRef::Text([]) => Cow::Borrowed(b"{}"),
-            MetadataRef::Text(text) => Cow::Borrowed(text),
-            MetadataRef::Map(map) if map.is_empty() => Cow::Borrowed(b"{}"),
-            // A map of JSON values always serializes.
-            MetadataRef::Map(map) => Cow::Owned(serde_json::to_vec(map).unwrap_or_default()),
-        }
+        metadata_from_text(self.metadata)
     }
 
     /// The owned event this one borrows from, if any.
@@ -174,8 +151,8 @@ impl<'a> StoredEventRef<'a> {
     /// An owned copy.
     ///
     /// # Errors
-    /// When the stored metadata is not a JSON object.
-    pub fn to_stored(&self) -> Result<StoredEvent, serde_json::Error> {
+    /// The error of [`metadata`](Self::metadata).
+    pub fn to_stored(&self) -> Result<StoredEvent, MetadataError> {
         if let Some(owned) = self.owned {
             return Ok(owned.clone());
         }
@@ -187,7 +164,7 @@ impl<'a> StoredEventRef<'a> {
             event_type: self.event_type.to_owned(),
             schema_version: self.schema_version,
             payload: self.payload.to_vec(),
-            metadata: self.metadata_map()?,
+            metadata: self.metadata()?,
             recorded_at: self.recorded_at,
         })
     }
@@ -204,8 +181,21 @@ impl<'a> From<&'a StoredEvent> for StoredEventRef<'a> {
             schema_version: stored.schema_version,
             payload: &stored.payload,
             recorded_at: stored.recorded_at,
-            metadata: MetadataRef::Map(&stored.metadata),
+            metadata: stored.metadata.as_bytes(),
             owned: Some(stored),
         }
     }
+}
+
+/// Owned metadata of a stored object's text (`{}` allocates nothing); not parsed.
+pub(crate) fn metadata_from_text(text: &[u8]) -> Result<Metadata, MetadataError> {
+    if text == b"{}" {
+        return Ok(Metadata::default());
+    }
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|text| Metadata::from_stored(text.to_owned()))
+        .ok_or(MetadataError::NotAnObject {
+            kind: "text that is not a JSON object",
+        })
 }

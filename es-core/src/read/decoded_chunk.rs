@@ -6,13 +6,12 @@
 //! [`Envelope`]s for the APIs that give them out, or, for borrowed replays, the decoded events
 //! with the chunk's stream ids and metadata gathered in one text buffer.
 
-use std::borrow::Cow;
 use std::ops::{ControlFlow, Range};
 use std::time::SystemTime;
 
 use uuid::Uuid;
 
-use crate::{DecodeError, DecodeErrorKind, Envelope, Event, EventStore, ReadError, StoredEventRef};
+use crate::{DecodeError, Envelope, Event, EventStore, ReadError, StoredEventRef};
 
 /// Stored events after a position, decoded through [`Event::decode_ref`], up to a limit or the
 /// first failure.
@@ -58,8 +57,8 @@ impl<E: Event> ChunkSink<E> for Vec<Envelope<E>> {
             return Ok(());
         }
         let metadata = stored
-            .metadata_map()
-            .map_err(|e| DecodeError::at(stored, DecodeErrorKind::MalformedJson(e)))?;
+            .metadata()
+            .map_err(|e| crate::__private::metadata_error(stored, &e))?;
         let stream_id = stored.stream_id.to_owned();
         self.extend(events.into_iter().map(|event| Envelope {
             position: stored.position,
@@ -212,11 +211,11 @@ impl<E: Event> ChunkSink<E> for BorrowedChunk<E> {
                 start..self.streams.len()
             }
         };
-        let metadata = match stored.metadata_json() {
-            Cow::Borrowed(b"{}") => 0..0,
+        let metadata = match stored.metadata_text() {
+            b"{}" => 0..0,
             metadata => {
                 let start = self.metadata.len();
-                self.metadata.extend_from_slice(&metadata);
+                self.metadata.extend_from_slice(metadata);
                 start..self.metadata.len()
             }
         };

@@ -306,14 +306,14 @@ where
                 return ControlFlow::Break(());
             }
         };
-        let metadata = stored.metadata_json();
+        let metadata = stored.metadata_text();
         for event in events {
             apply(&EnvelopeRef {
                 position: stored.position,
                 stream_id: stored.stream_id,
                 stream_version: stored.stream_version,
                 event_id: stored.event_id,
-                metadata: &metadata,
+                metadata,
                 recorded_at: stored.recorded_at,
                 event: &event,
             });

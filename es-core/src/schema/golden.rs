@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::{DecodeError, Decoding, Event, StoredEvent, VersionInfo};
@@ -137,7 +137,7 @@ pub fn golden_fixtures<E: Event>(dir: impl AsRef<Path>) -> Result<Value, GoldenE
             event_type: tag.clone(),
             schema_version: version,
             payload: payload.to_string().into_bytes(),
-            metadata: Map::new(),
+            metadata: crate::Metadata::default(),
             recorded_at: SystemTime::UNIX_EPOCH,
         };
         let decoded = E::decode(&stored).map_err(|source| GoldenError::Decode {

@@ -5,7 +5,8 @@
 //! A backend in another crate implements [`EventStore`](crate::EventStore) with these:
 //! [`validate_batch`] before anything else, [`plan_append`] to decide an append against the
 //! stream's version and the stored event ids, [`NewEvent::into_parts`](crate::NewEvent::into_parts)
-//! to take an event apart for writing, [`AppendOutcome::new`](crate::AppendOutcome::new) to
+//! to take an event apart for writing (writing its metadata's text as it is, and giving it
+//! back with [`stored_metadata`]), [`AppendOutcome::new`](crate::AppendOutcome::new) to
 //! report it, and [`AppendSignal`] (or [`poll_for_append`]) for
 //! [`EventStore::wait_for_append`](crate::EventStore::wait_for_append). The conformance suite
 //! (`es_core::conformance`, feature `conformance`) checks the result.
@@ -24,12 +25,17 @@ use crate::{AppendError, AppendOutcome, ExpectedVersion, NewEvent, ReadError, St
 pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024 * 1024;
 
 /// The deepest nesting of arrays and objects a metadata object may have, itself included
-/// (64). Every read path parses metadata with `serde_json`, which stops at 127 levels: the
-/// file store's frames, PostgreSQL's `jsonb` column, and the `es` tools, which put the
-/// metadata inside a JSON Lines object, or an HTTP response inside further levels. Half that
-/// depth leaves room for such envelopes, so whatever [`validate_batch`] accepts every read
-/// path gives back unchanged. Payloads are bytes to the stores, which never parse them.
+/// (64). Stores keep metadata as text, but a reader that asks for a key
+/// ([`Metadata::get`](crate::Metadata::get)) parses it with `serde_json`, which stops at 127
+/// levels, and so do the tools that parse the lines or HTTP responses the metadata is put in.
+/// Half that depth leaves room for such envelopes, so whatever [`validate_batch`] accepts
+/// every read path gives back unchanged. Payloads are bytes to the stores, which never parse
+/// them.
 pub const MAX_METADATA_DEPTH: usize = 64;
+
+/// The longest metadata object a store accepts, as JSON text in bytes (16 MiB): what a file
+/// store frame holds.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024 * 1024;
 
 /// How often the default [`EventStore::wait_for_append`](crate::EventStore::wait_for_append) looks at the head position, for
 /// backends that cannot notify waiters: the worst-case delay before a waiter sees an append.
@@ -67,8 +73,8 @@ pub fn poll_for_append(
 }
 
 /// Checks a batch before anything is written: not empty, a usable stream id, payloads within
-/// [`MAX_PAYLOAD_BYTES`], metadata nested at most [`MAX_METADATA_DEPTH`] deep, no id repeated
-/// within the batch.
+/// [`MAX_PAYLOAD_BYTES`], metadata within [`MAX_METADATA_BYTES`] and nested at most
+/// [`MAX_METADATA_DEPTH`] deep, no id repeated within the batch.
 ///
 /// # Errors
 /// [`AppendError::EmptyBatch`], [`AppendError::InvalidStreamId`], [`AppendError::TooLarge`],
@@ -98,7 +104,14 @@ pub fn validate_batch(stream_id: &str, events: &[NewEvent]) -> Result<(), Append
                 limit: MAX_PAYLOAD_BYTES,
             });
         }
-        if exceeds_depth(event.metadata(), MAX_METADATA_DEPTH) {
+        if event.metadata().as_str().len() > MAX_METADATA_BYTES {
+            return Err(AppendError::TooLarge {
+                event_id: event.event_id(),
+                size: event.metadata().as_str().len(),
+                limit: MAX_METADATA_BYTES,
+            });
+        }
+        if crate::event::metadata_depth(event.metadata().as_str()) > MAX_METADATA_DEPTH {
             return Err(AppendError::MetadataTooDeep {
                 event_id: event.event_id(),
                 limit: MAX_METADATA_DEPTH,
@@ -113,24 +126,15 @@ pub fn validate_batch(stream_id: &str, events: &[NewEvent]) -> Result<(), Append
     Ok(())
 }
 
-/// Whether arrays and objects nest deeper than `limit` in `object`, which counts as one
-/// level. Walks with its own stack: the value may be deeper than the thread's stack allows
-/// recursion.
-fn exceeds_depth(object: &serde_json::Map<String, serde_json::Value>, limit: usize) -> bool {
-    use serde_json::Value;
-    let mut stack: Vec<(&Value, usize)> = object.values().map(|v| (v, 2)).collect();
-    if limit == 0 {
-        return true;
-    }
-    while let Some((value, depth)) = stack.pop() {
-        match value {
-            Value::Array(_) | Value::Object(_) if depth > limit => return true,
-            Value::Array(items) => stack.extend(items.iter().map(|item| (item, depth + 1))),
-            Value::Object(map) => stack.extend(map.values().map(|item| (item, depth + 1))),
-            _ => {}
-        }
-    }
-    false
+/// The [`Metadata`](crate::Metadata) of a stored event from the text the store kept, without
+/// parsing it: reads stay cheap, and the text comes back byte for byte. The store wrote text
+/// that [`Metadata::from_json`](crate::Metadata::from_json) or a map had made (what
+/// [`NewEventParts::metadata`] holds), so only the shape of an object (`{` … `}`, JSON
+/// spacing around it) is checked here; `None` for anything else, which the store reports as
+/// damaged data.
+#[must_use]
+pub fn stored_metadata(text: String) -> Option<crate::Metadata> {
+    crate::Metadata::from_stored(text)
 }
 
 /// Where an event id is already stored; for [`plan_append`].

@@ -54,6 +54,7 @@ macro_rules! event_store_conformance {
             read_stream_starts_at_the_requested_version,
             read_all_orders_every_stream_by_position,
             stored_event_keeps_every_field,
+            metadata_text_comes_back_byte_for_byte,
             unknown_stream_reads_empty,
             expected_any_always_appends,
             expected_no_stream_conflicts_once_the_stream_exists,
@@ -230,6 +231,41 @@ pub fn stored_event_keeps_every_field(store: &dyn EventStore) {
         "recorded_at is the append time"
     );
     assert!(stored.recorded_at <= SystemTime::now() + Duration::from_secs(1));
+}
+
+/// Metadata given as JSON text comes back as the same text from `read_stream` and
+/// `read_all`: integers beyond 64 bits, the spelling of doubles, key order, spacing and
+/// escapes; an empty object and metadata built from values too.
+pub fn metadata_text_comes_back_byte_for_byte(store: &dyn EventStore) {
+    let texts = [
+        "{\"z\": 123456789012345678901234567890, \"b\": [1.10, -0.0, 1E+2],\n \"a\": {\"\\u00e9\": null}}",
+        "{ }",
+        "{}",
+    ];
+    let mut events: Vec<NewEvent> = texts
+        .iter()
+        .map(|text| {
+            NewEvent::new("E", 1, json!({}))
+                .with_metadata_json(*text)
+                .expect("metadata")
+        })
+        .collect();
+    events.push(NewEvent::new("E", 1, json!({})).with_metadata("k", json!(1)));
+    store
+        .append("meta", ExpectedVersion::NoStream, events)
+        .expect("append");
+    let expected = [texts[0], texts[1], texts[2], r#"{"k":1}"#];
+    let in_stream: Vec<String> = stream(store, "meta")
+        .iter()
+        .map(|e| e.metadata.as_str().to_owned())
+        .collect();
+    assert_eq!(in_stream, expected, "read_stream");
+    let in_log: Vec<String> = collect(store.read_all(1).expect("read_all"))
+        .iter()
+        .filter(|e| e.stream_id == "meta")
+        .map(|e| e.metadata.as_str().to_owned())
+        .collect();
+    assert_eq!(in_log, expected, "read_all");
 }
 
 /// Reading a stream that was never written returns nothing, not an error.

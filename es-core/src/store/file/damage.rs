@@ -115,6 +115,12 @@ pub enum Damage {
         /// The bytes already read from it.
         read: u64,
     },
+    /// The last event a read-only store read is no longer where it read it: the writer cut
+    /// it back with its batch (a failed write) and the segment has grown again since.
+    ReadEventReplaced {
+        /// The event's position.
+        position: u64,
+    },
 }
 
 impl fmt::Display for Damage {
@@ -182,6 +188,11 @@ impl fmt::Display for Damage {
                 f,
                 "the segment is {len} bytes, shorter than the {read} bytes of complete batches \
                  already read from it (the writer cut back a failed write): reopen"
+            ),
+            Damage::ReadEventReplaced { position } => write!(
+                f,
+                "the event at position {position}, already read, is no longer in the segment \
+                 (the writer cut back a failed write and appended again): reopen"
             ),
         }
     }

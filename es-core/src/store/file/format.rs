@@ -5,13 +5,12 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::damage::Damage;
 use super::reader::Name;
 use crate::store::backend::MAX_PAYLOAD_BYTES;
-use crate::{StoredEvent, StoredEventRef};
+use crate::{Metadata, StoredEvent, StoredEventRef};
 
 /// The first eight bytes of every segment file. The high byte and the CR LF pair catch files
 /// mangled by 7-bit or text-mode transfers, as in PNG.
@@ -26,8 +25,7 @@ pub(crate) const SEGMENT_HEADER_LEN: usize = SEGMENT_HEADER_LEN_FIELD as usize;
 pub(crate) const FRAME_HEADER_LEN: usize = 76;
 /// The largest event type tag a frame holds, in bytes.
 pub(crate) const MAX_EVENT_TYPE_BYTES: usize = u16::MAX as usize;
-/// The largest metadata object a frame holds, as JSON text in bytes.
-pub(crate) const MAX_METADATA_BYTES: usize = MAX_PAYLOAD_BYTES;
+pub(crate) use crate::store::backend::MAX_METADATA_BYTES;
 
 /// Segment files are named `seg-<number>.log`, the number in ten digits, from 1.
 const SEGMENT_PREFIX: &str = "seg-";
@@ -301,13 +299,14 @@ impl FrameHeader {
                 .map(str::to_owned)
                 .map_err(|_| Damage::InvalidText { field })
         };
+        // Kept as text, not parsed: a reader that wants a key parses it then.
         let metadata = if metadata.is_empty() {
-            Map::new()
+            Metadata::default()
         } else {
-            match serde_json::from_slice(metadata) {
-                Ok(Value::Object(map)) => map,
-                _ => return Err(Damage::InvalidMetadata),
-            }
+            std::str::from_utf8(metadata)
+                .ok()
+                .and_then(|text| Metadata::from_stored(text.to_owned()))
+                .ok_or(Damage::InvalidMetadata)?
         };
         Ok(StoredEvent {
             position: self.position,
@@ -341,9 +340,8 @@ impl FrameHeader {
         let event_type = event_types.text(event_type).ok_or(Damage::InvalidText {
             field: "event type",
         })?;
-        if !metadata.is_empty()
-            && (metadata.first() != Some(&b'{') || metadata.last() != Some(&b'}'))
-        {
+        // Checked as `decode_event` checks it (UTF-8, an object's braces), never parsed.
+        if !metadata.is_empty() && !is_object_text(metadata) {
             return Err(Damage::InvalidMetadata);
         }
         Ok(StoredEventRef::from_parts(
@@ -358,6 +356,15 @@ impl FrameHeader {
             time_from_nanos(self.recorded_at_nanos),
         ))
     }
+}
+
+/// Whether `bytes` are UTF-8 text that starts and ends (spaces aside) with an object's braces:
+/// what a [`Metadata`] read back from a store must be.
+fn is_object_text(bytes: &[u8]) -> bool {
+    let trimmed = bytes.trim_ascii();
+    std::str::from_utf8(bytes).is_ok()
+        && trimmed.first() == Some(&b'{')
+        && trimmed.last() == Some(&b'}')
 }
 
 fn split(bytes: &[u8], at: usize) -> Result<(&[u8], &[u8]), Damage> {

@@ -41,8 +41,8 @@ pub use report::{DamagedFrame, RecoveryReport, TornTail, VerifyReport};
 
 use self::aux_files::{CHECKPOINT_DIR, SNAPSHOT_DIR};
 use self::follow::{scan_growth, IndexEnd};
-use self::format::{SegmentHeader, SEGMENT_HEADER_LEN, TEMP_SUFFIX};
-use self::fs::{FileSystem, OpenMode, SegmentFiles, OPEN_SEGMENTS};
+use self::format::{FrameHeader, SegmentHeader, FRAME_HEADER_LEN, SEGMENT_HEADER_LEN, TEMP_SUFFIX};
+use self::fs::{read_fully_at, FileSystem, OpenMode, SegmentFiles, OPEN_SEGMENTS};
 use self::index::{Index, SegmentEntry};
 use self::lock::lock_directory;
 use self::quarantine::quarantine_tail;
@@ -185,6 +185,7 @@ impl Shared {
         let _one_at_a_time = lock(&self.following);
         let end = {
             let index = self.read_index();
+            last_event_still_stored(&index)?;
             IndexEnd {
                 segments: index.segment_count(),
                 last: index.last_segment().map(|(_, s)| SegmentEntry {
@@ -238,6 +239,42 @@ impl Shared {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Checks that the last event of a read-only store's index is still where it was read: a
+/// writer that cuts back a batch (a failed write, or recovery from a crash that lost it) and
+/// then appends again can grow the segment past what the index read, over other bytes, which
+/// the length alone does not show. The writer only ever cuts whole batches off the end, so
+/// when the last event's frame header still names its position and id, everything before
+/// it is unchanged too.
+fn last_event_still_stored(index: &Index) -> Result<(), ReadError> {
+    let position = index.head();
+    let Some(located) = index.locate(position) else {
+        return Ok(());
+    };
+    // Shorter than what was read: the scan reports it as such.
+    if located.file.len().map_err(ReadError::Io)? < located.committed_len {
+        return Ok(());
+    }
+    let offset = located.entry.offset;
+    let mut bytes = [0u8; FRAME_HEADER_LEN];
+    let read = read_fully_at(&*located.file, &mut bytes, offset).map_err(ReadError::Io)?;
+    let same = read == FRAME_HEADER_LEN
+        && FrameHeader::decode(&bytes).is_ok_and(|header| {
+            header.position == position
+                && index.lookup_id(header.event_id).map(|at| at.position) == Some(position)
+        });
+    if same {
+        return Ok(());
+    }
+    Err(ReadError::Corrupt {
+        segment: index
+            .segment(located.entry.segment)
+            .map(|s| s.path.clone())
+            .unwrap_or_default(),
+        offset,
+        damage: Damage::ReadEventReplaced { position },
+    })
 }
 
 impl fmt::Debug for FileStore {
@@ -339,7 +376,9 @@ impl FileStore {
     /// # Errors
     /// [`ReadError::Io`] when a segment cannot be read; [`ReadError::Corrupt`] for damage in
     /// what the writer added (a torn or unfinished tail is not damage: it is left out until
-    /// it is complete). Nothing is added then.
+    /// it is complete), and when the writer cut back events this store already read
+    /// ([`Damage::SegmentShrank`], or [`Damage::ReadEventReplaced`] once the segment grew
+    /// again): reopen then. Nothing is added then.
     pub fn refresh(&self) -> Result<u64, ReadError> {
         if self.is_read_only() {
             self.shared.follow()

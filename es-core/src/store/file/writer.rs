@@ -117,11 +117,11 @@ fn encode_metadata(event: &NewEvent) -> Result<Vec<u8>, AppendError> {
             limit: MAX_EVENT_TYPE_BYTES,
         });
     }
-    if event.metadata().is_empty() {
+    // Only the exact text `{}` is written as nothing; any other text is kept byte for byte.
+    if event.metadata().as_str() == "{}" {
         return Ok(Vec::new());
     }
-    let metadata =
-        serde_json::to_vec(event.metadata()).map_err(|e| AppendError::Backend(Box::new(e)))?;
+    let metadata = event.metadata().as_bytes().to_vec();
     if metadata.len() > MAX_METADATA_BYTES {
         return Err(AppendError::TooLarge {
             event_id: event.event_id(),
