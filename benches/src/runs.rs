@@ -81,6 +81,8 @@ impl Scale {
 }
 
 pub(crate) const PER_SEC: &str = "events/s";
+/// The unit of times per event.
+const US_PER_EVENT: &str = "µs/event";
 
 pub(crate) fn per_sec(events: u64, secs: f64) -> f64 {
     // Counts far below 2^52: exact as f64.
@@ -216,6 +218,7 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
     let (seq_v1, seq_v1_reports) = stored("file-seq", "log-v1");
     let (sqlite_v1, sqlite_reports) = stored("sqlite", "v1.sqlite");
     let (read_v1, _) = stored("file-read", "log-v1");
+    let (read_owned_v1, _) = stored("file-read-owned", "log-v1");
     let (seq_current, current_reports) = stored("file-seq", "log-current");
     let (par_current, _) = stored("file-par", "log-current");
     let (seq_legacy, legacy_reports) = stored("file-seq", "log-legacy");
@@ -246,13 +249,25 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
         ),
         Row::ratio(
             &format!("replay {n} v1 events, one thread"),
-            fig("FileStore, read_all loop", seq_v1),
+            fig("FileStore, visit_all + decode_ref loop", seq_v1),
             fig("bare serde_json, 1 core", bare_v1),
-            None,
+            Some(Target::AtLeast(0.7)),
+        ),
+        Row::ratio(
+            &format!("replay {n} v1 events: ParallelReplay vs one thread"),
+            fig("FileStore, ParallelReplay", par_v1),
+            fig("FileStore, one thread", seq_v1),
+            Some(Target::AtLeast(1.8)),
         ),
         Row::ratio(
             &format!("read {n} stored events, no decode, one thread"),
-            fig("FileStore, read_all loop", read_v1),
+            fig("FileStore, visit_all loop", read_v1),
+            fig("bare serde_json, 1 core", bare_v1),
+            Some(Target::AtLeast(3.0)),
+        ),
+        Row::ratio(
+            &format!("read {n} stored events, no decode, one thread, owned StoredEvents"),
+            fig("FileStore, read_all loop", read_owned_v1),
             fig("bare serde_json, 1 core", bare_v1),
             None,
         ),
@@ -274,17 +289,26 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
             fig("v3, no upcast", par_current),
             None,
         ),
-        Row::overhead(
-            "raw JSON upcaster path vs typed path, one thread",
-            fig("legacy tag, raw + 2 typed", seq_legacy),
-            fig("v1, 2 typed steps", seq_v1),
-            None,
+        Row::ratio(
+            "raw JSON upcaster path time vs typed path time, one thread",
+            Figure::new("legacy tag, raw + 2 typed", 1e6 / seq_legacy, US_PER_EVENT),
+            Figure::new("v1, 2 typed steps", 1e6 / seq_v1, US_PER_EVENT),
+            Some(Target::AtMost(1.3)),
         ),
+    ]
+    .into_iter()
+    .chain(memory_rows(&par_v1_reports, &seq_v1_reports))
+    .collect()
+}
+
+/// The peak memory of the replays above the opened store.
+fn memory_rows(par_v1_reports: &[ChildReport], seq_v1_reports: &[ChildReport]) -> [Row; 2] {
+    [
         Row::single(
             "replay peak RSS above the opened store (VmHWM - VmRSS)",
             Figure::new(
                 "ParallelReplay",
-                mib(max_of(&par_v1_reports, "growth_kib")),
+                mib(max_of(par_v1_reports, "growth_kib")),
                 "MiB",
             ),
             Some(64.0),
@@ -292,8 +316,8 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
         Row::single(
             "replay peak RSS above the opened store, one thread",
             Figure::new(
-                "read_all loop",
-                mib(max_of(&seq_v1_reports, "growth_kib")),
+                "visit_all + decode_ref loop",
+                mib(max_of(seq_v1_reports, "growth_kib")),
                 "MiB",
             ),
             Some(64.0),

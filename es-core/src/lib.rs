@@ -67,8 +67,9 @@ pub use aggregate::time_travel::{HistoryEntry, WhatIf};
 pub use event::metadata;
 pub use event::{
     ChainLink, DecodeError, DecodeErrorKind, Decoded, DecodedIter, Decoding, EncodeError, Envelope,
-    Event, Metadata, MetadataError, NewEvent, RawEvent, RawPayload, RawUpcastOutputError,
-    RawUpcaster, StoredEvent, UnfitPayload, UpcastError, VersionInfo, VersionedEvent,
+    EnvelopeRef, Event, Metadata, MetadataError, NewEvent, RawEvent, RawPayload,
+    RawUpcastOutputError, RawUpcaster, StoredEvent, StoredEventRef, UnfitPayload, UpcastError,
+    VersionInfo, VersionedEvent,
 };
 #[allow(deprecated)]
 pub use read::checkpoint::{CheckpointError, CheckpointStore, MemoryCheckpoints};

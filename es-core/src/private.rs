@@ -8,7 +8,8 @@ use crate::codec::{
     VersionedEvent,
 };
 use crate::{
-    DecodeError, DecodeErrorKind, Decoded, Event, RawUpcastOutputError, StoredEvent, UnfitPayload,
+    DecodeError, DecodeErrorKind, Decoded, Event, RawUpcastOutputError, StoredEvent,
+    StoredEventRef, UnfitPayload,
 };
 
 /// Every expansion of the derive refers to the item named after the derive's own version, so an
@@ -172,12 +173,12 @@ pub const fn placeholder_link(rust_type: &'static str) -> ChainLink {
 /// # Errors
 /// See [`Event::decode`](crate::Event::decode).
 pub fn decode_struct<T: VersionedEvent + Event>(
-    stored: &StoredEvent,
+    stored: &StoredEventRef<'_>,
 ) -> Result<Decoded<T>, DecodeError> {
-    if T::LINK.contains(&stored.event_type, stored.schema_version) {
-        T::upcast_from_version(stored.schema_version, RawPayload::Json(&stored.payload))
+    if T::LINK.contains(stored.event_type, stored.schema_version) {
+        T::upcast_from_version(stored.schema_version, RawPayload::Json(stored.payload))
             .map(Decoded::one)
-            .map_err(|e| DecodeError::from_upcast(stored, e))
+            .map_err(|e| from_upcast(stored, e))
     } else if let Some(result) = decode_newer::<T>(stored, |tag, version, payload| {
         <T as VersionedEvent>::LINK
             .contains(tag, version)
@@ -200,10 +201,10 @@ pub fn decode_struct<T: VersionedEvent + Event>(
 /// # Errors
 /// `FutureVersion` with [`UnfitPayload`] when the payload does not fit.
 pub fn decode_newer<E: Event>(
-    stored: &StoredEvent,
+    stored: &StoredEventRef<'_>,
     typed: TypedDispatch<E>,
 ) -> Option<Result<E, DecodeError>> {
-    let (tag, version) = (stored.event_type.as_str(), stored.schema_version);
+    let (tag, version) = (stored.event_type, stored.schema_version);
     let head = E::CHAINS
         .iter()
         .find(|head| head.read_newer && head.answers_to(tag))?;
@@ -216,14 +217,14 @@ pub fn decode_newer<E: Event>(
         // Another chain knows a newer version of this tag: it is not this chain's to read.
         return None;
     }
-    let decoded = typed(head.tag, head.version, RawPayload::Json(&stored.payload))?;
+    let decoded = typed(head.tag, head.version, RawPayload::Json(stored.payload))?;
     Some(decoded.map_err(|error| {
         let (source, field) = match error {
             UpcastError::MalformedJson(source) | UpcastError::WrongShape(source) => (source, None),
             UpcastError::WrongField { field, source } => (source, Some(field)),
-            other => return DecodeError::from_upcast(stored, other),
+            other => return from_upcast(stored, other),
         };
-        DecodeError::new(
+        DecodeError::at(
             stored,
             DecodeErrorKind::FutureVersion {
                 latest,
@@ -232,6 +233,23 @@ pub fn decode_newer<E: Event>(
         )
         .with_field(field)
     }))
+}
+
+/// A borrowed event whose metadata is not an object's text cannot be copied for a hand-written
+/// `decode` or a raw upcaster: its error, placed at the event.
+#[must_use]
+pub fn metadata_error(stored: &StoredEventRef<'_>, error: &crate::MetadataError) -> DecodeError {
+    DecodeError::at(
+        stored,
+        DecodeErrorKind::MalformedJson(<serde_json::Error as serde::de::Error>::custom(error)),
+    )
+}
+
+/// An upcast failure, placed at `stored`.
+#[must_use]
+pub fn from_upcast(stored: &StoredEventRef<'_>, error: UpcastError) -> DecodeError {
+    let (kind, field) = DecodeErrorKind::from_upcast(error);
+    DecodeError::at(stored, kind).with_field(field)
 }
 
 /// The payload of a struct with `write_as = W`: the event converted by the user's downcast,
@@ -251,20 +269,29 @@ pub type TypedDispatch<E> = fn(&str, u32, RawPayload<'_>) -> Option<Result<E, Up
 /// The payload is not JSON, the upcaster fails, or one of its outputs does not decode (also
 /// when it is itself a raw upcaster's input or a removed tag, so raw upcasters cannot loop).
 pub fn decode_raw<E: Event>(
-    stored: &StoredEvent,
+    stored: &StoredEventRef<'_>,
     upcaster_name: &'static str,
     upcaster: RawUpcaster,
     typed: TypedDispatch<E>,
 ) -> Result<Decoded<E>, DecodeError> {
-    let payload = serde_json::from_slice(&stored.payload)
-        .map_err(|e| DecodeError::from_upcast(stored, UpcastError::from_json(e)))?;
+    let payload = serde_json::from_slice(stored.payload)
+        .map_err(|e| from_upcast(stored, UpcastError::from_json(e)))?;
     let input = RawEvent {
-        event_type: stored.event_type.clone(),
+        event_type: stored.event_type.to_owned(),
         schema_version: stored.schema_version,
         payload,
     };
-    let outputs = upcaster(input, stored).map_err(|source| {
-        DecodeError::new(
+    // The upcaster sees the whole stored event: an owned copy only when it was borrowed from a
+    // read buffer, and only for the tags it rewrites.
+    let copied;
+    let whole = if let Some(owned) = stored.owned() {
+        owned
+    } else {
+        copied = stored.to_stored().map_err(|e| metadata_error(stored, &e))?;
+        &copied
+    };
+    let outputs = upcaster(input, whole).map_err(|source| {
+        DecodeError::at(
             stored,
             DecodeErrorKind::UpcastFailed {
                 from: upcaster_name,
@@ -295,7 +322,7 @@ pub fn decode_raw<E: Event>(
                 }
                 Some(Err(error)) => match DecodeErrorKind::from_upcast(error) {
                     (cause @ DecodeErrorKind::WrongShape(_), None) => {
-                        let field = raw_output_field(stored, upcaster, index, typed);
+                        let field = raw_output_field(whole, upcaster, index, typed);
                         (cause, field)
                     }
                     named => named,
@@ -303,7 +330,7 @@ pub fn decode_raw<E: Event>(
                 None => (not_found_kind(&event_type, version, E::CHAINS, &[]), None),
             }
         };
-        return Err(DecodeError::new(
+        return Err(DecodeError::at(
             stored,
             DecodeErrorKind::RawUpcastOutput(Box::new(RawUpcastOutputError::new(
                 upcaster_name,
@@ -350,13 +377,13 @@ fn raw_output_field<E>(
 /// the chain. The versions of `raw` count as known.
 #[must_use]
 pub fn not_found(
-    stored: &StoredEvent,
+    stored: &StoredEventRef<'_>,
     chains: &[&'static ChainLink],
     raw: &[VersionInfo],
 ) -> DecodeError {
-    DecodeError::new(
+    DecodeError::at(
         stored,
-        not_found_kind(&stored.event_type, stored.schema_version, chains, raw),
+        not_found_kind(stored.event_type, stored.schema_version, chains, raw),
     )
 }
 

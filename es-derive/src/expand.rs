@@ -133,6 +133,12 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
                 fn decode(
                     stored: &_es::StoredEvent,
                 ) -> ::core::result::Result<_es::Decoded<Self>, _es::DecodeError> {
+                    _es::__private::decode_struct::<Self>(&_es::StoredEventRef::from(stored))
+                }
+
+                fn decode_ref(
+                    stored: &_es::StoredEventRef<'_>,
+                ) -> ::core::result::Result<_es::Decoded<Self>, _es::DecodeError> {
                     _es::__private::decode_struct::<Self>(stored)
                 }
             }
@@ -305,16 +311,22 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                 fn decode(
                     stored: &_es::StoredEvent,
                 ) -> ::core::result::Result<_es::Decoded<Self>, _es::DecodeError> {
-                    let event_type = stored.event_type.as_str();
+                    <Self as _es::Event>::decode_ref(&_es::StoredEventRef::from(stored))
+                }
+
+                fn decode_ref(
+                    stored: &_es::StoredEventRef<'_>,
+                ) -> ::core::result::Result<_es::Decoded<Self>, _es::DecodeError> {
+                    let event_type = stored.event_type;
                     let version = stored.schema_version;
                     if let ::core::option::Option::Some(result) = __es_decode_typed(
                         event_type,
                         version,
-                        _es::codec::RawPayload::Json(&stored.payload),
+                        _es::codec::RawPayload::Json(stored.payload),
                     ) {
                         return result
                             .map(_es::Decoded::one)
-                            .map_err(|error| _es::DecodeError::from_upcast(stored, error));
+                            .map_err(|error| _es::__private::from_upcast(stored, error));
                     }
                     #(#raw_upcasts)*
                     #(#removed)*

@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
+use std::ops::ControlFlow;
 
-use es_core::{Event, EventStore, StoredEvent};
+use es_core::{Event, EventStore};
 
 use super::{count, counted, location, open_existing, CommandResult};
 use crate::{progress, Exit, Output};
@@ -23,16 +24,11 @@ pub(super) enum Outcome {
 }
 
 impl Outcome {
-    /// How `stored` fared, given the events it decoded into.
-    pub(super) fn of<E: Event>(stored: &StoredEvent, decoded: &[E]) -> Self {
+    /// How a stored event of `(tag, version)` fared, given the events it decoded into.
+    pub(super) fn of<E: Event>(stored: (&str, u32), decoded: &[E]) -> Self {
         match decoded {
             [] => Outcome::Removed,
-            [event]
-                if (event.event_type(), event.event_version())
-                    == (stored.event_type.as_str(), stored.schema_version) =>
-            {
-                Outcome::Current
-            }
+            [event] if (event.event_type(), event.event_version()) == stored => Outcome::Current,
             [_] => Outcome::Upcast { split: false },
             _ => Outcome::Upcast { split: true },
         }
@@ -56,15 +52,14 @@ pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
     let mut rows: BTreeMap<(String, u32), Row> = BTreeMap::new();
     let mut failures = Vec::new();
     let (mut events, mut upcast, mut removed, mut failed, mut produced) = (0u64, 0, 0, 0, 0);
-    for stored in store.read_all(1)? {
-        let stored = stored?;
+    // Each event decoded where the store lends it, never copied out.
+    store.visit_all(1, &mut |stored| {
         events += 1;
         bar.inc(1);
-        let row = rows
-            .entry((stored.event_type.clone(), stored.schema_version))
-            .or_default();
+        let key = (stored.event_type, stored.schema_version);
+        let row = rows.entry((key.0.to_owned(), key.1)).or_default();
         row.events += 1;
-        match E::decode(&stored) {
+        match E::decode_ref(stored) {
             Ok(decoded) => {
                 let decoded: Vec<E> = decoded.into_iter().collect();
                 for event in &decoded {
@@ -72,7 +67,7 @@ pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
                     row.into
                         .insert((event.event_type().to_owned(), event.event_version()));
                 }
-                match Outcome::of(&stored, &decoded) {
+                match Outcome::of(key, &decoded) {
                     Outcome::Current => {}
                     Outcome::Upcast { .. } => {
                         row.upcast += 1;
@@ -92,7 +87,8 @@ pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
                 }
             }
         }
-    }
+        ControlFlow::Continue(())
+    })?;
     bar.finish_and_clear();
 
     let out = &mut *output.out;

@@ -72,7 +72,10 @@ pub fn run_upcast<E: Event>(args: &MigrateArgs, output: &mut Output<'_>) -> Comm
             })?
             .into_iter()
             .collect();
-        match Outcome::of(stored, &decoded) {
+        match Outcome::of(
+            (stored.event_type.as_str(), stored.schema_version),
+            &decoded,
+        ) {
             Outcome::Current => tally.current += 1,
             Outcome::Upcast { split } => {
                 tally.upcast += 1;

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::ops::ControlFlow;
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -13,7 +14,7 @@ use super::snapshot_policy::{load_snapshot, save_snapshot, SnapshotPolicy};
 use crate::SnapshotStore;
 use crate::{
     AppendError, DecodeError, EncodeError, Event, EventStore, ExpectedVersion, NewEvent, ReadError,
-    StoredEvent,
+    StoredEvent, StoredEventRef,
 };
 
 /// A consistency boundary rebuilt from its events.
@@ -313,16 +314,26 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         if start >= until {
             return Ok((loaded, start, seen));
         }
-        for stored in self.store.read_stream(stream_id, start + 1)? {
-            let stored = stored?;
-            if stored.stream_version > until {
-                break;
-            }
-            seen |= watch == Some(stored.event_id);
-            apply_stored(&mut loaded, &stored)?;
-            if loaded.version >= until {
-                break;
-            }
+        // Each event decoded where the store lends it.
+        let mut failure = None;
+        self.store
+            .visit_stream(stream_id, start + 1, &mut |stored| {
+                if stored.stream_version > until {
+                    return ControlFlow::Break(());
+                }
+                seen |= watch == Some(stored.event_id);
+                if let Err(e) = apply_stored_ref(&mut loaded, stored) {
+                    failure = Some(e);
+                    return ControlFlow::Break(());
+                }
+                if loaded.version >= until {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })?;
+        if let Some(e) = failure {
+            return Err(e.into());
         }
         Ok((loaded, start, seen))
     }
@@ -488,7 +499,15 @@ pub(crate) fn apply_stored<A: Aggregate>(
     loaded: &mut Loaded<A>,
     stored: &StoredEvent,
 ) -> Result<(), DecodeError> {
-    for event in A::Event::decode(stored)? {
+    apply_stored_ref(loaded, &StoredEventRef::from(stored))
+}
+
+/// [`apply_stored`] for an event borrowed from a store's read buffer.
+pub(crate) fn apply_stored_ref<A: Aggregate>(
+    loaded: &mut Loaded<A>,
+    stored: &StoredEventRef<'_>,
+) -> Result<(), DecodeError> {
+    for event in A::Event::decode_ref(stored)? {
         loaded.state.apply(&event);
     }
     loaded.version = stored.stream_version;

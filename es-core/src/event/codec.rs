@@ -15,7 +15,7 @@ use schemars::Schema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::{DecodeError, Decoded, RawPayload, StoredEvent, UpcastError};
+use crate::{DecodeError, Decoded, RawPayload, StoredEvent, StoredEventRef, UpcastError};
 
 /// A domain event that can be encoded for a store and decoded from any stored version.
 ///
@@ -93,6 +93,26 @@ pub trait Event: Sized {
     /// tag is unknown, the version is newer than this code or missing from the chain, the
     /// payload is not JSON or not of the expected shape, or an upcaster fails.
     fn decode(stored: &StoredEvent) -> Result<Decoded<Self>, DecodeError>;
+
+    /// Decodes a stored event borrowed from a store's read buffer: the same events and the
+    /// same errors as [`decode`](Event::decode), without an owned copy of the event. Replays
+    /// ([`ParallelReplay`](crate::ParallelReplay), projections, subscriptions, aggregate loads)
+    /// decode through it.
+    ///
+    /// `#[derive(Event)]` implements both methods on the borrowed form. The default, for a
+    /// hand-written [`decode`](Event::decode), decodes an owned copy.
+    ///
+    /// # Errors
+    /// The [`DecodeError`] of [`decode`](Event::decode).
+    fn decode_ref(stored: &StoredEventRef<'_>) -> Result<Decoded<Self>, DecodeError> {
+        if let Some(owned) = stored.owned() {
+            return Self::decode(owned);
+        }
+        let owned = stored
+            .to_stored()
+            .map_err(|e| crate::__private::metadata_error(stored, &e))?;
+        Self::decode(&owned)
+    }
 
     /// The stored `(tag, version)`s this type handles on their raw JSON form, before any typed
     /// chain: the inputs of the enum's raw upcasters and its removed tags. Empty for a struct

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::StoredEvent;
+use crate::{StoredEvent, StoredEventRef};
 
 /// A stored event that could not be decoded into today's types.
 ///
@@ -222,11 +222,17 @@ impl DecodeError {
     /// An error about `stored`.
     #[must_use]
     pub fn new(stored: &StoredEvent, kind: DecodeErrorKind) -> Self {
+        Self::at(&StoredEventRef::from(stored), kind)
+    }
+
+    /// An error about the borrowed `stored`.
+    #[must_use]
+    pub fn at(stored: &StoredEventRef<'_>, kind: DecodeErrorKind) -> Self {
         Self {
-            stream_id: stored.stream_id.clone(),
+            stream_id: stored.stream_id.to_owned(),
             stream_version: stored.stream_version,
             position: stored.position,
-            event_type: stored.event_type.clone(),
+            event_type: stored.event_type.to_owned(),
             schema_version: stored.schema_version,
             kind,
             field: None,

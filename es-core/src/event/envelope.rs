@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use uuid::Uuid;
 
-use crate::{DecodeError, Event, Metadata, StoredEvent};
+use crate::{DecodeError, Event, Metadata, MetadataError, StoredEvent};
 
 /// A typed event together with where and when it was stored.
 ///
@@ -55,28 +55,6 @@ impl<E: Event> Envelope<E> {
             .collect())
     }
 
-    /// Decodes a stored event it owns, appending the envelopes to `out`: the stream id and
-    /// metadata move into the envelope instead of being copied when there is one event.
-    pub(crate) fn decode_into(stored: StoredEvent, out: &mut Vec<Self>) -> Result<(), DecodeError> {
-        let mut events = E::decode(&stored)?.into_iter();
-        if events.len() == 1 {
-            if let Some(event) = events.next() {
-                out.push(Self {
-                    position: stored.position,
-                    stream_id: stored.stream_id,
-                    stream_version: stored.stream_version,
-                    event_id: stored.event_id,
-                    metadata: stored.metadata,
-                    recorded_at: stored.recorded_at,
-                    event,
-                });
-            }
-            return Ok(());
-        }
-        out.extend(events.map(|event| Self::wrap(&stored, event)));
-        Ok(())
-    }
-
     /// Wraps an already decoded event with the facts of the stored event it came from.
     #[must_use]
     pub fn wrap(stored: &StoredEvent, event: E) -> Self {
@@ -89,5 +67,51 @@ impl<E: Event> Envelope<E> {
             recorded_at: stored.recorded_at,
             event,
         }
+    }
+}
+
+/// A decoded event with the facts its store recorded about it, borrowed: what
+/// [`ParallelReplay::run_ref`](crate::ParallelReplay::run_ref) hands to its function, without
+/// an owned copy of the stream id or the metadata.
+///
+/// [`to_envelope`](Self::to_envelope) makes an owned [`Envelope`] of it.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct EnvelopeRef<'a, E> {
+    /// Position in the store's global order.
+    pub position: u64,
+    /// The stream the event belongs to.
+    pub stream_id: &'a str,
+    /// Version of the stream after the stored event.
+    pub stream_version: u64,
+    /// The id of the stored event.
+    pub event_id: Uuid,
+    /// The metadata stored with the event, as the text of a JSON object (`{}` when empty);
+    /// not parsed on the replay path.
+    pub metadata: &'a [u8],
+    /// When the store recorded the event.
+    pub recorded_at: SystemTime,
+    /// The event, upcast to today's type.
+    pub event: &'a E,
+}
+
+impl<E: Clone> EnvelopeRef<'_, E> {
+    /// An owned envelope: the stream id and the metadata's text copied (not parsed), the event
+    /// cloned.
+    ///
+    /// # Errors
+    /// When the metadata is not a JSON object's text (a store gives back what it accepted, so
+    /// only a hand-made envelope can fail).
+    pub fn to_envelope(&self) -> Result<Envelope<E>, MetadataError> {
+        let metadata = super::stored_event::metadata_from_text(self.metadata)?;
+        Ok(Envelope {
+            position: self.position,
+            stream_id: self.stream_id.to_owned(),
+            stream_version: self.stream_version,
+            event_id: self.event_id,
+            metadata,
+            recorded_at: self.recorded_at,
+            event: self.event.clone(),
+        })
     }
 }

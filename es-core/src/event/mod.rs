@@ -18,9 +18,9 @@ pub use decode_error::{
     DecodeError, DecodeErrorKind, RawUpcastOutputError, UnfitPayload, UpcastError,
 };
 pub use decoded::{Decoded, DecodedIter};
-pub use envelope::Envelope;
+pub use envelope::{Envelope, EnvelopeRef};
 pub(crate) use metadata_json::depth as metadata_depth;
 pub use metadata_json::{Metadata, MetadataError};
 pub use new_event::{EncodeError, NewEvent, NewEventParts};
 pub use raw::{RawEvent, RawPayload, RawUpcaster};
-pub use stored_event::StoredEvent;
+pub use stored_event::{StoredEvent, StoredEventRef};

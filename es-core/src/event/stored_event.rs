@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::Metadata;
+use crate::{Metadata, MetadataError};
 
 /// An event read back from a store, still in the shape it was written in.
 ///
@@ -47,4 +47,155 @@ impl StoredEvent {
     pub fn metadata_value(&self, key: &str) -> Option<&Value> {
         self.metadata.get(key)
     }
+}
+
+/// A stored event borrowed from a store's read buffer: the same facts as [`StoredEvent`],
+/// with the stream id, type tag, payload and metadata left where the store read them.
+///
+/// Replays decode these through [`Event::decode_ref`](crate::Event::decode_ref), so an event
+/// that is decoded and applied is never copied out of the buffer. The metadata stays JSON
+/// text; nothing on the replay path parses it.
+///
+/// # Examples
+/// ```
+/// use es_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent, StoredEventRef};
+/// use serde_json::json;
+///
+/// let store = MemoryStore::new();
+/// store.append("acc-1", ExpectedVersion::Any, vec![NewEvent::new("Opened", 1, json!({}))])?;
+/// let stored = store.read_all(1)?.next().unwrap()?;
+/// let borrowed = StoredEventRef::from(&stored);
+/// assert_eq!((borrowed.stream_id, borrowed.payload), ("acc-1", &b"{}"[..]));
+/// assert_eq!(borrowed.to_stored()?, stored);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct StoredEventRef<'a> {
+    /// Position in the store's global order; counts from 1 and only grows.
+    pub position: u64,
+    /// The stream the event belongs to.
+    pub stream_id: &'a str,
+    /// Version of the stream after this event; the first event of a stream has version 1.
+    pub stream_version: u64,
+    /// The unique id given to the event when it was appended.
+    pub event_id: Uuid,
+    /// The type tag the event was written with.
+    pub event_type: &'a str,
+    /// The schema version the payload was written with.
+    pub schema_version: u32,
+    /// The payload as JSON text, exactly as written.
+    pub payload: &'a [u8],
+    /// When the store recorded the event.
+    pub recorded_at: SystemTime,
+    /// The metadata object's JSON text (`{}` when empty), as stored.
+    metadata: &'a [u8],
+    /// The owned event this one borrows from, when it does: raw upcasters receive it as it is.
+    owned: Option<&'a StoredEvent>,
+}
+
+impl<'a> StoredEventRef<'a> {
+    /// A borrowed event whose metadata is the JSON text `metadata` (empty for an empty
+    /// object), as a store read it; it is never parsed here ([`Metadata`] parses it when a key
+    /// is asked for).
+    #[must_use]
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        position: u64,
+        stream_id: &'a str,
+        stream_version: u64,
+        event_id: Uuid,
+        event_type: &'a str,
+        schema_version: u32,
+        payload: &'a [u8],
+        metadata: &'a [u8],
+        recorded_at: SystemTime,
+    ) -> Self {
+        Self {
+            position,
+            stream_id,
+            stream_version,
+            event_id,
+            event_type,
+            schema_version,
+            payload,
+            recorded_at,
+            metadata: if metadata.is_empty() { b"{}" } else { metadata },
+            owned: None,
+        }
+    }
+
+    /// The metadata object's JSON text (`{}` when empty), exactly as stored; not parsed.
+    #[must_use]
+    pub fn metadata_text(&self) -> &'a [u8] {
+        self.metadata
+    }
+
+    /// The metadata as an owned [`Metadata`]: its text copied, parsed only when a key is asked
+    /// for.
+    ///
+    /// # Errors
+    /// When the stored text is not a JSON object's (a store gives back what it accepted, so
+    /// only a hand-made borrowed event can fail).
+    pub fn metadata(&self) -> Result<Metadata, MetadataError> {
+        if let Some(owned) = self.owned {
+            return Ok(owned.metadata.clone());
+        }
+        metadata_from_text(self.metadata)
+    }
+
+    /// The owned event this one borrows from, if any.
+    pub(crate) fn owned(&self) -> Option<&'a StoredEvent> {
+        self.owned
+    }
+
+    /// An owned copy.
+    ///
+    /// # Errors
+    /// The error of [`metadata`](Self::metadata).
+    pub fn to_stored(&self) -> Result<StoredEvent, MetadataError> {
+        if let Some(owned) = self.owned {
+            return Ok(owned.clone());
+        }
+        Ok(StoredEvent {
+            position: self.position,
+            stream_id: self.stream_id.to_owned(),
+            stream_version: self.stream_version,
+            event_id: self.event_id,
+            event_type: self.event_type.to_owned(),
+            schema_version: self.schema_version,
+            payload: self.payload.to_vec(),
+            metadata: self.metadata()?,
+            recorded_at: self.recorded_at,
+        })
+    }
+}
+
+impl<'a> From<&'a StoredEvent> for StoredEventRef<'a> {
+    fn from(stored: &'a StoredEvent) -> Self {
+        Self {
+            position: stored.position,
+            stream_id: &stored.stream_id,
+            stream_version: stored.stream_version,
+            event_id: stored.event_id,
+            event_type: &stored.event_type,
+            schema_version: stored.schema_version,
+            payload: &stored.payload,
+            recorded_at: stored.recorded_at,
+            metadata: stored.metadata.as_bytes(),
+            owned: Some(stored),
+        }
+    }
+}
+
+/// Owned metadata of a stored object's text (`{}` allocates nothing); not parsed.
+pub(crate) fn metadata_from_text(text: &[u8]) -> Result<Metadata, MetadataError> {
+    if text == b"{}" {
+        return Ok(Metadata::default());
+    }
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|text| Metadata::from_stored(text.to_owned()))
+        .ok_or(MetadataError::NotAnObject {
+            kind: "text that is not a JSON object",
+        })
 }

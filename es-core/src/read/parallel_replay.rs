@@ -1,18 +1,27 @@
 //! Replaying a log on several cores: [`ParallelReplay`] reads and decodes ranges of positions
-//! on worker threads and hands the decoded events to one caller-side function, in log order.
+//! on several threads and hands the decoded events to one caller-side function, in log order.
 //!
 //! Decoding JSON and upcasting it dominate a replay; applying the decoded events is usually
-//! cheap but must happen in order. The workers take turns over consecutive ranges of
-//! positions, each reading its range with [`EventStore::read_all`] and decoding it through
-//! [`Event::decode`], and the caller's thread takes the ranges back in the same turn order, so
-//! the order of the log is kept without any sorting. Bounded channels keep at most a few
-//! ranges per worker in memory.
+//! cheap but must happen in order. The threads take turns over consecutive ranges of
+//! positions, each lending its range from the store ([`EventStore::visit_all`]) and decoding
+//! it where it lies ([`Event::decode_ref`]). The caller's thread is one of them: it decodes
+//! its own ranges and applies them at once, and takes the other threads' ranges back in turn
+//! order, so the order of the log is kept without any sorting. Bounded channels keep at most
+//! two decoded ranges per spawned thread waiting; a spawned thread frees the events of the
+//! ranges handed back to it one by one as it decodes the next.
+//!
+//! With one thread, [`ParallelReplay::run_ref`] decodes and applies each event as the store
+//! lends it, with no range at all.
 
 use std::num::NonZeroUsize;
 use std::sync::mpsc::sync_channel;
 
-use super::decoded_chunk::{read_decoded_through, ChunkFailure};
-use crate::{DecodeError, Envelope, Event, EventStore, ReadError};
+use std::ops::ControlFlow;
+
+use super::decoded_chunk::{
+    read_decoded_through, BorrowedChunk, ChunkFailure, ChunkSink, Recycled,
+};
+use crate::{DecodeError, Envelope, EnvelopeRef, Event, EventStore, ReadError};
 
 /// Stored events per range a worker reads and decodes at once.
 const DEFAULT_CHUNK_EVENTS: usize = 1024;
@@ -70,7 +79,8 @@ impl ParallelReplay {
         }
     }
 
-    /// How many threads read and decode (at least 1).
+    /// How many threads read and decode (at least 1), the caller's included: `threads(2)`
+    /// spawns one.
     #[must_use]
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
@@ -92,6 +102,9 @@ impl ParallelReplay {
     /// outcome says through which position the replay went, so a caller can continue from
     /// there. On a failure, every event before it has been applied.
     ///
+    /// Each envelope owns its stream id and metadata; [`run_ref`](Self::run_ref) lends them
+    /// instead, which is faster when `apply` does not keep them.
+    ///
     /// # Errors
     /// [`ReplayError::Read`] when the store fails; [`ReplayError::Decode`] at the first
     /// stored event that does not decode (the error names its stream and position).
@@ -109,6 +122,75 @@ impl ParallelReplay {
         S: EventStore + ?Sized,
         F: FnMut(&Envelope<E>),
     {
+        self.run_chunks::<E, S, Recycled<Envelope<E>>>(store, from_position, |chunk| {
+            chunk.as_slice().iter().for_each(&mut apply);
+        })
+    }
+
+    /// [`run`](Self::run), passing each decoded event as an [`EnvelopeRef`]: its stream id
+    /// and metadata (JSON text, never parsed here) are lent for the call, so no event is
+    /// copied out of the store's read buffer on one thread, and only the stream ids and
+    /// metadata of each range are, once, on several.
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    ///
+    /// # Panics
+    /// As [`run`](Self::run).
+    ///
+    /// # Examples
+    /// ```
+    /// use es_core::ParallelReplay;
+    /// use es_core::{Event, EventStore, ExpectedVersion, MemoryStore, NewEvent};
+    /// # use schemars::JsonSchema;
+    /// # use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Debug, Serialize, Deserialize, JsonSchema, Event)]
+    /// struct Deposited { amount: u64 }
+    ///
+    /// let store = MemoryStore::new();
+    /// for amount in 1..=10 {
+    ///     store.append("acc-1", ExpectedVersion::Any, vec![NewEvent::encode(&Deposited { amount })?])?;
+    /// }
+    /// let mut total = 0;
+    /// ParallelReplay::new().run_ref::<Deposited, _, _>(&store, 1, |envelope| {
+    ///     assert_eq!((envelope.stream_id, envelope.metadata), ("acc-1", &b"{}"[..]));
+    ///     total += envelope.event.amount;
+    /// })?;
+    /// assert_eq!(total, 55);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run_ref<E, S, F>(
+        &self,
+        store: &S,
+        from_position: u64,
+        mut apply: F,
+    ) -> Result<ReplayOutcome, ReplayError>
+    where
+        E: Event + Send,
+        S: EventStore + ?Sized,
+        F: FnMut(&EnvelopeRef<'_, E>),
+    {
+        if self.threads == 1 {
+            return replay_inline(store, from_position, &mut apply);
+        }
+        self.run_chunks::<E, S, BorrowedChunk<E>>(store, from_position, |chunk| {
+            chunk.for_each(&mut apply);
+        })
+    }
+
+    /// The replay on worker threads, each decoding ranges into an `Out`, applied here.
+    fn run_chunks<E, S, Out>(
+        &self,
+        store: &S,
+        from_position: u64,
+        mut apply: impl FnMut(&Out),
+    ) -> Result<ReplayOutcome, ReplayError>
+    where
+        E: Event + Send,
+        S: EventStore + ?Sized,
+        Out: ChunkSink<E> + Default + Send,
+    {
         let first = from_position.max(1);
         let head = store.head_position().map_err(ReplayError::Read)?;
         let mut outcome = ReplayOutcome {
@@ -120,47 +202,66 @@ impl ParallelReplay {
         }
         let span = self.chunk_events as u64;
         let ranges = (head - first) / span + 1;
-        let workers = u64::try_from(self.threads).unwrap_or(u64::MAX).min(ranges);
+        // Threads taking turns over the ranges: this one (turn 0), which also applies every
+        // range, and `threads - 1` spawned ones.
+        let threads = u64::try_from(self.threads).unwrap_or(u64::MAX).min(ranges);
+        let decode = |range: u64, reuse: Out| {
+            let start = first + range * span;
+            let last = (start + span - 1).min(head);
+            read_decoded_through(store, start - 1, last, self.chunk_events, reuse)
+        };
         std::thread::scope(|scope| {
             let mut turns = Vec::new();
-            for worker in 0..workers {
+            for worker in 1..threads {
                 let (sender, decoded) = sync_channel(RANGES_AHEAD);
-                let (recycle, applied) = sync_channel::<Vec<Envelope<E>>>(RANGES_AHEAD + 1);
+                let (recycle, applied) = sync_channel::<Out>(RANGES_AHEAD + 1);
                 turns.push((decoded, recycle));
                 scope.spawn(move || {
                     let mut range = worker;
+                    let mut spare = Vec::new();
                     while range < ranges {
                         // Events are freed by the thread that allocated them (freeing them on
-                        // the caller's thread made the allocator's locks the bottleneck), and
-                        // their vector is reused.
-                        let reuse = applied.try_iter().last().unwrap_or_default();
-                        let start = first + range * span;
-                        let last = (start + span - 1).min(head);
-                        let chunk =
-                            read_decoded_through(store, start - 1, last, self.chunk_events, reuse);
+                        // the caller's thread made the allocator's locks the bottleneck), one
+                        // by one as the next range is decoded, and their buffers are reused.
+                        spare.extend(applied.try_iter());
+                        let chunk = decode(range, spare.pop().unwrap_or_default());
                         let failed = chunk.failure.is_some();
                         // A closed channel means the caller stopped; so does this thread.
                         if sender.send(chunk).is_err() || failed {
                             return;
                         }
-                        range += workers;
+                        range += threads;
                     }
                 });
             }
-            let mut turn = turns.iter().cycle();
-            for _ in 0..ranges {
-                let Some((decoded, recycle)) = turn.next() else {
-                    break;
-                };
-                let Ok(chunk) = decoded.recv() else {
-                    // The worker ended without sending: it panicked, and the scope rethrows.
-                    break;
+            // This thread's own ranges are decoded into one reused buffer and applied at once,
+            // while the spawned threads decode the next ones.
+            let mut own = Out::default();
+            for range in 0..ranges {
+                let turn = usize::try_from(range % threads).unwrap_or(usize::MAX);
+                let worker = turn.checked_sub(1).map(|at| turns.get(at));
+                let chunk = match worker {
+                    None => decode(range, std::mem::take(&mut own)),
+                    Some(Some((decoded, _))) => match decoded.recv() {
+                        Ok(chunk) => chunk,
+                        // The worker ended without sending: it panicked, and the scope
+                        // rethrows.
+                        Err(_) => break,
+                    },
+                    Some(None) => break,
                 };
                 outcome.events += chunk.consumed as u64;
                 outcome.through = chunk.through.max(outcome.through);
-                chunk.envelopes.iter().for_each(&mut apply);
-                // Full or closed (the worker is done): the events are freed here instead.
-                let _ = recycle.try_send(chunk.envelopes);
+                apply(&chunk.envelopes);
+                match worker {
+                    None => own = chunk.envelopes,
+                    Some(recycle) => {
+                        // Full or closed (the worker is done): the events are freed here.
+                        if let Some((_, recycle)) = recycle {
+                            let _ = recycle.try_send(chunk.envelopes);
+                        }
+                    }
+                }
                 match chunk.failure {
                     Some(ChunkFailure::Read(e)) => return Err(ReplayError::Read(e)),
                     Some(ChunkFailure::Decode(e)) => return Err(ReplayError::Decode(e)),
@@ -170,6 +271,62 @@ impl ParallelReplay {
             Ok(outcome)
         })
     }
+}
+
+/// The replay on one thread, the caller's: each event decoded where the store lends it and
+/// applied at once, through the head position at the call.
+fn replay_inline<E, S, F>(
+    store: &S,
+    from_position: u64,
+    apply: &mut F,
+) -> Result<ReplayOutcome, ReplayError>
+where
+    E: Event,
+    S: EventStore + ?Sized,
+    F: FnMut(&EnvelopeRef<'_, E>),
+{
+    let first = from_position.max(1);
+    let head = store.head_position().map_err(ReplayError::Read)?;
+    let mut outcome = ReplayOutcome {
+        through: first - 1,
+        events: 0,
+    };
+    if head < first {
+        return Ok(outcome);
+    }
+    let mut failure = None;
+    let read = store.visit_all(first, &mut |stored| {
+        if stored.position > head {
+            return ControlFlow::Break(());
+        }
+        let events = match E::decode_ref(stored) {
+            Ok(events) => events,
+            Err(e) => {
+                failure = Some(e);
+                return ControlFlow::Break(());
+            }
+        };
+        let metadata = stored.metadata_text();
+        for event in events {
+            apply(&EnvelopeRef {
+                position: stored.position,
+                stream_id: stored.stream_id,
+                stream_version: stored.stream_version,
+                event_id: stored.event_id,
+                metadata,
+                recorded_at: stored.recorded_at,
+                event: &event,
+            });
+        }
+        outcome.through = stored.position;
+        outcome.events += 1;
+        ControlFlow::Continue(())
+    });
+    if let Some(e) = failure {
+        return Err(ReplayError::Decode(e));
+    }
+    read.map_err(ReplayError::Read)?;
+    Ok(outcome)
 }
 
 /// How far a [`ParallelReplay`] went.

@@ -1,11 +1,12 @@
 //! The [`EventStore`] trait: streams of events with expected versions.
 
 use std::fmt;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::backend::{poll_for_append, EventIter, APPEND_POLL_INTERVAL};
-use crate::{AppendError, NewEvent, ReadError};
+use crate::{AppendError, NewEvent, ReadError, StoredEventRef};
 
 /// What the caller believes about a stream before appending to it: optimistic concurrency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,6 +122,66 @@ pub trait EventStore: Send + Sync {
     /// When the storage fails; damage met while iterating is an `Err` item.
     fn read_all(&self, from_position: u64) -> Result<EventIter<'_>, ReadError>;
 
+    /// Passes every event from global position `from_position` on to `visit`, in order, until
+    /// `visit` breaks or the log ends: the borrowed form of [`read_all`](Self::read_all) that
+    /// replays use. Each event is borrowed from the store's read buffer for the call only.
+    ///
+    /// The default implementation visits the owned events of `read_all`; a store that can
+    /// lend its buffer overrides it ([`FileStore`](crate::FileStore) does).
+    ///
+    /// # Errors
+    /// When the storage fails or an event is damaged; the events before it were visited.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use es_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent};
+    /// use serde_json::json;
+    ///
+    /// let store = MemoryStore::new();
+    /// let opened = || NewEvent::new("Opened", 1, json!({}));
+    /// store.append("acc-1", ExpectedVersion::Any, vec![opened(), opened(), opened()])?;
+    /// let mut positions = Vec::new();
+    /// store.visit_all(2, &mut |event| {
+    ///     positions.push(event.position);
+    ///     ControlFlow::Continue(())
+    /// })?;
+    /// assert_eq!(positions, [2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn visit_all(
+        &self,
+        from_position: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
+        for stored in self.read_all(from_position)? {
+            if visit(&StoredEventRef::from(&stored?)).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Passes the events of one stream from `from_version` on to `visit`, in order: the
+    /// borrowed form of [`read_stream`](Self::read_stream), as [`visit_all`](Self::visit_all)
+    /// is of `read_all`.
+    ///
+    /// # Errors
+    /// When the storage fails or an event is damaged; the events before it were visited.
+    fn visit_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
+        for stored in self.read_stream(stream_id, from_version)? {
+            if visit(&StoredEventRef::from(&stored?)).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// The stream's last version, 0 when it has no events.
     ///
     /// # Errors
@@ -170,6 +231,21 @@ macro_rules! forward_event_store {
             }
             fn read_all(&self, from_position: u64) -> Result<EventIter<'_>, ReadError> {
                 (**self).read_all(from_position)
+            }
+            fn visit_all(
+                &self,
+                from_position: u64,
+                visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+            ) -> Result<(), ReadError> {
+                (**self).visit_all(from_position, visit)
+            }
+            fn visit_stream(
+                &self,
+                stream_id: &str,
+                from_version: u64,
+                visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+            ) -> Result<(), ReadError> {
+                (**self).visit_stream(stream_id, from_version, visit)
             }
             fn stream_version(&self, stream_id: &str) -> Result<u64, ReadError> {
                 (**self).stream_version(stream_id)

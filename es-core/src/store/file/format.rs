@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime};
 use uuid::Uuid;
 
 use super::damage::Damage;
+use super::reader::Name;
 use crate::store::backend::MAX_PAYLOAD_BYTES;
-use crate::{Metadata, StoredEvent};
+use crate::{Metadata, StoredEvent, StoredEventRef};
 
 /// The first eight bytes of every segment file. The high byte and the CR LF pair catch files
 /// mangled by 7-bit or text-mode transfers, as in PNG.
@@ -319,6 +320,51 @@ impl FrameHeader {
             recorded_at: time_from_nanos(self.recorded_at_nanos),
         })
     }
+}
+
+impl FrameHeader {
+    /// The event of a checked body, borrowed from it. The metadata stays JSON text: it is
+    /// checked to be an object's text (or empty) by its first and last bytes, not parsed.
+    pub(crate) fn decode_event_ref<'a>(
+        &self,
+        body: &'a [u8],
+        stream_ids: &'a mut Name,
+        event_types: &'a mut Name,
+    ) -> Result<StoredEventRef<'a>, Damage> {
+        let (stream_id, rest) = split(body, usize::from(self.stream_id_len))?;
+        let (event_type, rest) = split(rest, self.event_type_len as usize)?;
+        let (metadata, payload) = split(rest, self.metadata_len as usize)?;
+        let stream_id = stream_ids
+            .text(stream_id)
+            .ok_or(Damage::InvalidText { field: "stream id" })?;
+        let event_type = event_types.text(event_type).ok_or(Damage::InvalidText {
+            field: "event type",
+        })?;
+        // Checked as `decode_event` checks it (UTF-8, an object's braces), never parsed.
+        if !metadata.is_empty() && !is_object_text(metadata) {
+            return Err(Damage::InvalidMetadata);
+        }
+        Ok(StoredEventRef::from_parts(
+            self.position,
+            stream_id,
+            self.stream_version,
+            self.event_id,
+            event_type,
+            self.schema_version,
+            payload,
+            metadata,
+            time_from_nanos(self.recorded_at_nanos),
+        ))
+    }
+}
+
+/// Whether `bytes` are UTF-8 text that starts and ends (spaces aside) with an object's braces:
+/// what a [`Metadata`] read back from a store must be.
+fn is_object_text(bytes: &[u8]) -> bool {
+    let trimmed = bytes.trim_ascii();
+    std::str::from_utf8(bytes).is_ok()
+        && trimmed.first() == Some(&b'{')
+        && trimmed.last() == Some(&b'}')
 }
 
 fn split(bytes: &[u8], at: usize) -> Result<(&[u8], &[u8]), Damage> {

@@ -179,6 +179,28 @@ impl Index {
         })
     }
 
+    /// Up to `max` consecutive positions from `from` that lie in one segment: their entries,
+    /// appended to `out`, and that segment's file and committed length; `None` when `from` is
+    /// beyond the head.
+    pub(crate) fn locate_run(
+        &self,
+        from: u64,
+        max: usize,
+        out: &mut Vec<EventEntry>,
+    ) -> Option<(Arc<dyn LogFile>, u64)> {
+        let first = self.entry(from)?;
+        let segment = self.segments.get(first.segment as usize)?;
+        let start = usize::try_from(from - 1).ok()?;
+        let end = start.saturating_add(max).min(self.events.len());
+        out.extend(
+            self.events
+                .get(start..end)?
+                .iter()
+                .take_while(|entry| entry.segment == first.segment),
+        );
+        Some((Arc::clone(&segment.file), segment.committed_len))
+    }
+
     pub(crate) fn segment(&self, slot: u32) -> Option<&SegmentEntry> {
         self.segments.get(slot as usize)
     }

@@ -27,6 +27,7 @@ mod hostile_tests;
 
 use std::fmt;
 use std::fs::File;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -45,16 +46,22 @@ use self::fs::{read_fully_at, FileSystem, OpenMode, SegmentFiles, OPEN_SEGMENTS}
 use self::index::{Index, SegmentEntry};
 use self::lock::lock_directory;
 use self::quarantine::quarantine_tail;
-use self::reader::{AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW};
+use self::reader::{
+    visit_all, visit_stream, AllEvents, FrameReader, StreamEvents, SEQUENTIAL_WINDOW, STREAM_WINDOW,
+};
 use self::scan::{scan_log, Mode};
 use self::writer::{create_segment, lock, CommitQueue, Writer};
 use crate::store::backend::{poll_for_append, AppendSignal, EventIter};
-use crate::{AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError};
+use crate::{
+    AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError, StoredEventRef,
+};
 
 /// The name of the lock file in a store directory.
 const LOCK_FILE: &str = "LOCK";
 /// The default size at which a new segment is started.
 const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
+/// How many read buffers of finished sequential readers a store keeps for the next ones.
+const KEPT_READ_BUFFERS: usize = 8;
 /// Why a read-only store refuses writes.
 pub(crate) const READ_ONLY: &str = "opened read-only";
 
@@ -125,6 +132,8 @@ pub(crate) struct Shared {
     temp_files: AtomicU64,
     /// Wakes `wait_for_append` callers once a group commit made its events readable.
     appended: AppendSignal,
+    /// Read windows' buffers given back by finished readers, for the next ones.
+    read_buffers: Mutex<Vec<Vec<u8>>>,
 }
 
 impl Shared {
@@ -151,6 +160,22 @@ impl Shared {
             following: Mutex::new(()),
             temp_files: AtomicU64::new(0),
             appended: AppendSignal::new(head),
+            read_buffers: Mutex::default(),
+        }
+    }
+
+    /// A read buffer of `len` bytes a finished reader gave back, if there is one.
+    fn take_read_buffer(&self, len: usize) -> Option<Vec<u8>> {
+        let mut buffers = lock(&self.read_buffers);
+        let at = buffers.iter().position(|buf| buf.len() == len)?;
+        Some(buffers.swap_remove(at))
+    }
+
+    /// Keeps a finished reader's buffer for the next reader (a few, of the sequential size).
+    fn give_back_read_buffer(&self, buf: Vec<u8>) {
+        let mut buffers = lock(&self.read_buffers);
+        if buf.len() == SEQUENTIAL_WINDOW && buffers.len() < KEPT_READ_BUFFERS {
+            buffers.push(buf);
         }
     }
 
@@ -537,6 +562,25 @@ impl EventStore for FileStore {
             reader: FrameReader::new(&self.shared, SEQUENTIAL_WINDOW),
             next: from_position.max(1),
         }))
+    }
+
+    fn visit_all(
+        &self,
+        from_position: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
+        let mut reader = FrameReader::new(&self.shared, SEQUENTIAL_WINDOW);
+        visit_all(&mut reader, from_position.max(1), visit)
+    }
+
+    fn visit_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
+        let mut reader = FrameReader::new(&self.shared, STREAM_WINDOW);
+        visit_stream(&mut reader, stream_id, from_version.max(1), visit)
     }
 
     fn stream_version(&self, stream_id: &str) -> Result<u64, ReadError> {

@@ -1,12 +1,15 @@
 //! Reading events lazily from the segment files: the index says where a frame is, a window of
 //! buffered bytes serves consecutive frames, and every frame's checksums are checked again.
 
+use std::ops::ControlFlow;
+
 use super::damage::Damage;
 use super::format::{FrameHeader, FRAME_HEADER_LEN};
-use super::index::Located;
+use super::fs::LogFile;
+use super::index::{EventEntry, Located};
 use super::window::Window;
 use super::Shared;
-use crate::{ReadError, StoredEvent};
+use crate::{ReadError, StoredEvent, StoredEventRef};
 
 /// Buffer size for `read_all`, which reads frames in file order.
 pub(crate) const SEQUENTIAL_WINDOW: usize = 256 * 1024;
@@ -16,16 +19,73 @@ pub(crate) const STREAM_WINDOW: usize = 16 * 1024;
 /// Reads frames for one iterator.
 pub(crate) struct FrameReader<'s> {
     shared: &'s Shared,
+    frames: Frames,
+    /// The stream ids and type tags lent last, checked as UTF-8 once for equal ones.
+    stream_id: Name,
+    event_type: Name,
+}
+
+/// The window frames are read through, and the segment it holds bytes of.
+struct Frames {
     window: Window,
     segment: Option<u32>,
 }
 
+/// The last few values of a text field lent by the frames read (a log's type tags take turns,
+/// a stream's events come in runs): an equal field of a later frame lends a copy kept here
+/// instead of checking its bytes as UTF-8 again.
+#[derive(Default)]
+pub(crate) struct Name {
+    recent: [String; RECENT_NAMES],
+    /// The slot that matched or was filled last, compared first.
+    last: usize,
+}
+
+/// Values of a field a [`Name`] keeps.
+const RECENT_NAMES: usize = 4;
+
+impl Name {
+    /// `bytes` as text, or `None` when they are not UTF-8.
+    pub(crate) fn text<'a>(&'a mut self, bytes: &'a [u8]) -> Option<&'a str> {
+        let last = self.last;
+        let at = if self
+            .recent
+            .get(last)
+            .is_some_and(|name| name.as_bytes() == bytes)
+        {
+            Some(last)
+        } else {
+            self.recent.iter().position(|name| name.as_bytes() == bytes)
+        };
+        if let Some(at) = at {
+            self.last = at;
+            return self.recent.get(at).map(String::as_str);
+        }
+        let text = std::str::from_utf8(bytes).ok()?;
+        // The slot after the last one used: the oldest of the ring.
+        self.last = (last + 1) % RECENT_NAMES;
+        if let Some(slot) = self.recent.get_mut(self.last) {
+            slot.clear();
+            slot.push_str(text);
+        }
+        Some(text)
+    }
+}
+
 impl<'s> FrameReader<'s> {
     pub(crate) fn new(shared: &'s Shared, window: usize) -> Self {
+        let window = match shared.take_read_buffer(window) {
+            Some(buf) => Window::with_buffer(buf, window),
+            None => Window::new(window),
+        };
         Self {
             shared,
-            window: Window::new(window),
-            segment: None,
+            frames: Frames {
+                window,
+                segment: None,
+            },
+            stream_id: Name::default(),
+            event_type: Name::default(),
         }
     }
 
@@ -39,28 +99,57 @@ impl<'s> FrameReader<'s> {
         position: u64,
         located: &Located,
     ) -> Result<StoredEvent, ReadError> {
-        let entry = located.entry;
+        let shared = self.shared;
+        let (header, body) = self.frames.frame(
+            shared,
+            position,
+            located.entry,
+            &*located.file,
+            located.committed_len,
+        )?;
+        header
+            .decode_event(body)
+            .map_err(|damage| corrupt(shared, located.entry, damage))
+    }
+
+    /// The event at `position`, found at `located`, borrowed from the read window.
+    pub(crate) fn read_ref(
+        &mut self,
+        position: u64,
+        entry: EventEntry,
+        file: &dyn LogFile,
+        committed_len: u64,
+    ) -> Result<StoredEventRef<'_>, ReadError> {
+        let shared = self.shared;
+        let (header, body) = self
+            .frames
+            .frame(shared, position, entry, file, committed_len)?;
+        header
+            .decode_event_ref(body, &mut self.stream_id, &mut self.event_type)
+            .map_err(|damage| corrupt(shared, entry, damage))
+    }
+}
+
+impl Frames {
+    /// The header and body of the frame of `position`, its checksums checked.
+    fn frame(
+        &mut self,
+        shared: &Shared,
+        position: u64,
+        entry: EventEntry,
+        file: &dyn LogFile,
+        limit: u64,
+    ) -> Result<(FrameHeader, &[u8]), ReadError> {
         if self.segment != Some(entry.segment) {
             self.window.clear();
             self.segment = Some(entry.segment);
         }
-        let corrupt = |damage: Damage| {
-            let index = self.shared.read_index();
-            let segment = index
-                .segment(entry.segment)
-                .map(|s| s.path.clone())
-                .unwrap_or_default();
-            ReadError::Corrupt {
-                segment,
-                offset: entry.offset,
-                damage,
-            }
-        };
-        let limit = located.committed_len;
+        let corrupt = |damage: Damage| corrupt(shared, entry, damage);
         let head = self
             .window
-            .get(&*located.file, entry.offset, FRAME_HEADER_LEN, limit)
+            .get_rest(file, entry.offset, FRAME_HEADER_LEN, limit)
             .map_err(ReadError::Io)?;
+        let buffered = head.len();
         let header = FrameHeader::decode(head).map_err(corrupt)?;
         if header.position != position {
             return Err(corrupt(Damage::PositionOutOfOrder {
@@ -73,10 +162,14 @@ impl<'s> FrameReader<'s> {
             return Err(corrupt(Damage::BeyondCommittedEnd));
         }
         let len = usize::try_from(frame_len).map_err(|_| corrupt(Damage::LengthsOutOfRange))?;
-        let bytes = self
-            .window
-            .get(&*located.file, entry.offset, len, limit)
-            .map_err(ReadError::Io)?;
+        // Usually the window holds the whole frame already.
+        let bytes = if buffered >= len {
+            self.window.buffered(entry.offset, len)
+        } else {
+            self.window
+                .get(file, entry.offset, len, limit)
+                .map_err(ReadError::Io)?
+        };
         if bytes.len() < len {
             return Err(corrupt(Damage::FrameTruncated {
                 frame_len,
@@ -84,10 +177,33 @@ impl<'s> FrameReader<'s> {
             }));
         }
         let body = &bytes[FRAME_HEADER_LEN..len];
-        header
-            .check_body(body)
-            .and_then(|()| header.decode_event(body))
-            .map_err(corrupt)
+        header.check_body(body).map_err(corrupt)?;
+        Ok((header, body))
+    }
+}
+
+/// The error for damage found in the frame at `located`.
+fn corrupt(shared: &Shared, entry: EventEntry, damage: Damage) -> ReadError {
+    let index = shared.read_index();
+    let segment = index
+        .segment(entry.segment)
+        .map(|s| s.path.clone())
+        .unwrap_or_default();
+    ReadError::Corrupt {
+        segment,
+        offset: entry.offset,
+        damage,
+    }
+}
+
+impl Drop for FrameReader<'_> {
+    fn drop(&mut self) {
+        // The next reader reuses the window's buffer: a replay that reads the log in many
+        // ranges then allocates and zeroes its windows once, not once per range.
+        let window = std::mem::replace(&mut self.frames.window, Window::new(0));
+        if let Some(buf) = window.into_buffer() {
+            self.shared.give_back_read_buffer(buf);
+        }
     }
 }
 
@@ -127,5 +243,92 @@ impl Iterator for StreamEvents<'_> {
         let event = self.reader.read(position, &located);
         self.next_version += 1;
         Some(event)
+    }
+}
+
+/// Positions located per hold of the index's lock when visiting the log.
+const LOCATE_RUN: usize = 512;
+
+/// Visits the events from `next` on, borrowed from the reader's window, until `visit` breaks
+/// or the log ends. The index is locked once per run of positions, not once per event.
+pub(crate) fn visit_all(
+    reader: &mut FrameReader<'_>,
+    mut next: u64,
+    visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+) -> Result<(), ReadError> {
+    let mut entries = Vec::with_capacity(LOCATE_RUN);
+    loop {
+        entries.clear();
+        let Some((file, committed_len)) =
+            reader
+                .shared
+                .read_index()
+                .locate_run(next, LOCATE_RUN, &mut entries)
+        else {
+            return Ok(());
+        };
+        for &entry in &entries {
+            let event = reader.read_ref(next, entry, &*file, committed_len)?;
+            next += 1;
+            if visit(&event).is_break() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Visits one stream's events from `next_version` on, borrowed from the reader's window.
+pub(crate) fn visit_stream(
+    reader: &mut FrameReader<'_>,
+    stream_id: &str,
+    mut next_version: u64,
+    visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+) -> Result<(), ReadError> {
+    loop {
+        let (position, located) = {
+            let index = reader.shared.read_index();
+            let Some(position) = index.position_of(stream_id, next_version) else {
+                return Ok(());
+            };
+            let Some(located) = index.locate(position) else {
+                return Ok(());
+            };
+            (position, located)
+        };
+        let event = reader.read_ref(
+            position,
+            located.entry,
+            &*located.file,
+            located.committed_len,
+        )?;
+        next_version += 1;
+        if visit(&event).is_break() {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Name;
+
+    #[test]
+    fn a_name_lends_equal_text_for_equal_bytes_and_refuses_invalid_utf8() {
+        let mut name = Name::default();
+        for round in 0..3 {
+            for tag in [
+                "OrderPlaced",
+                "PaymentCaptured",
+                "OrderShipped",
+                "é",
+                "a",
+                "b",
+            ] {
+                assert_eq!(name.text(tag.as_bytes()), Some(tag), "round {round}");
+            }
+        }
+        assert_eq!(name.text(&[0xff, 0xfe]), None);
+        assert_eq!(name.text(b""), Some(""));
+        assert_eq!(name.text(b"a"), Some("a"));
     }
 }
