@@ -168,6 +168,19 @@ mod audit_decoded {
     }
 }
 
+/// `Audited` removed at version 1 only, where `audit_removed` removed it at every version.
+mod audit_removed_at_v1 {
+    use es_core::Event;
+
+    pub use super::published::Deposited;
+
+    #[derive(Debug, Event)]
+    #[event(removed(("Audited", 1), ("Closing", 1)))]
+    pub enum Events {
+        Deposited(Deposited),
+    }
+}
+
 /// Neither `Closed` nor its removal: only `Deposited`.
 mod only_deposited {
     use es_core::Event;
@@ -507,6 +520,40 @@ fn deleting_a_removed_attribute_fails_and_says_to_restore_it() {
     }
     assert!(!message.contains("v0"), "{message}");
     let again = update_lock::<only_deposited::Events>(&path).expect_err("never accepted");
+    assert!(
+        matches!(
+            again,
+            LockError::Mismatch {
+                only_new_versions: false,
+                ..
+            }
+        ),
+        "{again}"
+    );
+}
+
+#[test]
+fn narrowing_a_removal_to_some_versions_fails_and_says_to_restore_it() {
+    let dir = TempDir::new();
+    let path = dir.lock();
+    update_lock::<audit_removed::Events>(&path).expect("create the lock");
+    let error = check_lock::<audit_removed_at_v1::Events>(&path).expect_err("narrowed");
+    assert!(
+        problems(&error).contains(&LockProblem::RemovalNarrowed {
+            tag: "Audited".into(),
+            now: "v1".into()
+        }),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(
+            "✗ Audited was removed on purpose at every version, and the code now removes only v1: stored events of its other versions"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("decodes again"), "{message}");
+    let again = update_lock::<audit_removed_at_v1::Events>(&path).expect_err("never accepted");
     assert!(
         matches!(
             again,

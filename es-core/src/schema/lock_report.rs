@@ -76,6 +76,16 @@ pub enum LockProblem {
         /// The removed version, or `None` when every version was removed.
         version: Option<u32>,
     },
+    /// An event type the lock records as removed at every version is now removed at some
+    /// versions only (`removed(("Tag", 1))` where it was `removed("Tag")`), and decodes at
+    /// none: its stored events of the other versions, which replays skipped, would fail to
+    /// decode. Restore `removed("Tag")`; [`UPDATE_ENV`] never accepts it.
+    RemovalNarrowed {
+        /// The event type.
+        tag: String,
+        /// The versions still removed, `v1, v2`.
+        now: String,
+    },
     /// An event type the lock records as removed at every version decodes again: its stored
     /// events, which replays skipped, now decode into events. Accepted like a new version,
     /// once reviewed.
@@ -208,6 +218,10 @@ impl fmt::Display for LockProblem {
             LockProblem::RemovalForgotten { tag, version: Some(version) } => write!(
                 f,
                 "✗ {tag} v{version} was removed on purpose, and the code no longer mentions it: its stored events, which replays skipped, would fail to decode. Restore `removed((\"{tag}\", {version}))` in the enum's `#[event(...)]`."
+            ),
+            LockProblem::RemovalNarrowed { tag, now } => write!(
+                f,
+                "✗ {tag} was removed on purpose at every version, and the code now removes only {now}: stored events of its other versions, which replays skipped, would fail to decode. Restore `removed(\"{tag}\")` in the enum's `#[event(...)]`."
             ),
             LockProblem::RemovalUndone { tag, now } => write!(
                 f,
