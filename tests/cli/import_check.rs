@@ -126,7 +126,9 @@ fn the_es_binary_refuses_import_check_saying_it_needs_event_types() {
     let run = es_untyped(&["import", "--check", path(&dir), BANK], &[&dir]);
     assert_eq!(run.exit, Exit::Failed, "{}", run.out);
     assert!(
-        run.err.contains("es_cli::run::<YourEvent>()"),
+        run.err.contains(
+            "add a binary to your crate, `fn main() -> std::process::ExitCode { es_cli::run::<YourEvent>() }`"
+        ),
         "{}",
         run.err
     );
