@@ -680,6 +680,48 @@ fn a_format_2_lock_still_reads_and_an_update_rewrites_it_as_format_3() {
 }
 
 #[test]
+fn a_format_2_lock_fails_once_for_a_removal_it_could_not_record_and_an_update_records_it() {
+    let dir = TempDir::new();
+    let path = dir.lock();
+    update_lock::<audit_removed::Events>(&path).expect("create the lock");
+    // As format 2 wrote it: `Audited`, never published, was in no entry, and in no list.
+    let mut lock = lock_json(&path);
+    lock["format"] = 2.into();
+    lock.as_object_mut().expect("object").remove("removed");
+    std::fs::write(&path, serde_json::to_string_pretty(&lock).expect("JSON")).expect("write");
+
+    let error = check_lock::<audit_removed::Events>(&path).expect_err("not recorded yet");
+    assert_eq!(
+        problems(&error),
+        [LockProblem::NewRemoval {
+            tag: "Audited".into()
+        }]
+    );
+    assert!(
+        matches!(
+            error,
+            LockError::Mismatch {
+                only_new_versions: true,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    update_lock::<audit_removed::Events>(&path).expect("accepted");
+    assert_eq!(
+        (
+            lock_json(&path)["format"].clone(),
+            lock_json(&path)["removed"].clone()
+        ),
+        (3.into(), serde_json::json!(["Audited"]))
+    );
+    assert_eq!(
+        check_lock::<audit_removed::Events>(&path).expect("passes"),
+        LockOutcome::Unchanged
+    );
+}
+
+#[test]
 fn the_workspace_lock_as_format_2_wrote_it_still_matches() {
     let dir = TempDir::new();
     let path = dir.lock();
