@@ -420,6 +420,14 @@ fn lock_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("lock file")).expect("lock JSON")
 }
 
+/// Rewrites the lock at `path` as format 2 wrote it: format 2, and no `removed` list.
+fn rewrite_as_format_2(path: &Path) {
+    let mut lock = lock_json(path);
+    lock["format"] = 2.into();
+    lock.as_object_mut().expect("object").remove("removed");
+    std::fs::write(path, serde_json::to_string_pretty(&lock).expect("JSON")).expect("write");
+}
+
 #[test]
 fn a_tag_removed_at_every_version_is_recorded_in_the_lock() {
     let dir = TempDir::new();
@@ -647,10 +655,7 @@ fn a_format_2_lock_still_reads_and_an_update_rewrites_it_as_format_3() {
     let path = published_lock(&dir);
     update_lock::<closed_removed::Events>(&path).expect("removal accepted");
     // The same lock as format 2 wrote it: no `removed` list.
-    let mut lock = lock_json(&path);
-    lock["format"] = 2.into();
-    lock.as_object_mut().expect("object").remove("removed");
-    std::fs::write(&path, serde_json::to_string_pretty(&lock).expect("JSON")).expect("write");
+    rewrite_as_format_2(&path);
 
     assert_eq!(
         check_lock::<closed_removed::Events>(&path).expect("a format 2 lock reads"),
@@ -685,10 +690,7 @@ fn a_format_2_lock_fails_once_for_a_removal_it_could_not_record_and_an_update_re
     let path = dir.lock();
     update_lock::<audit_removed::Events>(&path).expect("create the lock");
     // As format 2 wrote it: `Audited`, never published, was in no entry, and in no list.
-    let mut lock = lock_json(&path);
-    lock["format"] = 2.into();
-    lock.as_object_mut().expect("object").remove("removed");
-    std::fs::write(&path, serde_json::to_string_pretty(&lock).expect("JSON")).expect("write");
+    rewrite_as_format_2(&path);
 
     let error = check_lock::<audit_removed::Events>(&path).expect_err("not recorded yet");
     assert_eq!(
