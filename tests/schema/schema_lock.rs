@@ -856,3 +856,38 @@ fn es_update_lock_accepts_new_versions_except_under_ci() {
     );
     assert!(run_child(&path, false, false), "and the lock then matches");
 }
+
+#[test]
+fn a_lock_of_a_newer_format_is_refused_not_checked_or_rewritten() {
+    let dir = TempDir::new();
+    let path = published_lock(&dir);
+    let mut lock = lock_json(&path);
+    lock["format"] = 4.into();
+    let text = serde_json::to_string_pretty(&lock).expect("JSON");
+    std::fs::write(&path, &text).expect("write");
+
+    let error = check_lock::<published::Events>(&path).expect_err("a newer format");
+    assert!(
+        matches!(
+            error,
+            LockError::NewerFormat {
+                format: 4,
+                supported: 3,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        error.to_string().ends_with(
+            "is format 4, written by a newer release of es-core, which reads up to format 3: upgrade es-core rather than check or rewrite the lock with this release"
+        ),
+        "{error}"
+    );
+    update_lock::<published::Events>(&path).expect_err("not rewritten either");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        text,
+        "the lock is untouched"
+    );
+}

@@ -134,7 +134,8 @@ struct Decodable {
 ///
 /// # Errors
 /// [`LockError::Mismatch`] listing every problem; [`LockError::Io`] or
-/// [`LockError::Malformed`] when the lock file cannot be used.
+/// [`LockError::Malformed`] when the lock file cannot be used; [`LockError::NewerFormat`] for
+/// a lock written by a newer release.
 ///
 /// # Examples
 /// ```
@@ -420,6 +421,13 @@ fn read_lock(path: &Path) -> Result<Option<Locked>, LockError> {
                     path: path.to_owned(),
                     source,
                 })?;
+            if file.format > FORMAT {
+                return Err(LockError::NewerFormat {
+                    path: path.to_owned(),
+                    format: file.format,
+                    supported: FORMAT,
+                });
+            }
             Ok(Some(Locked::from(file)))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

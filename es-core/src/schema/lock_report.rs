@@ -258,6 +258,16 @@ pub enum LockError {
         /// What `serde_json` reported.
         source: serde_json::Error,
     },
+    /// The lock file was written by a newer release, in a format this one does not know:
+    /// checking it, or rewriting it, would drop what that release recorded.
+    NewerFormat {
+        /// The lock file.
+        path: PathBuf,
+        /// The lock file's format.
+        format: u32,
+        /// The newest format this release reads and writes.
+        supported: u32,
+    },
     /// The code and the lock disagree.
     Mismatch {
         /// The lock file.
@@ -276,6 +286,15 @@ impl fmt::Display for LockError {
             LockError::Malformed { path, .. } => {
                 write!(f, "schema lock {} is not a valid lock file", path.display())
             }
+            LockError::NewerFormat {
+                path,
+                format,
+                supported,
+            } => write!(
+                f,
+                "schema lock {} is format {format}, written by a newer release of es-core, which reads up to format {supported}: upgrade es-core rather than check or rewrite the lock with this release",
+                path.display()
+            ),
             LockError::Mismatch {
                 path,
                 problems,
@@ -317,7 +336,7 @@ impl std::error::Error for LockError {
         match self {
             LockError::Io { source, .. } => Some(source),
             LockError::Malformed { source, .. } => Some(source),
-            LockError::Mismatch { .. } => None,
+            LockError::NewerFormat { .. } | LockError::Mismatch { .. } => None,
         }
     }
 }
