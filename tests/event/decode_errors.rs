@@ -594,3 +594,15 @@ fn a_decode_error_of_another_kind_names_no_field() {
     );
     assert_eq!(error.field(), None);
 }
+
+#[test]
+fn an_event_not_stored_yet_is_named_without_a_position() {
+    // Position 0: decoded before it is stored, as `es import --check` decodes a line.
+    let mut stored = stored_after_noise(NewEvent::new("TaskAdded", 1, json!({ "title": 5 })));
+    stored.position = 0;
+    let error = decode_error::<shaped::TaskEvent>(&stored);
+    assert_eq!(
+        error.to_string(),
+        "cannot decode event `TaskAdded` v1 in stream `acc-7` at version 2: payload does not match the shape of its version at field `title`"
+    );
+}

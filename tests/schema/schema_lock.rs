@@ -168,6 +168,19 @@ mod audit_decoded {
     }
 }
 
+/// `Audited` removed at version 1 only, where `audit_removed` removed it at every version.
+mod audit_removed_at_v1 {
+    use es_core::Event;
+
+    pub use super::published::Deposited;
+
+    #[derive(Debug, Event)]
+    #[event(removed(("Audited", 1), ("Closing", 1)))]
+    pub enum Events {
+        Deposited(Deposited),
+    }
+}
+
 /// Neither `Closed` nor its removal: only `Deposited`.
 mod only_deposited {
     use es_core::Event;
@@ -407,6 +420,14 @@ fn lock_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("lock file")).expect("lock JSON")
 }
 
+/// Rewrites the lock at `path` as format 2 wrote it: format 2, and no `removed` list.
+fn rewrite_as_format_2(path: &Path) {
+    let mut lock = lock_json(path);
+    lock["format"] = 2.into();
+    lock.as_object_mut().expect("object").remove("removed");
+    std::fs::write(path, serde_json::to_string_pretty(&lock).expect("JSON")).expect("write");
+}
+
 #[test]
 fn a_tag_removed_at_every_version_is_recorded_in_the_lock() {
     let dir = TempDir::new();
@@ -520,6 +541,40 @@ fn deleting_a_removed_attribute_fails_and_says_to_restore_it() {
 }
 
 #[test]
+fn narrowing_a_removal_to_some_versions_fails_and_says_to_restore_it() {
+    let dir = TempDir::new();
+    let path = dir.lock();
+    update_lock::<audit_removed::Events>(&path).expect("create the lock");
+    let error = check_lock::<audit_removed_at_v1::Events>(&path).expect_err("narrowed");
+    assert!(
+        problems(&error).contains(&LockProblem::RemovalNarrowed {
+            tag: "Audited".into(),
+            now: "v1".into()
+        }),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(
+            "✗ Audited was removed on purpose at every version, and the code now removes only v1: stored events of its other versions"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("decodes again"), "{message}");
+    let again = update_lock::<audit_removed_at_v1::Events>(&path).expect_err("never accepted");
+    assert!(
+        matches!(
+            again,
+            LockError::Mismatch {
+                only_new_versions: false,
+                ..
+            }
+        ),
+        "{again}"
+    );
+}
+
+#[test]
 fn decoding_a_removed_tag_again_is_a_change_to_review() {
     let dir = TempDir::new();
     let path = dir.lock();
@@ -600,10 +655,7 @@ fn a_format_2_lock_still_reads_and_an_update_rewrites_it_as_format_3() {
     let path = published_lock(&dir);
     update_lock::<closed_removed::Events>(&path).expect("removal accepted");
     // The same lock as format 2 wrote it: no `removed` list.
-    let mut lock = lock_json(&path);
-    lock["format"] = 2.into();
-    lock.as_object_mut().expect("object").remove("removed");
-    std::fs::write(&path, serde_json::to_string_pretty(&lock).expect("JSON")).expect("write");
+    rewrite_as_format_2(&path);
 
     assert_eq!(
         check_lock::<closed_removed::Events>(&path).expect("a format 2 lock reads"),
@@ -629,6 +681,45 @@ fn a_format_2_lock_still_reads_and_an_update_rewrites_it_as_format_3() {
     assert_eq!(
         (&lock["format"], &lock["removed"]),
         (&3.into(), &serde_json::json!(["Closed"]))
+    );
+}
+
+#[test]
+fn a_format_2_lock_fails_once_for_a_removal_it_could_not_record_and_an_update_records_it() {
+    let dir = TempDir::new();
+    let path = dir.lock();
+    update_lock::<audit_removed::Events>(&path).expect("create the lock");
+    // As format 2 wrote it: `Audited`, never published, was in no entry, and in no list.
+    rewrite_as_format_2(&path);
+
+    let error = check_lock::<audit_removed::Events>(&path).expect_err("not recorded yet");
+    assert_eq!(
+        problems(&error),
+        [LockProblem::NewRemoval {
+            tag: "Audited".into()
+        }]
+    );
+    assert!(
+        matches!(
+            error,
+            LockError::Mismatch {
+                only_new_versions: true,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    update_lock::<audit_removed::Events>(&path).expect("accepted");
+    assert_eq!(
+        (
+            lock_json(&path)["format"].clone(),
+            lock_json(&path)["removed"].clone()
+        ),
+        (3.into(), serde_json::json!(["Audited"]))
+    );
+    assert_eq!(
+        check_lock::<audit_removed::Events>(&path).expect("passes"),
+        LockOutcome::Unchanged
     );
 }
 
@@ -764,4 +855,39 @@ fn es_update_lock_accepts_new_versions_except_under_ci() {
         "ES_UPDATE_LOCK=1 accepts the new version"
     );
     assert!(run_child(&path, false, false), "and the lock then matches");
+}
+
+#[test]
+fn a_lock_of_a_newer_format_is_refused_not_checked_or_rewritten() {
+    let dir = TempDir::new();
+    let path = published_lock(&dir);
+    let mut lock = lock_json(&path);
+    lock["format"] = 4.into();
+    let text = serde_json::to_string_pretty(&lock).expect("JSON");
+    std::fs::write(&path, &text).expect("write");
+
+    let error = check_lock::<published::Events>(&path).expect_err("a newer format");
+    assert!(
+        matches!(
+            error,
+            LockError::NewerFormat {
+                format: 4,
+                supported: 3,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        error.to_string().ends_with(
+            "is format 4, written by a newer release of es-core, which reads up to format 3: upgrade es-core rather than check or rewrite the lock with this release"
+        ),
+        "{error}"
+    );
+    update_lock::<published::Events>(&path).expect_err("not rewritten either");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        text,
+        "the lock is untouched"
+    );
 }

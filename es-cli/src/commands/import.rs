@@ -42,7 +42,7 @@ const MAX_EVENT_TYPE_BYTES: usize = u16::MAX as usize;
 pub fn run(args: &ImportArgs, output: &mut Output<'_>) -> CommandResult {
     if args.check {
         return Err(CommandError::Refused(
-            "`--check` decodes every line through your event types, and the `es` binary has none: build a binary with `es_cli::run::<YourEvent>()` (as examples/account_es.rs does) and import with it".to_owned(),
+            "`--check` decodes every line through your event types, and the `es` binary has none: add a binary to your crate, `fn main() -> std::process::ExitCode { es_cli::run::<YourEvent>() }` in `src/bin/`, and import with it".to_owned(),
         ));
     }
     import(args, output, |_| Ok(()))

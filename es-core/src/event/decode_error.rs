@@ -8,7 +8,9 @@ use crate::{StoredEvent, StoredEventRef};
 /// A stored event that could not be decoded into today's types.
 ///
 /// Its message names the stream, stream version, global position, type tag and schema version,
-/// so a failed replay points straight at the event to look at. The cause, where there is one
+/// so a failed replay points straight at the event to look at. An event decoded before it is
+/// stored (a line that `es import --check` decodes, a golden fixture's sample) has position 0,
+/// which the message leaves out: stored positions count from 1. The cause, where there is one
 /// (`serde_json`'s message, an upcaster's error), is its [`source`](std::error::Error::source).
 #[derive(Debug)]
 #[non_exhaustive]
@@ -17,7 +19,7 @@ pub struct DecodeError {
     pub stream_id: String,
     /// The stream version of the event.
     pub stream_version: u64,
-    /// The global position of the event.
+    /// The global position of the event; 0 for an event decoded before it is stored.
     pub position: u64,
     /// The stored type tag.
     pub event_type: String,
@@ -302,13 +304,14 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "cannot decode event `{}` v{} in stream `{}` at version {} (position {}): ",
-            self.event_type,
-            self.schema_version,
-            self.stream_id,
-            self.stream_version,
-            self.position
+            "cannot decode event `{}` v{} in stream `{}` at version {}",
+            self.event_type, self.schema_version, self.stream_id, self.stream_version,
         )?;
+        // Positions count from 1: 0 is an event not stored yet, which has none to name.
+        if self.position != 0 {
+            write!(f, " (position {})", self.position)?;
+        }
+        f.write_str(": ")?;
         self.kind.describe(self.schema_version, self.field(), f)
     }
 }

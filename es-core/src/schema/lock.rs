@@ -124,7 +124,8 @@ struct Decodable {
 ///
 /// It fails, naming tag, version and the exact difference, when a published version's schema
 /// changed, when a published version no longer decodes, when a tag or version removed on
-/// purpose (`removed(...)` on the enum) is no longer mentioned, or when a new version has no
+/// purpose (`removed(...)` on the enum) is no longer mentioned or a tag removed at every
+/// version is now removed at some versions only, or when a new version has no
 /// upcast path from its predecessor. A new removal, and a removed tag decoded again, are
 /// changes to accept like new versions. New versions make it fail too, with a compatibility note each,
 /// until accepted by running the test with `ES_UPDATE_LOCK=1` (see [`UPDATE_ENV`]). A missing
@@ -133,7 +134,8 @@ struct Decodable {
 ///
 /// # Errors
 /// [`LockError::Mismatch`] listing every problem; [`LockError::Io`] or
-/// [`LockError::Malformed`] when the lock file cannot be used.
+/// [`LockError::Malformed`] when the lock file cannot be used; [`LockError::NewerFormat`] for
+/// a lock written by a newer release.
 ///
 /// # Examples
 /// ```
@@ -274,20 +276,30 @@ fn check_published(locked: &Locked, current: &[Decodable]) -> (Vec<LockProblem>,
 }
 
 /// The event types removed at every version, in the lock against the code: problems (a
-/// removal the code forgot), and changes (a new removal, a removed type decoded again).
+/// removal the code forgot, or narrowed to some versions), and changes (a new removal, a removed type decoded again).
 fn check_removed(locked: &Locked, current: &[Decodable]) -> (Vec<LockProblem>, Vec<LockProblem>) {
     let (mut problems, mut changes) = (Vec::new(), Vec::new());
     let removed_now = removed_every_version(current);
     for tag in locked.removed.difference(&removed_now) {
-        let now: Vec<String> = current
+        let of_tag: Vec<&Decodable> = current.iter().filter(|d| d.entry.tag == *tag).collect();
+        let now: Vec<String> = of_tag
             .iter()
-            .filter(|d| d.entry.tag == *tag)
             .map(|d| format!("v{} {}", d.entry.version, d.entry.decoding))
             .collect();
         if now.is_empty() {
             problems.push(LockProblem::RemovalForgotten {
                 tag: tag.clone(),
                 version: None,
+            });
+        } else if of_tag.iter().all(|d| d.decoding == Decoding::Removed) {
+            // Still decoding into nothing, at fewer versions: the others would fail.
+            let versions: Vec<String> = of_tag
+                .iter()
+                .map(|d| format!("v{}", d.entry.version))
+                .collect();
+            problems.push(LockProblem::RemovalNarrowed {
+                tag: tag.clone(),
+                now: versions.join(", "),
             });
         } else {
             changes.push(LockProblem::RemovalUndone {
@@ -409,6 +421,13 @@ fn read_lock(path: &Path) -> Result<Option<Locked>, LockError> {
                     path: path.to_owned(),
                     source,
                 })?;
+            if file.format > FORMAT {
+                return Err(LockError::NewerFormat {
+                    path: path.to_owned(),
+                    format: file.format,
+                    supported: FORMAT,
+                });
+            }
             Ok(Some(Locked::from(file)))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -76,6 +76,16 @@ pub enum LockProblem {
         /// The removed version, or `None` when every version was removed.
         version: Option<u32>,
     },
+    /// An event type the lock records as removed at every version is now removed at some
+    /// versions only (`removed(("Tag", 1))` where it was `removed("Tag")`), and decodes at
+    /// none: its stored events of the other versions, which replays skipped, would fail to
+    /// decode. Restore `removed("Tag")`; [`UPDATE_ENV`] never accepts it.
+    RemovalNarrowed {
+        /// The event type.
+        tag: String,
+        /// The versions still removed, `v1, v2`.
+        now: String,
+    },
     /// An event type the lock records as removed at every version decodes again: its stored
     /// events, which replays skipped, now decode into events. Accepted like a new version,
     /// once reviewed.
@@ -209,6 +219,10 @@ impl fmt::Display for LockProblem {
                 f,
                 "✗ {tag} v{version} was removed on purpose, and the code no longer mentions it: its stored events, which replays skipped, would fail to decode. Restore `removed((\"{tag}\", {version}))` in the enum's `#[event(...)]`."
             ),
+            LockProblem::RemovalNarrowed { tag, now } => write!(
+                f,
+                "✗ {tag} was removed on purpose at every version, and the code now removes only {now}: stored events of its other versions, which replays skipped, would fail to decode. Restore `removed(\"{tag}\")` in the enum's `#[event(...)]`."
+            ),
             LockProblem::RemovalUndone { tag, now } => write!(
                 f,
                 "~ {tag} was removed on purpose at every version, and now decodes again ({now}): its stored events, which replays skipped, now decode into events. Accept it only if that is meant; otherwise restore `removed(\"{tag}\")` and give the new event type another name."
@@ -244,6 +258,16 @@ pub enum LockError {
         /// What `serde_json` reported.
         source: serde_json::Error,
     },
+    /// The lock file was written by a newer release, in a format this one does not know:
+    /// checking it, or rewriting it, would drop what that release recorded.
+    NewerFormat {
+        /// The lock file.
+        path: PathBuf,
+        /// The lock file's format.
+        format: u32,
+        /// The newest format this release reads and writes.
+        supported: u32,
+    },
     /// The code and the lock disagree.
     Mismatch {
         /// The lock file.
@@ -262,6 +286,15 @@ impl fmt::Display for LockError {
             LockError::Malformed { path, .. } => {
                 write!(f, "schema lock {} is not a valid lock file", path.display())
             }
+            LockError::NewerFormat {
+                path,
+                format,
+                supported,
+            } => write!(
+                f,
+                "schema lock {} is format {format}, written by a newer release of es-core, which reads up to format {supported}: upgrade es-core rather than check or rewrite the lock with this release",
+                path.display()
+            ),
             LockError::Mismatch {
                 path,
                 problems,
@@ -303,7 +336,7 @@ impl std::error::Error for LockError {
         match self {
             LockError::Io { source, .. } => Some(source),
             LockError::Malformed { source, .. } => Some(source),
-            LockError::Mismatch { .. } => None,
+            LockError::NewerFormat { .. } | LockError::Mismatch { .. } => None,
         }
     }
 }

@@ -39,6 +39,18 @@ fn parts(lines: &[String], separator: &str) -> Vec<String> {
         .collect()
 }
 
+/// The first of `parts` that is not in `file` after the parts before it, if any.
+fn first_part_not_in<'a>(file: &str, parts: &'a [String]) -> Option<&'a String> {
+    let mut from = 0;
+    for part in parts {
+        let Some(at) = file[from..].find(part.as_str()) else {
+            return Some(part);
+        };
+        from += at + part.len();
+    }
+    None
+}
+
 #[test]
 fn every_snippet_the_readme_quotes_is_verbatim_in_this_crate() {
     let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README.md");
@@ -54,12 +66,9 @@ fn every_snippet_the_readme_quotes_is_verbatim_in_this_crate() {
         };
         let file = std::fs::read_to_string(workspace().join(path))
             .unwrap_or_else(|e| panic!("{path}, quoted in the README: {e}"));
-        let mut from = 0;
-        for part in parts(&lines[1..], &format!("{comment}…")) {
-            let Some(at) = file[from..].find(&part) else {
-                panic!("the README quotes, from {path}, what is not (or no longer in this order) in it:\n{part}");
-            };
-            from += at + part.len();
+        let parts = parts(&lines[1..], &format!("{comment}…"));
+        if let Some(part) = first_part_not_in(&file, &parts) {
+            panic!("the README quotes, from {path}, what is not (or no longer in this order) in it:\n{part}");
         }
         quoted.push(path.to_owned());
     }
@@ -77,13 +86,42 @@ fn every_snippet_the_readme_quotes_is_verbatim_in_this_crate() {
 }
 
 #[test]
-fn a_changed_line_is_caught() {
-    let lines: Vec<String> = ["// examples/todo/src/main.rs", "fn main() {", "// …", "}"]
-        .map(str::to_owned)
-        .to_vec();
-    assert_eq!(parts(&lines[1..], "// …"), ["fn main() {", "}"]);
+fn a_changed_line_a_reordered_part_and_a_missing_one_are_caught() {
     let main =
         std::fs::read_to_string(workspace().join("examples/todo/src/main.rs")).expect("main.rs");
-    assert!(main.contains("let store = FileStore::open(dir.join(\"events\"))?;"));
-    assert!(!main.contains("let store = FileStore::open(dir.join(\"event\"))?;"));
+    let block = |lines: &[&str]| -> Vec<String> {
+        let lines: Vec<String> = lines.iter().map(|&l| l.to_owned()).collect();
+        parts(&lines, "// …")
+    };
+    let quoted = block(&[
+        "fn main() -> Result<(), Box<dyn std::error::Error>> {",
+        "// …",
+        "    let store = FileStore::open(dir.join(\"events\"))?;",
+    ]);
+    assert_eq!(quoted.len(), 2, "two parts: {quoted:?}");
+    assert_eq!(first_part_not_in(&main, &quoted), None, "quoted as it is");
+
+    let changed = block(&[
+        "fn main() -> Result<(), Box<dyn std::error::Error>> {",
+        "// …",
+        "    let store = FileStore::open(dir.join(\"event\"))?;",
+    ]);
+    assert_eq!(first_part_not_in(&main, &changed), Some(&changed[1]));
+
+    let reordered = block(&[
+        "    let store = FileStore::open(dir.join(\"events\"))?;",
+        "// …",
+        "fn main() -> Result<(), Box<dyn std::error::Error>> {",
+    ]);
+    assert_eq!(first_part_not_in(&main, &reordered), Some(&reordered[1]));
+
+    let two_lines_joined = block(&[
+        "fn main() -> Result<(), Box<dyn std::error::Error>> {",
+        "    let store = FileStore::open(dir.join(\"events\"))?;",
+    ]);
+    assert_eq!(
+        first_part_not_in(&main, &two_lines_joined),
+        Some(&two_lines_joined[0]),
+        "lines of one part must follow each other in the file"
+    );
 }
