@@ -281,9 +281,10 @@ impl fmt::Debug for ChainLink {
 pub struct VersionInfo {
     /// The stored type tag.
     pub tag: &'static str,
-    /// The stored schema version, from 1. An entry of [`Decoding::RemovedEveryVersion`]
-    /// covers every version of its event type and has no version of its own: read
-    /// [`stored_version`](VersionInfo::stored_version), which says so with `None`.
+    /// The stored schema version, from 1; 0 only for an entry of
+    /// [`Decoding::RemovedEveryVersion`], which covers every version of its event type and has
+    /// no version of its own: read [`stored_version`](VersionInfo::stored_version), which says
+    /// so with `None`.
     pub version: u32,
     /// The Rust type the payload is parsed into: the version struct of a typed chain,
     /// `serde_json::Value` for a raw upcaster's input, empty for a removed tag (its payload is
