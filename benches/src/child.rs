@@ -23,7 +23,12 @@ pub fn run(args: &[String]) {
     match arg(0) {
         "open" => open(Path::new(arg(1))),
         "replay" => replay(arg(1), Path::new(arg(2))),
-        "bare" => bare(arg(1).parse().expect("an event count"), generation(arg(2))),
+        "bare" => bare(
+            arg(1).parse().expect("an event count"),
+            generation(arg(2)),
+            args.get(3)
+                .map_or(1, |t| t.parse().expect("a thread count")),
+        ),
         "write" => crate::runs::write_log(
             Path::new(arg(1)),
             &crate::Scale {
@@ -159,14 +164,38 @@ fn replay(engine: &str, path: &Path) {
 }
 
 /// Bare `serde_json`: the same payloads, in memory, decoded into the structs of their stored
-/// version on one thread.
-fn bare(count: u64, generation: Generation) {
+/// version, on one thread or split in equal consecutive shares over `threads` threads (each
+/// folding its own totals, summed at the end): what this machine's cores give the parse alone,
+/// the ceiling for `ParallelReplay`'s scaling.
+fn bare(count: u64, generation: Generation, threads: usize) {
     let payloads: Vec<(String, u32, Vec<u8>)> =
         (0..count).map(|n| payload(n, generation)).collect();
+    let share = payloads.len().div_ceil(threads.max(1)).max(1);
     let mut totals = ShopTotals::default();
     let secs = seconds(|| {
-        for (tag, version, json) in &payloads {
-            decode_bare(&mut totals, tag, *version, json);
+        let shares: Vec<ShopTotals> = std::thread::scope(|scope| {
+            let workers: Vec<_> = payloads
+                .chunks(share)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut totals = ShopTotals::default();
+                        for (tag, version, json) in part {
+                            decode_bare(&mut totals, tag, *version, json);
+                        }
+                        totals
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("a bare parse thread"))
+                .collect()
+        });
+        for part in shares {
+            totals.orders += part.orders;
+            totals.units += part.units;
+            totals.revenue_cents += part.revenue_cents;
+            totals.parcels += part.parcels;
         }
     });
     println!("secs={secs} events={count} check={}", check(&totals));

@@ -224,11 +224,13 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
     let (seq_legacy, legacy_reports) = stored("file-seq", "log-legacy");
     let (bare_v1, bare_reports) = replay_child(&["bare", &n, "v1"], runs);
     let (bare_current, _) = replay_child(&["bare", &n, "current"], runs);
+    let (bare_two_v1, bare_two_reports) = replay_child(&["bare", &n, "v1", "2"], runs);
     assert_same_totals(&[
         &par_v1_reports,
         &seq_v1_reports,
         &sqlite_reports,
         &bare_reports,
+        &bare_two_reports,
         &current_reports,
         &legacy_reports,
     ]);
@@ -258,6 +260,12 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
             fig("FileStore, ParallelReplay", par_v1),
             fig("FileStore, one thread", seq_v1),
             Some(Target::AtLeast(1.8)),
+        ),
+        Row::ratio(
+            &format!("parse {n} v1 payloads: 2 threads vs 1 (what two cores give the parse alone)"),
+            fig("bare serde_json, 2 threads", bare_two_v1),
+            fig("bare serde_json, 1 thread", bare_v1),
+            None,
         ),
         Row::ratio(
             &format!("read {n} stored events, no decode, one thread"),
