@@ -164,34 +164,36 @@ fn replay(engine: &str, path: &Path) {
 }
 
 /// Bare `serde_json`: the same payloads, in memory, decoded into the structs of their stored
-/// version, on one thread or split in equal consecutive shares over `threads` threads (each
-/// folding its own totals, summed at the end): what this machine's cores give the parse alone,
-/// the ceiling for `ParallelReplay`'s scaling.
+/// version, on one thread or split in equal consecutive shares over `threads` threads (the
+/// calling thread parses the first share, as `ParallelReplay`'s caller decodes its own
+/// ranges; each thread folds its own totals, summed at the end): what this machine's cores
+/// give the parse alone, the ceiling for `ParallelReplay`'s scaling.
 fn bare(count: u64, generation: Generation, threads: usize) {
     let payloads: Vec<(String, u32, Vec<u8>)> =
         (0..count).map(|n| payload(n, generation)).collect();
     let share = payloads.len().div_ceil(threads.max(1)).max(1);
+    let fold = |part: &[(String, u32, Vec<u8>)]| {
+        let mut totals = ShopTotals::default();
+        for (tag, version, json) in part {
+            decode_bare(&mut totals, tag, *version, json);
+        }
+        totals
+    };
     let mut totals = ShopTotals::default();
     let secs = seconds(|| {
-        let shares: Vec<ShopTotals> = std::thread::scope(|scope| {
-            let workers: Vec<_> = payloads
-                .chunks(share)
-                .map(|part| {
-                    scope.spawn(move || {
-                        let mut totals = ShopTotals::default();
-                        for (tag, version, json) in part {
-                            decode_bare(&mut totals, tag, *version, json);
-                        }
-                        totals
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().expect("a bare parse thread"))
-                .collect()
+        let mut shares = payloads.chunks(share);
+        let first = shares.next().unwrap_or_default();
+        let parts: Vec<ShopTotals> = std::thread::scope(|scope| {
+            let others: Vec<_> = shares.map(|part| scope.spawn(move || fold(part))).collect();
+            let mut parts = vec![fold(first)];
+            parts.extend(
+                others
+                    .into_iter()
+                    .map(|w| w.join().expect("a bare parse thread")),
+            );
+            parts
         });
-        for part in shares {
+        for part in parts {
             totals.orders += part.orders;
             totals.units += part.units;
             totals.revenue_cents += part.revenue_cents;
