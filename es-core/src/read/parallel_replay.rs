@@ -70,7 +70,7 @@ impl Default for ParallelReplay {
 }
 
 impl ParallelReplay {
-    /// One decoding thread per available core, ranges of 1024 events.
+    /// One decoding thread per available core, the caller's included, ranges of 1024 events.
     #[must_use]
     pub fn new() -> Self {
         Self {
