@@ -283,14 +283,8 @@ pub fn decode_raw<E: Event>(
     };
     // The upcaster sees the whole stored event: an owned copy only when it was borrowed from a
     // read buffer, and only for the tags it rewrites.
-    let copied;
-    let whole = if let Some(owned) = stored.owned() {
-        owned
-    } else {
-        copied = stored.to_stored().map_err(|e| metadata_error(stored, &e))?;
-        &copied
-    };
-    let outputs = upcaster(input, whole).map_err(|source| {
+    let whole = stored.whole()?;
+    let outputs = upcaster(input, &whole).map_err(|source| {
         DecodeError::at(
             stored,
             DecodeErrorKind::UpcastFailed {
@@ -322,7 +316,7 @@ pub fn decode_raw<E: Event>(
                 }
                 Some(Err(error)) => match DecodeErrorKind::from_upcast(error) {
                     (cause @ DecodeErrorKind::WrongShape(_), None) => {
-                        let field = raw_output_field(whole, upcaster, index, typed);
+                        let field = raw_output_field(&whole, upcaster, index, typed);
                         (cause, field)
                     }
                     named => named,

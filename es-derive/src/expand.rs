@@ -7,7 +7,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, Ident, LitStr, Path};
+use syn::{DeriveInput, Ident, LitStr, Path, Type};
 
 use crate::ast::{EventEnum, Input, Variant, VersionStruct};
 use crate::attr::{RawUpcast, Removed};
@@ -482,19 +482,28 @@ fn enum_assertions(e: &EventEnum<'_>) -> TokenStream {
 /// event type), and their chains share no version.
 fn one_chain_per_variant(ident: &Ident, earlier: &Variant<'_>, later: &Variant<'_>) -> TokenStream {
     let (a, b) = (earlier.ty, later.ty);
-    let link_a = quote!(&<#a as _es::VersionedEvent>::LINK);
-    let link_b = quote!(&<#b as _es::VersionedEvent>::LINK);
+    let link = |ty: &Type| quote!(&<#ty as _es::VersionedEvent>::LINK);
+    let (link_a, link_b) = (link(a), link(b));
+    // Spanned at the variant to remove.
     let older = |old: &Variant<'_>, current: &Variant<'_>| {
-        format!(
+        let message = format!(
             "variant `{}` of `{ident}` holds `{}`, an earlier version of the event type whose current version `{}` variant `{}` holds: an event enum holds only the current version of each event type, and stored events of earlier versions decode into its variant through `upcast_from`; remove variant `{}`",
             old.ident,
             display(old.ty),
             display(current.ty),
             current.ident,
             old.ident,
-        )
+        );
+        let (old_link, current_link) = (link(old.ty), link(current.ty));
+        quote_spanned! {old.ty.span()=>
+            const _: () = ::core::assert!(
+                !_es::__private::is_earlier_version(#old_link, #current_link),
+                "{}",
+                #message
+            );
+        }
     };
-    let (a_is_older, b_is_older) = (older(earlier, later), older(later, earlier));
+    let (a_older, b_older) = (older(earlier, later), older(later, earlier));
     let before = format!(
         "variants `{}` and `{}` of `{ident}` both decode the stored ",
         earlier.ident, later.ident,
@@ -504,21 +513,7 @@ fn one_chain_per_variant(ident: &Ident, earlier: &Variant<'_>, later: &Variant<'
         display(a),
         display(b),
     );
-    // Each spanned at the variant to remove or to change.
-    let a_older = quote_spanned! {a.span()=>
-        const _: () = ::core::assert!(
-            !_es::__private::is_earlier_version(#link_a, #link_b),
-            "{}",
-            #a_is_older
-        );
-    };
-    let b_older = quote_spanned! {b.span()=>
-        const _: () = ::core::assert!(
-            !_es::__private::is_earlier_version(#link_b, #link_a),
-            "{}",
-            #b_is_older
-        );
-    };
+    // Spanned at the variant to change.
     let clash = quote_spanned! {b.span()=>
         const _: () = {
             if _es::__private::is_earlier_version(#link_a, #link_b)

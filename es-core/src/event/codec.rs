@@ -105,13 +105,7 @@ pub trait Event: Sized {
     /// # Errors
     /// The [`DecodeError`] of [`decode`](Event::decode).
     fn decode_ref(stored: &StoredEventRef<'_>) -> Result<Decoded<Self>, DecodeError> {
-        if let Some(owned) = stored.owned() {
-            return Self::decode(owned);
-        }
-        let owned = stored
-            .to_stored()
-            .map_err(|e| crate::__private::metadata_error(stored, &e))?;
-        Self::decode(&owned)
+        Self::decode(&*stored.whole()?)
     }
 
     /// The stored `(tag, version)`s this type handles on their raw JSON form, before any typed

@@ -103,7 +103,7 @@ impl<E: Clone> EnvelopeRef<'_, E> {
     /// When the metadata is not a JSON object's text (a store gives back what it accepted, so
     /// only a hand-made envelope can fail).
     pub fn to_envelope(&self) -> Result<Envelope<E>, MetadataError> {
-        let metadata = super::stored_event::metadata_from_text(self.metadata)?;
+        let metadata = super::metadata_from_text(self.metadata)?;
         Ok(Envelope {
             position: self.position,
             stream_id: self.stream_id.to_owned(),

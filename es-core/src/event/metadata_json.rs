@@ -123,8 +123,7 @@ impl Metadata {
     /// Metadata as a store gives it back: text that [`Metadata::from_json`] accepted when the
     /// event was appended. Checked only for the shape of an object (`{` … `}`), not parsed.
     pub(crate) fn from_stored(text: String) -> Option<Self> {
-        let trimmed = text.trim_matches(is_json_space);
-        (trimmed.starts_with('{') && trimmed.ends_with('}')).then(|| Self::unparsed(text))
+        is_object_text(&text).then(|| Self::unparsed(text))
     }
 
     fn unparsed(text: String) -> Self {
@@ -328,6 +327,13 @@ impl PartialEq<Map<String, Value>> for Metadata {
 
 fn is_json_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+/// Whether `text` has the shape of an object's text, `{` … `}` with JSON spacing around it:
+/// the only check metadata read back from a store gets (it was checked in full on append).
+pub(crate) fn is_object_text(text: &str) -> bool {
+    let trimmed = text.trim_matches(is_json_space);
+    trimmed.starts_with('{') && trimmed.ends_with('}')
 }
 
 /// How deep arrays and objects nest in the JSON text `text` (strings skipped). Counts without

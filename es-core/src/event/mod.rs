@@ -20,7 +20,9 @@ pub use decode_error::{
 pub use decoded::{Decoded, DecodedIter};
 pub use envelope::{Envelope, EnvelopeRef};
 pub(crate) use metadata_json::depth as metadata_depth;
+pub(crate) use metadata_json::is_object_text as is_metadata_object_text;
 pub use metadata_json::{Metadata, MetadataError};
 pub use new_event::{EncodeError, NewEvent, NewEventParts};
 pub use raw::{RawEvent, RawPayload, RawUpcaster};
+pub(crate) use stored_event::metadata_from_text;
 pub use stored_event::{StoredEvent, StoredEventRef};

@@ -1,5 +1,6 @@
 //! [`StoredEvent`]: an event as a store returns it.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use serde_json::Value;
@@ -143,9 +144,19 @@ impl<'a> StoredEventRef<'a> {
         metadata_from_text(self.metadata)
     }
 
-    /// The owned event this one borrows from, if any.
-    pub(crate) fn owned(&self) -> Option<&'a StoredEvent> {
-        self.owned
+    /// The whole stored event, for a hand-written `decode` or a raw upcaster: the owned event
+    /// this one borrows from, or else an owned copy.
+    ///
+    /// # Errors
+    /// The decode error of metadata that is not an object's text (only a hand-made event's).
+    pub(crate) fn whole(&self) -> Result<Cow<'a, StoredEvent>, crate::DecodeError> {
+        match self.owned {
+            Some(owned) => Ok(Cow::Borrowed(owned)),
+            None => self
+                .to_stored()
+                .map(Cow::Owned)
+                .map_err(|e| crate::__private::metadata_error(self, &e)),
+        }
     }
 
     /// An owned copy.

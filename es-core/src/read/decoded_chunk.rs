@@ -46,21 +46,21 @@ pub(crate) trait ChunkSink<E> {
     fn decode(&mut self, stored: &StoredEventRef<'_>) -> Result<(), DecodeError>;
 }
 
-impl<E: Event> ChunkSink<E> for Vec<Envelope<E>> {
-    fn clear(&mut self) {
-        Vec::clear(self);
+/// Decodes `stored` and passes each event it becomes to `push`, as an owned envelope.
+fn decode_envelopes<E: Event>(
+    stored: &StoredEventRef<'_>,
+    mut push: impl FnMut(Envelope<E>),
+) -> Result<(), DecodeError> {
+    let events = E::decode_ref(stored)?;
+    if events.is_empty() {
+        return Ok(());
     }
-
-    fn decode(&mut self, stored: &StoredEventRef<'_>) -> Result<(), DecodeError> {
-        let events = E::decode_ref(stored)?;
-        if events.is_empty() {
-            return Ok(());
-        }
-        let metadata = stored
-            .metadata()
-            .map_err(|e| crate::__private::metadata_error(stored, &e))?;
-        let stream_id = stored.stream_id.to_owned();
-        self.extend(events.into_iter().map(|event| Envelope {
+    let metadata = stored
+        .metadata()
+        .map_err(|e| crate::__private::metadata_error(stored, &e))?;
+    let stream_id = stored.stream_id.to_owned();
+    for event in events {
+        push(Envelope {
             position: stored.position,
             stream_id: stream_id.clone(),
             stream_version: stored.stream_version,
@@ -68,8 +68,18 @@ impl<E: Event> ChunkSink<E> for Vec<Envelope<E>> {
             metadata: metadata.clone(),
             recorded_at: stored.recorded_at,
             event,
-        }));
-        Ok(())
+        });
+    }
+    Ok(())
+}
+
+impl<E: Event> ChunkSink<E> for Vec<Envelope<E>> {
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+
+    fn decode(&mut self, stored: &StoredEventRef<'_>) -> Result<(), DecodeError> {
+        decode_envelopes(stored, |envelope| self.push(envelope))
     }
 }
 
@@ -122,12 +132,7 @@ impl<E: Event> ChunkSink<E> for Recycled<Envelope<E>> {
 
     fn decode(&mut self, stored: &StoredEventRef<'_>) -> Result<(), DecodeError> {
         self.free_one();
-        let mut envelopes = Vec::new();
-        ChunkSink::<E>::decode(&mut envelopes, stored)?;
-        for envelope in envelopes {
-            self.push(envelope);
-        }
-        Ok(())
+        decode_envelopes(stored, |envelope| self.push(envelope))
     }
 }
 

@@ -70,7 +70,7 @@ impl Default for ParallelReplay {
 }
 
 impl ParallelReplay {
-    /// One decoding thread per available core, ranges of 1024 events.
+    /// One decoding thread per available core, the caller's included, ranges of 1024 events.
     #[must_use]
     pub fn new() -> Self {
         Self {
@@ -191,12 +191,7 @@ impl ParallelReplay {
         S: EventStore + ?Sized,
         Out: ChunkSink<E> + Default + Send,
     {
-        let first = from_position.max(1);
-        let head = store.head_position().map_err(ReplayError::Read)?;
-        let mut outcome = ReplayOutcome {
-            through: first - 1,
-            events: 0,
-        };
+        let (first, head, mut outcome) = start(store, from_position)?;
         if head < first {
             return Ok(outcome);
         }
@@ -273,6 +268,21 @@ impl ParallelReplay {
     }
 }
 
+/// Where a replay from `from_position` begins: its first position, the store's head position
+/// at the call, and the outcome of replaying nothing yet.
+fn start<S: EventStore + ?Sized>(
+    store: &S,
+    from_position: u64,
+) -> Result<(u64, u64, ReplayOutcome), ReplayError> {
+    let first = from_position.max(1);
+    let head = store.head_position().map_err(ReplayError::Read)?;
+    let outcome = ReplayOutcome {
+        through: first - 1,
+        events: 0,
+    };
+    Ok((first, head, outcome))
+}
+
 /// The replay on one thread, the caller's: each event decoded where the store lends it and
 /// applied at once, through the head position at the call.
 fn replay_inline<E, S, F>(
@@ -285,12 +295,7 @@ where
     S: EventStore + ?Sized,
     F: FnMut(&EnvelopeRef<'_, E>),
 {
-    let first = from_position.max(1);
-    let head = store.head_position().map_err(ReplayError::Read)?;
-    let mut outcome = ReplayOutcome {
-        through: first - 1,
-        events: 0,
-    };
+    let (first, head, mut outcome) = start(store, from_position)?;
     if head < first {
         return Ok(outcome);
     }

@@ -154,12 +154,7 @@ pub trait EventStore: Send + Sync {
         from_position: u64,
         visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), ReadError> {
-        for stored in self.read_all(from_position)? {
-            if visit(&StoredEventRef::from(&stored?)).is_break() {
-                break;
-            }
-        }
-        Ok(())
+        visit_each(self.read_all(from_position)?, visit)
     }
 
     /// Passes the events of one stream from `from_version` on to `visit`, in order: the
@@ -174,12 +169,7 @@ pub trait EventStore: Send + Sync {
         from_version: u64,
         visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), ReadError> {
-        for stored in self.read_stream(stream_id, from_version)? {
-            if visit(&StoredEventRef::from(&stored?)).is_break() {
-                break;
-            }
-        }
-        Ok(())
+        visit_each(self.read_stream(stream_id, from_version)?, visit)
     }
 
     /// The stream's last version, 0 when it has no events.
@@ -213,6 +203,20 @@ pub trait EventStore: Send + Sync {
             self.head_position()
         })
     }
+}
+
+/// Lends each event of `events` to `visit`, until it breaks: the default of
+/// [`EventStore::visit_all`] and [`EventStore::visit_stream`].
+fn visit_each(
+    events: EventIter<'_>,
+    visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+) -> Result<(), ReadError> {
+    for stored in events {
+        if visit(&StoredEventRef::from(&stored?)).is_break() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 macro_rules! forward_event_store {

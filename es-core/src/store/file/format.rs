@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::damage::Damage;
 use super::reader::Name;
+use crate::event::{is_metadata_object_text, metadata_from_text};
 use crate::store::backend::MAX_PAYLOAD_BYTES;
 use crate::{Metadata, StoredEvent, StoredEventRef};
 
@@ -303,10 +304,7 @@ impl FrameHeader {
         let metadata = if metadata.is_empty() {
             Metadata::default()
         } else {
-            std::str::from_utf8(metadata)
-                .ok()
-                .and_then(|text| Metadata::from_stored(text.to_owned()))
-                .ok_or(Damage::InvalidMetadata)?
+            metadata_from_text(metadata).map_err(|_| Damage::InvalidMetadata)?
         };
         Ok(StoredEvent {
             position: self.position,
@@ -341,7 +339,8 @@ impl FrameHeader {
             field: "event type",
         })?;
         // Checked as `decode_event` checks it (UTF-8, an object's braces), never parsed.
-        if !metadata.is_empty() && !is_object_text(metadata) {
+        if !metadata.is_empty() && !std::str::from_utf8(metadata).is_ok_and(is_metadata_object_text)
+        {
             return Err(Damage::InvalidMetadata);
         }
         Ok(StoredEventRef::from_parts(
@@ -356,15 +355,6 @@ impl FrameHeader {
             time_from_nanos(self.recorded_at_nanos),
         ))
     }
-}
-
-/// Whether `bytes` are UTF-8 text that starts and ends (spaces aside) with an object's braces:
-/// what a [`Metadata`] read back from a store must be.
-fn is_object_text(bytes: &[u8]) -> bool {
-    let trimmed = bytes.trim_ascii();
-    std::str::from_utf8(bytes).is_ok()
-        && trimmed.first() == Some(&b'{')
-        && trimmed.last() == Some(&b'}')
 }
 
 fn split(bytes: &[u8], at: usize) -> Result<(&[u8], &[u8]), Damage> {
@@ -452,6 +442,31 @@ mod tests {
             metadata,
             payload,
             batch_end: true,
+        }
+    }
+
+    #[test]
+    fn owned_and_borrowed_decodes_accept_and_refuse_the_same_metadata() {
+        let cases: [(&[u8], bool); 6] = [
+            (b"", true),
+            (b" {\"k\": 1}\n", true),
+            (b"\x0c{}", false),
+            (b"[]", false),
+            (b"{\xff}", false),
+            (b"{", false),
+        ];
+        for (metadata, accepted) in cases {
+            let mut out = Vec::new();
+            encode_frame(&mut out, &fields(b"{}", metadata));
+            let header = FrameHeader::decode(&out).expect("a fresh header decodes");
+            let body = &out[FRAME_HEADER_LEN..];
+            let owned = header.decode_event(body).map(|_| ());
+            let (mut stream_ids, mut event_types) = (Name::default(), Name::default());
+            let borrowed = header
+                .decode_event_ref(body, &mut stream_ids, &mut event_types)
+                .map(|_| ());
+            assert_eq!(owned, borrowed, "metadata {metadata:?}");
+            assert_eq!(owned.is_ok(), accepted, "metadata {metadata:?}");
         }
     }
 

@@ -166,15 +166,20 @@ impl Shared {
 
     /// A read buffer of `len` bytes a finished reader gave back, if there is one.
     fn take_read_buffer(&self, len: usize) -> Option<Vec<u8>> {
-        let mut buffers = lock(&self.read_buffers);
-        let at = buffers.iter().position(|buf| buf.len() == len)?;
-        Some(buffers.swap_remove(at))
+        // Only sequential readers' buffers are kept: a stream reader takes no lock here.
+        if len != SEQUENTIAL_WINDOW {
+            return None;
+        }
+        lock(&self.read_buffers).pop()
     }
 
     /// Keeps a finished reader's buffer for the next reader (a few, of the sequential size).
     fn give_back_read_buffer(&self, buf: Vec<u8>) {
+        if buf.len() != SEQUENTIAL_WINDOW {
+            return;
+        }
         let mut buffers = lock(&self.read_buffers);
-        if buf.len() == SEQUENTIAL_WINDOW && buffers.len() < KEPT_READ_BUFFERS {
+        if buffers.len() < KEPT_READ_BUFFERS {
             buffers.push(buf);
         }
     }

@@ -74,10 +74,8 @@ impl Name {
 
 impl<'s> FrameReader<'s> {
     pub(crate) fn new(shared: &'s Shared, window: usize) -> Self {
-        let window = match shared.take_read_buffer(window) {
-            Some(buf) => Window::with_buffer(buf, window),
-            None => Window::new(window),
-        };
+        let window =
+            Window::with_buffer(shared.take_read_buffer(window).unwrap_or_default(), window);
         Self {
             shared,
             frames: Frames {
@@ -91,6 +89,14 @@ impl<'s> FrameReader<'s> {
 
     pub(crate) fn shared(&self) -> &'s Shared {
         self.shared
+    }
+
+    /// The position of version `version` of `stream_id` and where its frame is; `None` past
+    /// the stream's last version.
+    fn locate_version(&self, stream_id: &str, version: u64) -> Option<(u64, Located)> {
+        let index = self.shared.read_index();
+        let position = index.position_of(stream_id, version)?;
+        Some((position, index.locate(position)?))
     }
 
     /// The event at `position`, found at `located`.
@@ -235,11 +241,9 @@ impl Iterator for StreamEvents<'_> {
     type Item = Result<StoredEvent, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (position, located) = {
-            let index = self.reader.shared().read_index();
-            let position = index.position_of(&self.stream_id, self.next_version)?;
-            (position, index.locate(position)?)
-        };
+        let (position, located) = self
+            .reader
+            .locate_version(&self.stream_id, self.next_version)?;
         let event = self.reader.read(position, &located);
         self.next_version += 1;
         Some(event)
@@ -285,15 +289,8 @@ pub(crate) fn visit_stream(
     visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
 ) -> Result<(), ReadError> {
     loop {
-        let (position, located) = {
-            let index = reader.shared.read_index();
-            let Some(position) = index.position_of(stream_id, next_version) else {
-                return Ok(());
-            };
-            let Some(located) = index.locate(position) else {
-                return Ok(());
-            };
-            (position, located)
+        let Some((position, located)) = reader.locate_version(stream_id, next_version) else {
+            return Ok(());
         };
         let event = reader.read_ref(
             position,

@@ -19,12 +19,7 @@ pub(crate) struct Window {
 
 impl Window {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            buf: Vec::new(),
-            start: 0,
-            filled: 0,
-            capacity,
-        }
+        Self::with_buffer(Vec::new(), capacity)
     }
 
     /// A window reading into `buf`, a buffer an earlier window gave back
@@ -58,11 +53,8 @@ impl Window {
         limit: u64,
     ) -> io::Result<&[u8]> {
         self.get(file, offset, len, limit)?;
-        let end = usize::try_from(limit.saturating_sub(self.start))
-            .unwrap_or(usize::MAX)
-            .min(self.filled);
-        let from = usize::try_from(offset.saturating_sub(self.start)).unwrap_or(usize::MAX);
-        Ok(self.buf.get(from..end).unwrap_or_default())
+        let to_limit = usize::try_from(limit.saturating_sub(offset)).unwrap_or(usize::MAX);
+        Ok(self.buffered(offset, to_limit))
     }
 
     /// The `len` buffered bytes at `offset`, which a [`get_rest`](Self::get_rest) at `offset`
