@@ -235,6 +235,22 @@ fn problems(error: &LockError) -> &[LockProblem] {
     }
 }
 
+/// `ES_UPDATE_LOCK=1` refuses the code's change to the lock at `path`: a mismatch that is
+/// more than new versions.
+fn assert_an_update_never_accepts<E: es_core::Event>(path: &Path) {
+    let again = update_lock::<E>(path).expect_err("an update never accepts this change");
+    assert!(
+        matches!(
+            again,
+            LockError::Mismatch {
+                only_new_versions: false,
+                ..
+            }
+        ),
+        "{again}"
+    );
+}
+
 #[test]
 fn the_account_events_match_their_committed_lock() {
     // As a user writes it: fails on any mismatch; `ES_UPDATE_LOCK=1` accepts new versions.
@@ -295,14 +311,7 @@ fn a_published_version_edited_in_place_fails_naming_the_difference() {
         "{message}"
     );
     assert!(message.contains("never accepts them"), "{message}");
-    let again = update_lock::<edited::Events>(&path).expect_err("an update does not accept edits");
-    assert!(matches!(
-        again,
-        LockError::Mismatch {
-            only_new_versions: false,
-            ..
-        }
-    ));
+    assert_an_update_never_accepts::<edited::Events>(&path);
 }
 
 #[test]
@@ -527,17 +536,7 @@ fn deleting_a_removed_attribute_fails_and_says_to_restore_it() {
         assert!(message.contains(part), "{part:?} in {message}");
     }
     assert!(!message.contains("v0"), "{message}");
-    let again = update_lock::<only_deposited::Events>(&path).expect_err("never accepted");
-    assert!(
-        matches!(
-            again,
-            LockError::Mismatch {
-                only_new_versions: false,
-                ..
-            }
-        ),
-        "{again}"
-    );
+    assert_an_update_never_accepts::<only_deposited::Events>(&path);
 }
 
 #[test]
@@ -561,17 +560,7 @@ fn narrowing_a_removal_to_some_versions_fails_and_says_to_restore_it() {
         "{message}"
     );
     assert!(!message.contains("decodes again"), "{message}");
-    let again = update_lock::<audit_removed_at_v1::Events>(&path).expect_err("never accepted");
-    assert!(
-        matches!(
-            again,
-            LockError::Mismatch {
-                only_new_versions: false,
-                ..
-            }
-        ),
-        "{again}"
-    );
+    assert_an_update_never_accepts::<audit_removed_at_v1::Events>(&path);
 }
 
 #[test]
