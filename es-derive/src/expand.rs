@@ -100,6 +100,7 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
                     read_newer: #read_newer,
                 };
 
+                #[inline]
                 fn upcast_from_version(
                     version: u32,
                     payload: _es::codec::RawPayload<'_>,
@@ -136,6 +137,7 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
                     _es::__private::decode_struct::<Self>(&_es::StoredEventRef::from(stored))
                 }
 
+                #[inline]
                 fn decode_ref(
                     stored: &_es::StoredEventRef<'_>,
                 ) -> ::core::result::Result<_es::Decoded<Self>, _es::DecodeError> {
@@ -314,6 +316,7 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                     <Self as _es::Event>::decode_ref(&_es::StoredEventRef::from(stored))
                 }
 
+                #[inline]
                 fn decode_ref(
                     stored: &_es::StoredEventRef<'_>,
                 ) -> ::core::result::Result<_es::Decoded<Self>, _es::DecodeError> {
@@ -392,6 +395,7 @@ fn typed_dispatch(e: &EventEnum<'_>) -> TokenStream {
     let ty = e.variants.iter().map(|v| v.ty);
     quote! {
         /// Decodes a stored `(event type, version)` through the variant whose chain contains it.
+        #[inline]
         fn __es_decode_typed(
             event_type: &str,
             version: u32,

@@ -115,6 +115,7 @@ impl RawPayload<'_> {
     /// [`UpcastError::MalformedJson`] when the text is not JSON; [`UpcastError::WrongField`]
     /// naming the field, or [`UpcastError::WrongShape`] when no field can be named, when it is
     /// JSON but not a `T`.
+    #[inline]
     pub fn parse<T: DeserializeOwned>(self) -> Result<T, UpcastError> {
         match self {
             RawPayload::Json(bytes) => {

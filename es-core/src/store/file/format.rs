@@ -235,6 +235,7 @@ impl FrameHeader {
     }
 
     /// Decodes and checks a header; `bytes` must hold at least [`FRAME_HEADER_LEN`] bytes.
+    #[inline]
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, Damage> {
         if bytes.len() < FRAME_HEADER_LEN {
             return Err(Damage::HeaderTruncated {
@@ -274,6 +275,7 @@ impl FrameHeader {
     }
 
     /// Checks the body's checksum; `body` is exactly [`FrameHeader::body_len`] bytes.
+    #[inline]
     pub(crate) fn check_body(&self, body: &[u8]) -> Result<(), Damage> {
         if crc32c::crc32c(body) == self.body_crc {
             Ok(())
@@ -323,6 +325,7 @@ impl FrameHeader {
 impl FrameHeader {
     /// The event of a checked body, borrowed from it. The metadata stays JSON text: it is
     /// checked to be an object's text (or empty) by its first and last bytes, not parsed.
+    #[inline]
     pub(crate) fn decode_event_ref<'a>(
         &self,
         body: &'a [u8],
@@ -357,6 +360,7 @@ impl FrameHeader {
     }
 }
 
+#[inline]
 fn split(bytes: &[u8], at: usize) -> Result<(&[u8], &[u8]), Damage> {
     if at <= bytes.len() {
         Ok(bytes.split_at(at))

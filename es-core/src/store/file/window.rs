@@ -45,6 +45,7 @@ impl Window {
 
     /// [`get`](Self::get), but the slice goes on to the end of the buffered bytes (never past
     /// `limit`): a caller reading a frame's header sees whether the rest is buffered too.
+    #[inline]
     pub(crate) fn get_rest(
         &mut self,
         file: &dyn LogFile,
@@ -59,6 +60,7 @@ impl Window {
 
     /// The `len` buffered bytes at `offset`, which a [`get_rest`](Self::get_rest) at `offset`
     /// returned; fewer when they are not buffered.
+    #[inline]
     pub(crate) fn buffered(&self, offset: u64, len: usize) -> &[u8] {
         let Some(from) = offset
             .checked_sub(self.start)
