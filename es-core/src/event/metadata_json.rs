@@ -251,9 +251,11 @@ impl Metadata {
 impl Default for Metadata {
     /// The empty object, `{}`.
     fn default() -> Self {
+        // Parsed when asked, like any other text: filling the cell costs each event read
+        // without metadata more than parsing `{}` costs the rare caller that asks.
         Self {
             text: Cow::Borrowed("{}"),
-            parsed: OnceLock::from(Map::new()),
+            parsed: OnceLock::new(),
         }
     }
 }
