@@ -7,8 +7,9 @@ use crate::codec::{
     ChainLink, Decoding, RawEvent, RawPayload, RawUpcaster, UpcastError, VersionInfo,
     VersionedEvent,
 };
+use crate::event::TextRead;
 use crate::{
-    DecodeError, DecodeErrorKind, Decoded, Event, RawUpcastOutputError, StoredEvent,
+    DecodeError, DecodeErrorKind, Decoded, Event, JsonPayload, RawUpcastOutputError, StoredEvent,
     StoredEventRef, UnfitPayload,
 };
 
@@ -274,26 +275,53 @@ pub fn decode_raw<E: Event>(
     upcaster: RawUpcaster,
     typed: TypedDispatch<E>,
 ) -> Result<Decoded<E>, DecodeError> {
-    let payload = serde_json::from_slice(stored.payload)
-        .map_err(|e| from_upcast(stored, UpcastError::from_json(e)))?;
+    // The upcaster sees the whole stored event: an owned copy only when it was borrowed from a
+    // read buffer, and only for the tags it rewrites.
+    stored.with_whole(|whole| upcast_raw(stored, whole, upcaster_name, upcaster, typed))?
+}
+
+/// [`decode_raw`], with the whole stored event.
+fn upcast_raw<E: Event>(
+    stored: &StoredEventRef<'_>,
+    whole: &StoredEvent,
+    upcaster_name: &'static str,
+    upcaster: RawUpcaster,
+    typed: TypedDispatch<E>,
+) -> Result<Decoded<E>, DecodeError> {
+    // The payload stays text: an upcaster that passes it on unchanged costs no JSON value, and
+    // stored text that is not JSON is found where it is read (below, or by the typed parse of
+    // an output that passes it on).
     let input = RawEvent {
         event_type: stored.event_type.to_owned(),
         schema_version: stored.schema_version,
-        payload,
+        payload: JsonPayload::from_stored_text(stored.payload),
     };
-    // The upcaster sees the whole stored event: an owned copy only when it was borrowed from a
-    // read buffer, and only for the tags it rewrites.
-    let whole = stored.whole()?;
-    let outputs = upcaster(input, &whole).map_err(|source| {
-        DecodeError::at(
-            stored,
-            DecodeErrorKind::UpcastFailed {
-                from: upcaster_name,
-                source,
-            },
-        )
+    let (upcast, text_read) = JsonPayload::watch_stored_text(|| upcaster(input, whole));
+    if text_read == TextRead::Malformed {
+        return Err(malformed(stored));
+    }
+    let outputs = upcast.map_err(|source| {
+        if is_json(stored.payload) {
+            DecodeError::at(
+                stored,
+                DecodeErrorKind::UpcastFailed {
+                    from: upcaster_name,
+                    source,
+                },
+            )
+        } else {
+            malformed(stored)
+        }
     })?;
-    let mut events = Vec::with_capacity(outputs.len());
+    // A stored payload that is not JSON fails whatever the upcaster did with it: an output that
+    // passes its text on finds out when parsed; otherwise it is checked here, unless the
+    // upcaster parsed it whole already.
+    let passed_on = outputs.iter().any(|o| o.payload.stored_text().is_some());
+    if text_read == TextRead::Untouched && !passed_on && !is_json(stored.payload) {
+        return Err(malformed(stored));
+    }
+    // One output, the usual case, needs no vector.
+    let (mut first, mut rest) = (None, Vec::new());
     for (
         index,
         RawEvent {
@@ -309,14 +337,32 @@ pub fn decode_raw<E: Event>(
         {
             (DecodeErrorKind::RawUpcastReentry, None)
         } else {
-            match typed(&event_type, version, RawPayload::Value(payload)) {
+            let decoded = match payload.stored_text() {
+                Some(text) => {
+                    let decoded = typed(&event_type, version, RawPayload::Json(text));
+                    payload.recycle();
+                    decoded
+                }
+                None => typed(
+                    &event_type,
+                    version,
+                    RawPayload::Value(payload.into_value()),
+                ),
+            };
+            match decoded {
                 Some(Ok(event)) => {
-                    events.push(event);
+                    if first.is_none() {
+                        first = Some(event);
+                    } else {
+                        rest.push(event);
+                    }
                     continue;
                 }
                 Some(Err(error)) => match DecodeErrorKind::from_upcast(error) {
+                    // An output passed the stored text on, and it is not JSON.
+                    (DecodeErrorKind::MalformedJson(_), _) => return Err(malformed(stored)),
                     (cause @ DecodeErrorKind::WrongShape(_), None) => {
-                        let field = raw_output_field(&whole, upcaster, index, typed);
+                        let field = raw_output_field(whole, upcaster, index, typed);
                         (cause, field)
                     }
                     named => named,
@@ -335,7 +381,33 @@ pub fn decode_raw<E: Event>(
         )
         .with_field(field));
     }
-    Ok(Decoded::many(events))
+    Ok(match first {
+        None => Decoded::none(),
+        Some(first) if rest.is_empty() => Decoded::one(first),
+        Some(first) => {
+            rest.insert(0, first);
+            Decoded::many(rest)
+        }
+    })
+}
+
+/// Whether `text` is JSON; asked only when a raw upcaster failed or left its payload unread.
+#[cold]
+fn is_json(text: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+/// The error of a stored payload that is not JSON.
+#[cold]
+fn malformed(stored: &StoredEventRef<'_>) -> DecodeError {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(stored.payload) {
+        Err(error) => from_upcast(stored, UpcastError::from_json(error)),
+        // Unreachable: called only for text that did not parse.
+        Ok(_) => DecodeError::at(
+            stored,
+            DecodeErrorKind::MalformedJson(serde::de::Error::custom("payload is not valid JSON")),
+        ),
+    }
 }
 
 /// The field of output `index` of a raw upcaster that does not fit its version's struct.
@@ -352,7 +424,7 @@ fn raw_output_field<E>(
     let input = RawEvent {
         event_type: stored.event_type.clone(),
         schema_version: stored.schema_version,
-        payload: serde_json::from_slice(&stored.payload).ok()?,
+        payload: JsonPayload::from_stored_text(&stored.payload),
     };
     let output = upcaster(input, stored).ok()?.into_iter().nth(index)?;
     let text = serde_json::to_vec(&output.payload).ok()?;

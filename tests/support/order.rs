@@ -255,7 +255,7 @@ pub struct ItemsAddedV1 {
 /// # Errors
 /// When the payload is not an `ItemsAdded` v1.
 pub fn split_items(raw: RawEvent, _stored: &StoredEvent) -> RawUpcastResult {
-    let v1: ItemsAddedV1 = serde_json::from_value(raw.payload)?;
+    let v1: ItemsAddedV1 = raw.payload.parse()?;
     v1.items
         .into_iter()
         .map(|line| Ok(RawEvent::new("ItemAdded", 1, serde_json::to_value(line)?)))
@@ -276,7 +276,7 @@ pub struct NoteAddedV1 {
 /// # Errors
 /// When the payload is not a `NoteAdded` v1.
 pub fn note_from_context(raw: RawEvent, stored: &StoredEvent) -> RawUpcastResult {
-    let v1: NoteAddedV1 = serde_json::from_value(raw.payload)?;
+    let v1: NoteAddedV1 = raw.payload.parse()?;
     let author = stored
         .metadata_value("user")
         .and_then(serde_json::Value::as_str)

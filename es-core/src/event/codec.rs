@@ -105,7 +105,7 @@ pub trait Event: Sized {
     /// # Errors
     /// The [`DecodeError`] of [`decode`](Event::decode).
     fn decode_ref(stored: &StoredEventRef<'_>) -> Result<Decoded<Self>, DecodeError> {
-        Self::decode(&*stored.whole()?)
+        stored.with_whole(Self::decode)?
     }
 
     /// The stored `(tag, version)`s this type handles on their raw JSON form, before any typed

@@ -1,12 +1,18 @@
-//! Raw upcasting: a stored event as JSON ([`RawEvent`], [`RawPayload`]) and the enum-level
-//! [`RawUpcaster`] that rewrites it before typed decoding.
+//! Raw upcasting: a stored event as JSON ([`RawEvent`], [`JsonPayload`], [`RawPayload`]) and
+//! the enum-level [`RawUpcaster`] that rewrites it before typed decoding.
+
+use std::cell::{Cell, OnceCell};
+use std::fmt;
+use std::ops::{Deref, DerefMut};
 
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::{StoredEvent, UpcastError};
 
 /// A stored event as a [`RawUpcaster`] reads and writes it: type tag, schema version, and the
-/// payload as a JSON value.
+/// payload as JSON.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawEvent {
     /// The event type (the stored name of the type).
@@ -14,22 +20,235 @@ pub struct RawEvent {
     /// The schema version of the payload, as on [`StoredEvent`] and
     /// [`NewEvent`](crate::NewEvent).
     pub schema_version: u32,
-    /// The payload.
-    pub payload: serde_json::Value,
+    /// The payload: the stored JSON text until it is read, then a JSON value.
+    pub payload: JsonPayload,
+}
+
+/// The payload of a [`RawEvent`]: JSON that a raw upcaster reads and changes as a
+/// [`serde_json::Value`], kept as the stored text for as long as nobody looks into it.
+///
+/// - Passed on unchanged (a rename, or one output of a split), it is never turned into a
+///   value: the output's text is parsed straight into the struct of its version, as a stored
+///   event of that version would be.
+/// - Read through [`Deref`] (`payload["amount"]`, `payload.as_object()`, any method of
+///   `Value`), the text is parsed into a value once; the text stays what is passed on.
+/// - Changed through [`DerefMut`] (`payload["currency"] = json!("EUR")`, `as_object_mut()`,
+///   `take()`), it becomes that value.
+/// - [`parse`](Self::parse) deserializes a struct straight from the text, without a value in
+///   between: the fastest way for an upcaster to read an old version's struct (it takes the
+///   payload; `T::deserialize(&*payload)` reads it as a value and keeps it).
+///
+/// When the stored text is not JSON, it reads as `null`; the decode point then reports the
+/// stored event's payload as malformed JSON (`DecodeErrorKind::MalformedJson`), whatever the
+/// upcaster returned.
+///
+/// # Examples
+/// ```
+/// use es_core::JsonPayload;
+/// use serde_json::json;
+///
+/// let mut payload = JsonPayload::from(json!({ "amount": 30 }));
+/// assert_eq!(payload["amount"], 30);
+/// payload["fee"] = json!(1);
+/// assert_eq!(payload, json!({ "amount": 30, "fee": 1 }));
+/// assert_eq!(payload.into_value(), json!({ "amount": 30, "fee": 1 }));
+/// ```
+#[derive(Clone)]
+pub struct JsonPayload(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// Stored text, and its value once something read it.
+    Text {
+        text: Vec<u8>,
+        value: OnceCell<Value>,
+    },
+    Value(Value),
+}
+
+/// What a raw upcaster did with the stored text of its payload, as far as the decode point
+/// needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum TextRead {
+    /// Not parsed.
+    Untouched,
+    /// Parsed whole: it is JSON.
+    Valid,
+    /// Parsed, and it is not JSON.
+    Malformed,
+}
+
+/// The largest text buffer a thread keeps for the next stored text.
+const KEPT_TEXT: usize = 64 * 1024;
+
+thread_local! {
+    /// A text buffer for the next stored text.
+    static SPARE_TEXT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    /// What was learned of the stored texts read through [`JsonPayload`] while the decode
+    /// point watches a raw upcaster ([`JsonPayload::watch_stored_text`]).
+    static TEXT_READ: Cell<TextRead> = const { Cell::new(TextRead::Untouched) };
+}
+
+/// Notes what reading a stored text showed.
+fn note(read: TextRead) {
+    TEXT_READ.with(|seen| seen.set(seen.get().max(read)));
+}
+
+impl JsonPayload {
+    /// The stored text of a payload, not parsed yet, in the buffer the thread's last
+    /// [`recycle`](Self::recycle)d payload gave back.
+    pub(crate) fn from_stored_text(stored: &[u8]) -> Self {
+        let mut text = SPARE_TEXT.take();
+        text.clear();
+        text.extend_from_slice(stored);
+        Self(Repr::Text {
+            text,
+            value: OnceCell::new(),
+        })
+    }
+
+    /// Drops the payload, keeping a text buffer for the thread's next stored text.
+    pub(crate) fn recycle(self) {
+        if let Repr::Text { text, .. } = self.0 {
+            if text.capacity() <= KEPT_TEXT {
+                SPARE_TEXT.set(text);
+            }
+        }
+    }
+
+    /// The stored text, when the payload is still that text (it was not changed).
+    pub(crate) fn stored_text(&self) -> Option<&[u8]> {
+        match &self.0 {
+            Repr::Text { text, .. } => Some(text),
+            Repr::Value(_) => None,
+        }
+    }
+
+    /// Runs `f`, and says what it learned of the stored text it was given (on this thread; a
+    /// decode nested in `f` keeps its own answer).
+    pub(crate) fn watch_stored_text<T>(f: impl FnOnce() -> T) -> (T, TextRead) {
+        let outer = TEXT_READ.with(|seen| seen.replace(TextRead::Untouched));
+        let result = f();
+        let read = TEXT_READ.with(|seen| seen.replace(outer));
+        (result, read)
+    }
+
+    /// The payload as a JSON value.
+    #[must_use]
+    pub fn into_value(self) -> Value {
+        match self.0 {
+            Repr::Text { text, value } => value.into_inner().unwrap_or_else(|| parse_text(&text)),
+            Repr::Value(value) => value,
+        }
+    }
+
+    /// Deserializes the payload into `T`: straight from the stored text when it is unchanged,
+    /// else by moving the value's parts into `T` (as [`serde_json::from_value`]).
+    ///
+    /// # Errors
+    /// When the payload is not JSON, or not a `T`.
+    pub fn parse<T: DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        match self.0 {
+            Repr::Text { text, .. } => {
+                let parsed = serde_json::from_slice(&text);
+                match &parsed {
+                    Ok(_) => note(TextRead::Valid),
+                    Err(e) if e.is_syntax() || e.is_eof() => note(TextRead::Malformed),
+                    // JSON of another shape, perhaps not whole: nothing learned.
+                    Err(_) => {}
+                }
+                parsed
+            }
+            Repr::Value(value) => serde_json::from_value(value),
+        }
+    }
+}
+
+/// The value of a stored text; `null` when it is not JSON (which is noted).
+fn parse_text(text: &[u8]) -> Value {
+    if let Ok(value) = serde_json::from_slice(text) {
+        note(TextRead::Valid);
+        value
+    } else {
+        note(TextRead::Malformed);
+        Value::Null
+    }
+}
+
+impl From<Value> for JsonPayload {
+    fn from(value: Value) -> Self {
+        Self(Repr::Value(value))
+    }
+}
+
+impl Deref for JsonPayload {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        match &self.0 {
+            Repr::Text { text, value } => value.get_or_init(|| parse_text(text)),
+            Repr::Value(value) => value,
+        }
+    }
+}
+
+impl DerefMut for JsonPayload {
+    fn deref_mut(&mut self) -> &mut Value {
+        if let Repr::Text { text, value } = &mut self.0 {
+            let value = value.take().unwrap_or_else(|| parse_text(text));
+            self.0 = Repr::Value(value);
+        }
+        match &mut self.0 {
+            Repr::Value(value) => value,
+            // Made a value just above.
+            Repr::Text { .. } => unreachable!("a changed payload is a value"),
+        }
+    }
+}
+
+impl fmt::Debug for JsonPayload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl PartialEq for JsonPayload {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl PartialEq<Value> for JsonPayload {
+    fn eq(&self, other: &Value) -> bool {
+        **self == *other
+    }
+}
+
+impl Serialize for JsonPayload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonPayload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Value::deserialize(deserializer).map(Self::from)
+    }
 }
 
 impl RawEvent {
-    /// A raw event of `event_type` at `schema_version`.
+    /// A raw event of `event_type` at `schema_version`; `payload` is a [`serde_json::Value`]
+    /// or another raw event's [`JsonPayload`], passed on.
     #[must_use]
     pub fn new(
         event_type: impl Into<String>,
         schema_version: u32,
-        payload: serde_json::Value,
+        payload: impl Into<JsonPayload>,
     ) -> Self {
         Self {
             event_type: event_type.into(),
             schema_version,
-            payload,
+            payload: payload.into(),
         }
     }
 }
@@ -40,9 +259,11 @@ impl RawEvent {
 /// It receives the stored event as a [`RawEvent`] together with the whole [`StoredEvent`]
 /// (stream id, stream version, position, recorded-at and metadata, for a change that needs
 /// them), and returns the events it becomes, in order: one to rename or restructure, several
-/// to split, none to drop. Each output decodes through the enum's typed chains
-/// ([`RawPayload::Value`]), so it may name any tag and version a variant's chain decodes, old
-/// or current. An output that is itself a raw upcaster's input or a removed tag is an error
+/// to split, none to drop. Each output decodes through the enum's typed chains, so it may
+/// name any tag and version a variant's chain decodes, old or current; an output that passes
+/// the input's [`JsonPayload`] on unchanged is parsed from the stored text
+/// ([`RawPayload::Json`]), one that made or changed a value from that value
+/// ([`RawPayload::Value`]). An output that is itself a raw upcaster's input or a removed tag is an error
 /// ([`DecodeErrorKind::RawUpcastReentry`](crate::DecodeErrorKind::RawUpcastReentry)): raw
 /// upcasters never run on each other's output, so they cannot loop.
 ///
@@ -50,8 +271,8 @@ impl RawEvent {
 /// placed at the stored event. When an output does not fit its version's struct, the upcaster
 /// runs once more on the same stored event, to name the field that does not fit
 /// ([`DecodeError::field`](crate::DecodeError::field)): write it as a pure function of its
-/// arguments. Raw upcasters run only for their own `(tag, version)`: events
-/// of other tags and versions never reach them, and never pay for a JSON value.
+/// arguments. Raw upcasters run only for their own `(tag, version)`: events of other tags and
+/// versions never reach them, and never pay for a JSON value.
 ///
 /// # Examples
 /// ```
@@ -105,7 +326,7 @@ pub enum RawPayload<'a> {
     /// JSON text, parsed straight into the struct of its stored version.
     Json(&'a [u8]),
     /// A JSON value.
-    Value(serde_json::Value),
+    Value(Value),
 }
 
 impl RawPayload<'_> {
@@ -170,4 +391,48 @@ pub(crate) fn field_path<T: DeserializeOwned>(bytes: &[u8]) -> Option<String> {
         field.push_str(missing);
     }
     (!field.is_empty()).then_some(field)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{JsonPayload, TextRead};
+
+    #[test]
+    fn stored_text_stays_text_until_changed_and_reading_it_says_whether_it_is_json() {
+        let (payload, read) = JsonPayload::watch_stored_text(|| {
+            let payload = JsonPayload::from_stored_text(br#"{"a": [1, 2]}"#);
+            assert_eq!(payload["a"][1], 2);
+            payload
+        });
+        assert_eq!(read, TextRead::Valid);
+        assert_eq!(
+            payload.stored_text(),
+            Some(&br#"{"a": [1, 2]}"#[..]),
+            "read, not changed"
+        );
+        let mut changed = payload.clone();
+        changed["b"] = json!(true);
+        assert_eq!(changed.stored_text(), None);
+        assert_eq!(changed, json!({ "a": [1, 2], "b": true }));
+
+        let (_, read) = JsonPayload::watch_stored_text(|| JsonPayload::from_stored_text(b"{"));
+        assert_eq!(read, TextRead::Untouched, "never read");
+        let (value, read) =
+            JsonPayload::watch_stored_text(|| JsonPayload::from_stored_text(b"{").into_value());
+        assert_eq!((value, read), (json!(null), TextRead::Malformed));
+    }
+
+    #[test]
+    fn a_watch_nested_in_another_keeps_each_answer_apart() {
+        let ((), outer) = JsonPayload::watch_stored_text(|| {
+            assert!(JsonPayload::from_stored_text(b"[").is_null());
+            let ((), inner) = JsonPayload::watch_stored_text(|| {
+                assert_eq!(JsonPayload::from_stored_text(b"[1]")[0], 1);
+            });
+            assert_eq!(inner, TextRead::Valid);
+        });
+        assert_eq!(outer, TextRead::Malformed);
+    }
 }

@@ -1,6 +1,6 @@
 //! [`StoredEvent`]: an event as a store returns it.
 
-use std::borrow::Cow;
+use std::cell::RefCell;
 use std::time::SystemTime;
 
 use serde_json::Value;
@@ -144,19 +144,53 @@ impl<'a> StoredEventRef<'a> {
         metadata_from_text(self.metadata)
     }
 
-    /// The whole stored event, for a hand-written `decode` or a raw upcaster: the owned event
-    /// this one borrows from, or else an owned copy.
+    /// Lends `f` the whole stored event, for a hand-written `decode` or a raw upcaster: the
+    /// owned event this one borrows from, or else an owned copy, made in the buffers of the
+    /// thread's previous copy (a replay through a raw upcaster then copies each event without
+    /// allocating).
     ///
     /// # Errors
     /// The decode error of metadata that is not an object's text (only a hand-made event's).
-    pub(crate) fn whole(&self) -> Result<Cow<'a, StoredEvent>, crate::DecodeError> {
-        match self.owned {
-            Some(owned) => Ok(Cow::Borrowed(owned)),
-            None => self
-                .to_stored()
-                .map(Cow::Owned)
-                .map_err(|e| crate::__private::metadata_error(self, &e)),
+    pub(crate) fn with_whole<T>(
+        &self,
+        f: impl FnOnce(&StoredEvent) -> T,
+    ) -> Result<T, crate::DecodeError> {
+        if let Some(owned) = self.owned {
+            return Ok(f(owned));
         }
+        let metadata = self
+            .metadata()
+            .map_err(|e| crate::__private::metadata_error(self, &e))?;
+        let fill = |copy: &mut StoredEvent| {
+            copy.position = self.position;
+            copy.stream_id.clear();
+            copy.stream_id.push_str(self.stream_id);
+            copy.stream_version = self.stream_version;
+            copy.event_id = self.event_id;
+            copy.event_type.clear();
+            copy.event_type.push_str(self.event_type);
+            copy.schema_version = self.schema_version;
+            copy.payload.clear();
+            copy.payload.extend_from_slice(self.payload);
+            copy.metadata = metadata;
+            copy.recorded_at = self.recorded_at;
+        };
+        Ok(SPARE_COPY.with(|spare| {
+            if let Ok(mut copy) = spare.try_borrow_mut() {
+                fill(&mut copy);
+                let result = f(&copy);
+                // A large payload's buffer is not kept for the next event.
+                if copy.payload.capacity() > KEPT_PAYLOAD {
+                    copy.payload = Vec::new();
+                }
+                result
+            } else {
+                // A decode nested in `f` (a hand-written `decode` decoding another event).
+                let mut copy = empty();
+                fill(&mut copy);
+                f(&copy)
+            }
+        }))
     }
 
     /// An owned copy.
@@ -180,6 +214,29 @@ impl<'a> StoredEventRef<'a> {
         })
     }
 }
+
+thread_local! {
+    /// The copy [`StoredEventRef::with_whole`] lends, kept for its buffers.
+    static SPARE_COPY: RefCell<StoredEvent> = RefCell::new(empty());
+}
+
+/// An event with nothing allocated, to fill.
+fn empty() -> StoredEvent {
+    StoredEvent {
+        position: 0,
+        stream_id: String::new(),
+        stream_version: 0,
+        event_id: Uuid::nil(),
+        event_type: String::new(),
+        schema_version: 0,
+        payload: Vec::new(),
+        metadata: Metadata::default(),
+        recorded_at: SystemTime::UNIX_EPOCH,
+    }
+}
+
+/// The largest payload buffer a thread keeps for the next copied event.
+const KEPT_PAYLOAD: usize = 64 * 1024;
 
 impl<'a> From<&'a StoredEvent> for StoredEventRef<'a> {
     fn from(stored: &'a StoredEvent) -> Self {

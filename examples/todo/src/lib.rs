@@ -78,7 +78,7 @@ pub fn task_added_to_todo_created(
     raw: RawEvent,
     _stored: &StoredEvent,
 ) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>> {
-    let task: TaskAddedV1 = serde_json::from_value(raw.payload)?;
+    let task: TaskAddedV1 = raw.payload.parse()?;
     Ok(vec![RawEvent::new(
         "TodoCreated",
         1,
