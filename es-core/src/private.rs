@@ -281,6 +281,7 @@ pub fn decode_raw<E: Event>(
 }
 
 /// [`decode_raw`], with the whole stored event.
+#[inline]
 fn upcast_raw<E: Event>(
     stored: &StoredEventRef<'_>,
     whole: &StoredEvent,
@@ -300,7 +301,7 @@ fn upcast_raw<E: Event>(
     if text_read == TextRead::Malformed {
         return Err(malformed(stored));
     }
-    let outputs = upcast.map_err(|source| {
+    let mut outputs = upcast.map_err(|source| {
         if is_json(stored.payload) {
             DecodeError::at(
                 stored,
@@ -320,75 +321,81 @@ fn upcast_raw<E: Event>(
     if text_read == TextRead::Untouched && !passed_on && !is_json(stored.payload) {
         return Err(malformed(stored));
     }
+    let output = |index: usize, raw: RawEvent| {
+        decode_output(stored, whole, upcaster_name, upcaster, typed, index, raw)
+    };
     // One output, the usual case, needs no vector.
-    let (mut first, mut rest) = (None, Vec::new());
-    for (
-        index,
-        RawEvent {
-            event_type,
-            schema_version: version,
-            payload,
-        },
-    ) in outputs.into_iter().enumerate()
-    {
-        let (cause, field) = if E::RAW_VERSIONS
-            .iter()
-            .any(|info| info.covers(&event_type, version))
-        {
-            (DecodeErrorKind::RawUpcastReentry, None)
-        } else {
-            let decoded = match payload.stored_text() {
-                Some(text) => {
-                    let decoded = typed(&event_type, version, RawPayload::Json(text));
-                    payload.recycle();
-                    decoded
-                }
-                None => typed(
-                    &event_type,
-                    version,
-                    RawPayload::Value(payload.into_value()),
-                ),
-            };
-            match decoded {
-                Some(Ok(event)) => {
-                    if first.is_none() {
-                        first = Some(event);
-                    } else {
-                        rest.push(event);
-                    }
-                    continue;
-                }
-                Some(Err(error)) => match DecodeErrorKind::from_upcast(error) {
-                    // An output passed the stored text on, and it is not JSON.
-                    (DecodeErrorKind::MalformedJson(_), _) => return Err(malformed(stored)),
-                    (cause @ DecodeErrorKind::WrongShape(_), None) => {
-                        let field = raw_output_field(whole, upcaster, index, typed);
-                        (cause, field)
-                    }
-                    named => named,
-                },
-                None => (not_found_kind(&event_type, version, E::CHAINS, &[]), None),
-            }
-        };
-        return Err(DecodeError::at(
-            stored,
-            DecodeErrorKind::RawUpcastOutput(Box::new(RawUpcastOutputError::new(
-                upcaster_name,
-                event_type,
-                version,
-                cause,
-            ))),
-        )
-        .with_field(field));
-    }
-    Ok(match first {
-        None => Decoded::none(),
-        Some(first) if rest.is_empty() => Decoded::one(first),
-        Some(first) => {
-            rest.insert(0, first);
-            Decoded::many(rest)
+    if outputs.len() == 1 {
+        if let Some(raw) = outputs.pop() {
+            return output(0, raw).map(Decoded::one);
         }
-    })
+    }
+    let events = outputs
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| output(index, raw))
+        .collect::<Result<Vec<E>, DecodeError>>()?;
+    Ok(Decoded::many(events))
+}
+
+/// Output `index` of the raw upcaster of `stored`, decoded through the typed chains.
+#[inline]
+fn decode_output<E: Event>(
+    stored: &StoredEventRef<'_>,
+    whole: &StoredEvent,
+    upcaster_name: &'static str,
+    upcaster: RawUpcaster,
+    typed: TypedDispatch<E>,
+    index: usize,
+    raw: RawEvent,
+) -> Result<E, DecodeError> {
+    let RawEvent {
+        event_type,
+        schema_version: version,
+        payload,
+    } = raw;
+    let (cause, field) = if E::RAW_VERSIONS
+        .iter()
+        .any(|info| info.covers(&event_type, version))
+    {
+        (DecodeErrorKind::RawUpcastReentry, None)
+    } else {
+        let decoded = match payload.stored_text() {
+            Some(text) => {
+                let decoded = typed(&event_type, version, RawPayload::Json(text));
+                payload.recycle();
+                decoded
+            }
+            None => typed(
+                &event_type,
+                version,
+                RawPayload::Value(payload.into_value()),
+            ),
+        };
+        match decoded {
+            Some(Ok(event)) => return Ok(event),
+            Some(Err(error)) => match DecodeErrorKind::from_upcast(error) {
+                // The output passed the stored text on, and it is not JSON.
+                (DecodeErrorKind::MalformedJson(_), _) => return Err(malformed(stored)),
+                (cause @ DecodeErrorKind::WrongShape(_), None) => {
+                    let field = raw_output_field(whole, upcaster, index, typed);
+                    (cause, field)
+                }
+                named => named,
+            },
+            None => (not_found_kind(&event_type, version, E::CHAINS, &[]), None),
+        }
+    };
+    Err(DecodeError::at(
+        stored,
+        DecodeErrorKind::RawUpcastOutput(Box::new(RawUpcastOutputError::new(
+            upcaster_name,
+            event_type,
+            version,
+            cause,
+        ))),
+    )
+    .with_field(field))
 }
 
 /// Whether `text` is JSON; asked only when a raw upcaster failed or left its payload unread.

@@ -322,6 +322,10 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                 ) -> ::core::result::Result<_es::Decoded<Self>, _es::DecodeError> {
                     let event_type = stored.event_type;
                     let version = stored.schema_version;
+                    // A raw upcaster's input is never in a typed chain (checked at compile
+                    // time), so it is looked for first: a version and a tag compared per
+                    // upcaster instead of every chain walked for a tag none of them has.
+                    #(#raw_upcasts)*
                     if let ::core::option::Option::Some(result) = __es_decode_typed(
                         event_type,
                         version,
@@ -331,7 +335,6 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                             .map(_es::Decoded::one)
                             .map_err(|error| _es::__private::from_upcast(stored, error));
                     }
-                    #(#raw_upcasts)*
                     #(#removed)*
                     if let ::core::option::Option::Some(result) =
                         _es::__private::decode_newer::<Self>(stored, __es_decode_typed)
@@ -366,7 +369,7 @@ fn raw_upcast_arm(raw: &RawUpcast) -> TokenStream {
         }
     };
     quote! {
-        if event_type == #event_type && version == #version {
+        if version == #version && event_type == #event_type {
             return _es::__private::decode_raw::<Self>(stored, #name, #upcaster, __es_decode_typed);
         }
     }

@@ -151,6 +151,7 @@ impl<'a> StoredEventRef<'a> {
     ///
     /// # Errors
     /// The decode error of metadata that is not an object's text (only a hand-made event's).
+    #[inline]
     pub(crate) fn with_whole<T>(
         &self,
         f: impl FnOnce(&StoredEvent) -> T,
