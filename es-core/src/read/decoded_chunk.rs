@@ -6,6 +6,7 @@
 //! [`Envelope`]s for the APIs that give them out, or, for borrowed replays, the decoded events
 //! with the chunk's stream ids and metadata gathered in one text buffer.
 
+use std::collections::VecDeque;
 use std::ops::{ControlFlow, Range};
 use std::time::SystemTime;
 
@@ -89,14 +90,15 @@ impl<E: Event> ChunkSink<E> for Vec<Envelope<E>> {
 /// every later allocation then takes its slow path).
 pub(crate) struct Recycled<T> {
     live: Vec<T>,
-    stale: Vec<T>,
+    /// The previous use's events, oldest first.
+    stale: VecDeque<T>,
 }
 
 impl<T> Default for Recycled<T> {
     fn default() -> Self {
         Self {
             live: Vec::new(),
-            stale: Vec::new(),
+            stale: VecDeque::new(),
         }
     }
 }
@@ -107,17 +109,18 @@ impl<T> Recycled<T> {
         &self.live
     }
 
-    /// Makes the live events stale, to be freed one by one as new ones come.
+    /// Makes the live events stale, to be freed one by one, oldest first, as new ones come.
+    /// Neither moves an event: the buffers change hands (an empty queue's buffer becomes the
+    /// new live vector, the live vector the new queue).
     fn recycle(&mut self) {
         self.stale.clear();
-        std::mem::swap(&mut self.live, &mut self.stale);
-        // Freed from the end: reverse, so the oldest events go first, as they were made.
-        self.stale.reverse();
+        let spare = Vec::from(std::mem::take(&mut self.stale));
+        self.stale = VecDeque::from(std::mem::replace(&mut self.live, spare));
     }
 
     /// Frees one stale event, if any is left.
     fn free_one(&mut self) {
-        self.stale.pop();
+        self.stale.pop_front();
     }
 
     fn push(&mut self, event: T) {
