@@ -90,6 +90,28 @@ pub fn child_runs(args: &[&str], runs: usize) -> Vec<ChildReport> {
     (0..runs).map(|_| run_child(args)).collect()
 }
 
+/// [`child_runs`] for several measurements compared with each other, taken in turns: each
+/// warmed up once, then `runs` rounds of one run of each. A machine whose speed drifts during
+/// the minutes they take (a shared virtual machine's does) then slows them alike, where
+/// measuring one after the other puts the drift into their ratios. Returns the reports of
+/// each measurement, in the order given.
+#[must_use]
+pub fn child_runs_in_turns(measurements: &[Vec<String>], runs: usize) -> Vec<Vec<ChildReport>> {
+    fn args(m: &[String]) -> Vec<&str> {
+        m.iter().map(String::as_str).collect()
+    }
+    for m in measurements {
+        let _warm_up = run_child(&args(m));
+    }
+    let mut reports = vec![Vec::with_capacity(runs); measurements.len()];
+    for _ in 0..runs {
+        for (m, reports) in measurements.iter().zip(&mut reports) {
+            reports.push(run_child(&args(m)));
+        }
+    }
+    reports
+}
+
 /// The median of one key over several reports.
 ///
 /// # Panics

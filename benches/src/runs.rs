@@ -10,7 +10,9 @@ use es_core::Durability;
 use es_core::{EventStore, ExpectedVersion, FileStore, NewEvent, Repository};
 
 use crate::domain::{new_event, Generation, ShopTotals};
-use crate::measure::{child_runs, max_of, median, median_of, seconds, ChildReport};
+use crate::measure::{
+    child_runs, child_runs_in_turns, max_of, median, median_of, seconds, ChildReport,
+};
 use crate::sqlite_log;
 use crate::table::{Figure, Row, Target};
 
@@ -191,13 +193,6 @@ pub(crate) fn write_log(path: &Path, scale: &Scale, generation: Generation) {
     }
 }
 
-/// One replay measurement in fresh processes: its events per second (median) and reports.
-fn replay_child(args: &[&str], runs: usize) -> (f64, Vec<ChildReport>) {
-    let reports = child_runs(args, runs);
-    let events = median_of(&reports, "events");
-    (events / median_of(&reports, "secs"), reports)
-}
-
 /// Every engine and generation holds the same facts, so every replay must fold them into the
 /// same totals: a harness that compared different work would be worthless.
 fn assert_same_totals(reports: &[&Vec<ChildReport>]) {
@@ -208,23 +203,59 @@ fn assert_same_totals(reports: &[&Vec<ChildReport>]) {
     );
 }
 
+/// The child measurements of the replay rows, in the order [`replays`] reads their reports.
+fn replay_measurements(n: &str, dir: &Path) -> [Vec<String>; 11] {
+    let stored = |engine: &str, name: &str| {
+        ["replay", engine, path_arg(&dir.join(name))]
+            .map(str::to_owned)
+            .to_vec()
+    };
+    let bare = |generation: &str, threads: &str| {
+        ["bare", n, generation, threads].map(str::to_owned).to_vec()
+    };
+    [
+        stored("file-par", "log-v1"),
+        stored("file-seq", "log-v1"),
+        stored("sqlite", "v1.sqlite"),
+        stored("file-read", "log-v1"),
+        stored("file-read-owned", "log-v1"),
+        stored("file-seq", "log-current"),
+        stored("file-par", "log-current"),
+        stored("file-seq", "log-legacy"),
+        bare("v1", "1"),
+        bare("current", "1"),
+        bare("v1", "2"),
+    ]
+}
+
+/// Every replay and its peers, taken in turns (so that a drift of the machine's speed during
+/// the minutes they take does not end up in their ratios): the events per second (median) and
+/// reports of each, in the order of [`replay_measurements`].
+fn replay_rates(n: &str, dir: &Path, runs: usize) -> impl Iterator<Item = (f64, Vec<ChildReport>)> {
+    child_runs_in_turns(&replay_measurements(n, dir), runs)
+        .into_iter()
+        .map(|reports| {
+            let events = median_of(&reports, "events");
+            (events / median_of(&reports, "secs"), reports)
+        })
+}
+
 fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
     let n = scale.events.to_string();
     let runs = scale.runs;
-    let stored = |engine: &str, name: &str| {
-        replay_child(&["replay", engine, path_arg(&dir.join(name))], runs)
-    };
-    let (par_v1, par_v1_reports) = stored("file-par", "log-v1");
-    let (seq_v1, seq_v1_reports) = stored("file-seq", "log-v1");
-    let (sqlite_v1, sqlite_reports) = stored("sqlite", "v1.sqlite");
-    let (read_v1, _) = stored("file-read", "log-v1");
-    let (read_owned_v1, _) = stored("file-read-owned", "log-v1");
-    let (seq_current, current_reports) = stored("file-seq", "log-current");
-    let (par_current, _) = stored("file-par", "log-current");
-    let (seq_legacy, legacy_reports) = stored("file-seq", "log-legacy");
-    let (bare_v1, bare_reports) = replay_child(&["bare", &n, "v1"], runs);
-    let (bare_current, _) = replay_child(&["bare", &n, "current"], runs);
-    let (bare_two_v1, bare_two_reports) = replay_child(&["bare", &n, "v1", "2"], runs);
+    let mut taken = replay_rates(&n, dir, runs);
+    let mut next = || taken.next().expect("a report per measurement");
+    let (par_v1, par_v1_reports) = next();
+    let (seq_v1, seq_v1_reports) = next();
+    let (sqlite_v1, sqlite_reports) = next();
+    let (read_v1, _) = next();
+    let (read_owned_v1, _) = next();
+    let (seq_current, current_reports) = next();
+    let (par_current, _) = next();
+    let (seq_legacy, legacy_reports) = next();
+    let (bare_v1, bare_reports) = next();
+    let (bare_current, _) = next();
+    let (bare_two_v1, bare_two_reports) = next();
     assert_same_totals(&[
         &par_v1_reports,
         &seq_v1_reports,
