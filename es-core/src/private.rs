@@ -277,125 +277,130 @@ pub fn decode_raw<E: Event>(
 ) -> Result<Decoded<E>, DecodeError> {
     // The upcaster sees the whole stored event: an owned copy only when it was borrowed from a
     // read buffer, and only for the tags it rewrites.
-    stored.with_whole(|whole| upcast_raw(stored, whole, upcaster_name, upcaster, typed))?
-}
-
-/// [`decode_raw`], with the whole stored event.
-#[inline]
-fn upcast_raw<E: Event>(
-    stored: &StoredEventRef<'_>,
-    whole: &StoredEvent,
-    upcaster_name: &'static str,
-    upcaster: RawUpcaster,
-    typed: TypedDispatch<E>,
-) -> Result<Decoded<E>, DecodeError> {
-    // The payload stays text: an upcaster that passes it on unchanged costs no JSON value, and
-    // stored text that is not JSON is found where it is read (below, or by the typed parse of
-    // an output that passes it on).
-    let input = RawEvent {
-        event_type: stored.event_type.to_owned(),
-        schema_version: stored.schema_version,
-        payload: JsonPayload::from_stored_text(stored.payload),
-    };
-    let (upcast, text_read) = JsonPayload::watch_stored_text(|| upcaster(input, whole));
-    if text_read == TextRead::Malformed {
-        return Err(malformed(stored));
-    }
-    let mut outputs = upcast.map_err(|source| {
-        if is_json(stored.payload) {
-            DecodeError::at(
-                stored,
-                DecodeErrorKind::UpcastFailed {
-                    from: upcaster_name,
-                    source,
-                },
-            )
-        } else {
-            malformed(stored)
-        }
-    })?;
-    // A stored payload that is not JSON fails whatever the upcaster did with it: an output that
-    // passes its text on finds out when parsed; otherwise it is checked here, unless the
-    // upcaster parsed it whole already.
-    let passed_on = outputs.iter().any(|o| o.payload.stored_text().is_some());
-    if text_read == TextRead::Untouched && !passed_on && !is_json(stored.payload) {
-        return Err(malformed(stored));
-    }
-    let output = |index: usize, raw: RawEvent| {
-        decode_output(stored, whole, upcaster_name, upcaster, typed, index, raw)
-    };
-    // One output, the usual case, needs no vector.
-    if outputs.len() == 1 {
-        if let Some(raw) = outputs.pop() {
-            return output(0, raw).map(Decoded::one);
-        }
-    }
-    let events = outputs
-        .into_iter()
-        .enumerate()
-        .map(|(index, raw)| output(index, raw))
-        .collect::<Result<Vec<E>, DecodeError>>()?;
-    Ok(Decoded::many(events))
-}
-
-/// Output `index` of the raw upcaster of `stored`, decoded through the typed chains.
-#[inline]
-fn decode_output<E: Event>(
-    stored: &StoredEventRef<'_>,
-    whole: &StoredEvent,
-    upcaster_name: &'static str,
-    upcaster: RawUpcaster,
-    typed: TypedDispatch<E>,
-    index: usize,
-    raw: RawEvent,
-) -> Result<E, DecodeError> {
-    let RawEvent {
-        event_type,
-        schema_version: version,
-        payload,
-    } = raw;
-    let (cause, field) = if E::RAW_VERSIONS
-        .iter()
-        .any(|info| info.covers(&event_type, version))
-    {
-        (DecodeErrorKind::RawUpcastReentry, None)
-    } else {
-        let decoded = match payload.stored_text() {
-            Some(text) => {
-                let decoded = typed(&event_type, version, RawPayload::Json(text));
-                payload.recycle();
-                decoded
-            }
-            None => typed(
-                &event_type,
-                version,
-                RawPayload::Value(payload.into_value()),
-            ),
-        };
-        match decoded {
-            Some(Ok(event)) => return Ok(event),
-            Some(Err(error)) => match DecodeErrorKind::from_upcast(error) {
-                // The output passed the stored text on, and it is not JSON.
-                (DecodeErrorKind::MalformedJson(_), _) => return Err(malformed(stored)),
-                (cause @ DecodeErrorKind::WrongShape(_), None) => {
-                    let field = raw_output_field(whole, upcaster, index, typed);
-                    (cause, field)
-                }
-                named => named,
-            },
-            None => (not_found_kind(&event_type, version, E::CHAINS, &[]), None),
-        }
-    };
-    Err(DecodeError::at(
-        stored,
-        DecodeErrorKind::RawUpcastOutput(Box::new(RawUpcastOutputError::new(
+    stored.with_whole(|whole| {
+        RawStep {
+            stored,
+            whole,
             upcaster_name,
+            upcaster,
+            typed,
+        }
+        .decode()
+    })?
+}
+
+/// A stored event through its raw upcaster, and what the outputs decode through.
+struct RawStep<'s, 'a, E> {
+    stored: &'s StoredEventRef<'a>,
+    whole: &'s StoredEvent,
+    upcaster_name: &'static str,
+    upcaster: RawUpcaster,
+    typed: TypedDispatch<E>,
+}
+
+impl<E: Event> RawStep<'_, '_, E> {
+    /// [`decode_raw`], with the whole stored event.
+    #[inline]
+    fn decode(&self) -> Result<Decoded<E>, DecodeError> {
+        let stored = self.stored;
+        // The payload stays text: an upcaster that passes it on unchanged costs no JSON value,
+        // and stored text that is not JSON is found where it is read (below, or by the typed
+        // parse of an output that passes it on).
+        let input = RawEvent {
+            event_type: stored.event_type.to_owned(),
+            schema_version: stored.schema_version,
+            payload: JsonPayload::from_stored_text(stored.payload),
+        };
+        let (upcast, text_read) =
+            JsonPayload::watch_stored_text(|| (self.upcaster)(input, self.whole));
+        if text_read == TextRead::Malformed {
+            return Err(malformed(stored));
+        }
+        let mut outputs = upcast.map_err(|source| {
+            if is_json(stored.payload) {
+                DecodeError::at(
+                    stored,
+                    DecodeErrorKind::UpcastFailed {
+                        from: self.upcaster_name,
+                        source,
+                    },
+                )
+            } else {
+                malformed(stored)
+            }
+        })?;
+        // A stored payload that is not JSON fails whatever the upcaster did with it: an output
+        // that passes its text on finds out when parsed; otherwise it is checked here, unless
+        // the upcaster parsed it whole already.
+        let passed_on = outputs.iter().any(|o| o.payload.stored_text().is_some());
+        if text_read == TextRead::Untouched && !passed_on && !is_json(stored.payload) {
+            return Err(malformed(stored));
+        }
+        // One output, the usual case, needs no vector.
+        if outputs.len() == 1 {
+            if let Some(raw) = outputs.pop() {
+                return self.output(0, raw).map(Decoded::one);
+            }
+        }
+        let events = outputs
+            .into_iter()
+            .enumerate()
+            .map(|(index, raw)| self.output(index, raw))
+            .collect::<Result<Vec<E>, DecodeError>>()?;
+        Ok(Decoded::many(events))
+    }
+
+    /// Output `index` of the upcaster, decoded through the typed chains.
+    #[inline]
+    fn output(&self, index: usize, raw: RawEvent) -> Result<E, DecodeError> {
+        let RawEvent {
             event_type,
-            version,
-            cause,
-        ))),
-    )
-    .with_field(field))
+            schema_version: version,
+            payload,
+        } = raw;
+        let (cause, field) = if E::RAW_VERSIONS
+            .iter()
+            .any(|info| info.covers(&event_type, version))
+        {
+            (DecodeErrorKind::RawUpcastReentry, None)
+        } else {
+            let decoded = match payload.stored_text() {
+                Some(text) => {
+                    let decoded = (self.typed)(&event_type, version, RawPayload::Json(text));
+                    payload.recycle();
+                    decoded
+                }
+                None => (self.typed)(
+                    &event_type,
+                    version,
+                    RawPayload::Value(payload.into_value()),
+                ),
+            };
+            match decoded {
+                Some(Ok(event)) => return Ok(event),
+                Some(Err(error)) => match DecodeErrorKind::from_upcast(error) {
+                    // The output passed the stored text on, and it is not JSON.
+                    (DecodeErrorKind::MalformedJson(_), _) => return Err(malformed(self.stored)),
+                    (cause @ DecodeErrorKind::WrongShape(_), None) => {
+                        let field = raw_output_field(self.whole, self.upcaster, index, self.typed);
+                        (cause, field)
+                    }
+                    named => named,
+                },
+                None => (not_found_kind(&event_type, version, E::CHAINS, &[]), None),
+            }
+        };
+        Err(DecodeError::at(
+            self.stored,
+            DecodeErrorKind::RawUpcastOutput(Box::new(RawUpcastOutputError::new(
+                self.upcaster_name,
+                event_type,
+                version,
+                cause,
+            ))),
+        )
+        .with_field(field))
+    }
 }
 
 /// Whether `text` is JSON; asked only when a raw upcaster failed or left its payload unread.

@@ -187,15 +187,11 @@ fn a_payload_passed_on_is_parsed_from_the_stored_text_and_a_changed_one_from_its
 }
 
 /// An error and its sources, one after the other.
-fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    std::iter::successors(Some(error), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 fn stored(payload: &[u8]) -> StoredEvent {
