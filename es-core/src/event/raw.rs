@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::stored_event::KEPT_PAYLOAD;
 use crate::{StoredEvent, UpcastError};
 
 /// A stored event as a [`RawUpcaster`] reads and writes it: type tag, schema version, and the
@@ -78,9 +79,6 @@ pub(crate) enum TextRead {
     Malformed,
 }
 
-/// The largest text buffer a thread keeps for the next stored text.
-const KEPT_TEXT: usize = 64 * 1024;
-
 thread_local! {
     /// A text buffer for the next stored text.
     static SPARE_TEXT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
@@ -110,7 +108,7 @@ impl JsonPayload {
     /// Drops the payload, keeping a text buffer for the thread's next stored text.
     pub(crate) fn recycle(self) {
         if let Repr::Text { text, .. } = self.0 {
-            if text.capacity() <= KEPT_TEXT {
+            if text.capacity() <= KEPT_PAYLOAD {
                 SPARE_TEXT.set(text);
             }
         }

@@ -236,8 +236,9 @@ fn empty() -> StoredEvent {
     }
 }
 
-/// The largest payload buffer a thread keeps for the next copied event.
-const KEPT_PAYLOAD: usize = 64 * 1024;
+/// The largest payload buffer a thread keeps for the next event it copies or lends to a raw
+/// upcaster: larger ones are freed, so a rare large event does not stay in memory.
+pub(crate) const KEPT_PAYLOAD: usize = 64 * 1024;
 
 impl<'a> From<&'a StoredEvent> for StoredEventRef<'a> {
     fn from(stored: &'a StoredEvent) -> Self {
@@ -267,4 +268,69 @@ pub(crate) fn metadata_from_text(text: &[u8]) -> Result<Metadata, MetadataError>
         .ok_or(MetadataError::NotAnObject {
             kind: "text that is not a JSON object",
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use uuid::Uuid;
+
+    use super::{StoredEventRef, KEPT_PAYLOAD, SPARE_COPY};
+
+    fn borrowed(payload: &[u8]) -> StoredEventRef<'_> {
+        StoredEventRef::from_parts(
+            7,
+            "acc-1",
+            2,
+            Uuid::nil(),
+            "Deposited",
+            1,
+            payload,
+            br#"{"k":1}"#,
+            SystemTime::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn a_lent_copy_is_the_event_and_keeps_its_buffers_for_the_next_unless_large() {
+        let small = br#"{"amount":30}"#;
+        let copied = borrowed(small)
+            .with_whole(super::StoredEvent::clone)
+            .expect("copies");
+        assert_eq!(
+            (
+                copied.position,
+                copied.stream_id.as_str(),
+                copied.stream_version
+            ),
+            (7, "acc-1", 2)
+        );
+        assert_eq!(
+            (copied.event_type.as_str(), copied.schema_version),
+            ("Deposited", 1)
+        );
+        assert_eq!(
+            (copied.payload.as_slice(), copied.metadata.as_str()),
+            (&small[..], r#"{"k":1}"#)
+        );
+        assert!(SPARE_COPY.with(|spare| spare.borrow().payload.capacity()) >= small.len());
+
+        let large = vec![b' '; KEPT_PAYLOAD + 1];
+        let len = borrowed(&large)
+            .with_whole(|whole| whole.payload.len())
+            .expect("copies");
+        assert_eq!(len, KEPT_PAYLOAD + 1);
+        assert_eq!(
+            SPARE_COPY.with(|spare| spare.borrow().payload.capacity()),
+            0
+        );
+
+        // Lent again while lent (a hand-written decode decoding another event): a fresh copy.
+        let nested = borrowed(small)
+            .with_whole(|_| borrowed(b"[]").with_whole(|inner| inner.payload.clone()))
+            .expect("copies")
+            .expect("copies");
+        assert_eq!(nested, b"[]");
+    }
 }
