@@ -162,23 +162,9 @@ impl<'a> StoredEventRef<'a> {
         let metadata = self
             .metadata()
             .map_err(|e| crate::__private::metadata_error(self, &e))?;
-        let fill = |copy: &mut StoredEvent| {
-            copy.position = self.position;
-            copy.stream_id.clear();
-            copy.stream_id.push_str(self.stream_id);
-            copy.stream_version = self.stream_version;
-            copy.event_id = self.event_id;
-            copy.event_type.clear();
-            copy.event_type.push_str(self.event_type);
-            copy.schema_version = self.schema_version;
-            copy.payload.clear();
-            copy.payload.extend_from_slice(self.payload);
-            copy.metadata = metadata;
-            copy.recorded_at = self.recorded_at;
-        };
         Ok(SPARE_COPY.with(|spare| {
             if let Ok(mut copy) = spare.try_borrow_mut() {
-                fill(&mut copy);
+                self.copy_into(&mut copy, metadata);
                 let result = f(&copy);
                 // A large payload's buffer is not kept for the next event.
                 if copy.payload.capacity() > KEPT_PAYLOAD {
@@ -188,10 +174,38 @@ impl<'a> StoredEventRef<'a> {
             } else {
                 // A decode nested in `f` (a hand-written `decode` decoding another event).
                 let mut copy = empty();
-                fill(&mut copy);
+                self.copy_into(&mut copy, metadata);
                 f(&copy)
             }
         }))
+    }
+
+    /// Makes `copy` this event, in its buffers, with `metadata` (this event's, owned). Every
+    /// field is named, so a field added to `StoredEvent` must be copied here too.
+    fn copy_into(&self, copy: &mut StoredEvent, metadata: Metadata) {
+        let StoredEvent {
+            position,
+            stream_id,
+            stream_version,
+            event_id,
+            event_type,
+            schema_version,
+            payload,
+            metadata: copied_metadata,
+            recorded_at,
+        } = copy;
+        *position = self.position;
+        stream_id.clear();
+        stream_id.push_str(self.stream_id);
+        *stream_version = self.stream_version;
+        *event_id = self.event_id;
+        event_type.clear();
+        event_type.push_str(self.event_type);
+        *schema_version = self.schema_version;
+        payload.clear();
+        payload.extend_from_slice(self.payload);
+        *copied_metadata = metadata;
+        *recorded_at = self.recorded_at;
     }
 
     /// An owned copy.
@@ -202,17 +216,9 @@ impl<'a> StoredEventRef<'a> {
         if let Some(owned) = self.owned {
             return Ok(owned.clone());
         }
-        Ok(StoredEvent {
-            position: self.position,
-            stream_id: self.stream_id.to_owned(),
-            stream_version: self.stream_version,
-            event_id: self.event_id,
-            event_type: self.event_type.to_owned(),
-            schema_version: self.schema_version,
-            payload: self.payload.to_vec(),
-            metadata: self.metadata()?,
-            recorded_at: self.recorded_at,
-        })
+        let mut copy = empty();
+        self.copy_into(&mut copy, self.metadata()?);
+        Ok(copy)
     }
 }
 
