@@ -115,17 +115,20 @@ fn replay(engine: &str, path: &Path) {
             assert!(reset_peak_rss(), "the peak RSS can be reset");
             let secs = seconds(|| {
                 if engine == "file-par" {
-                    let chunk = std::env::var("ES_BENCH_CHUNK")
+                    // The library's default range size unless `ES_BENCH_CHUNK` says otherwise.
+                    let mut replay = ParallelReplay::new().threads(
+                        std::env::var("ES_BENCH_THREADS")
+                            .ok()
+                            .and_then(|c| c.parse().ok())
+                            .unwrap_or(2),
+                    );
+                    if let Some(chunk) = std::env::var("ES_BENCH_CHUNK")
                         .ok()
                         .and_then(|c| c.parse().ok())
-                        .unwrap_or(1024);
-                    let threads = std::env::var("ES_BENCH_THREADS")
-                        .ok()
-                        .and_then(|c| c.parse().ok())
-                        .unwrap_or(2);
-                    let outcome = ParallelReplay::new()
-                        .threads(threads)
-                        .chunk_events(chunk)
+                    {
+                        replay = replay.chunk_events(chunk);
+                    }
+                    let outcome = replay
                         .run_ref::<ShopEvent, _, _>(&store, 1, |envelope| {
                             totals.apply_event(envelope.event);
                         })

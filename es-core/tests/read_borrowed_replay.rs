@@ -206,6 +206,73 @@ fn visit_all_lends_what_read_all_returns_and_decode_ref_decodes_it_like_decode()
 }
 
 #[test]
+fn visit_range_lends_the_events_of_read_all_from_one_position_through_another() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // Segments of ~4 KiB: ranges start, end and run across segment boundaries.
+    let file = FileStore::options()
+        .durability(Durability::None)
+        .segment_size(4096)
+        .open(dir.path())
+        .expect("open");
+    let memory = MemoryStore::new();
+    let stores: [&dyn EventStore; 2] = [&file, &memory];
+    for store in stores {
+        append_log(store, 0, 300);
+        let owned: Vec<StoredEvent> = store
+            .read_all(1)
+            .expect("read")
+            .map(Result::unwrap)
+            .collect();
+        let segments = std::fs::read_dir(dir.path())
+            .expect("the store's files")
+            .count();
+        assert!(segments > 5, "{segments} files: the log spans segments");
+        for (from, through) in [
+            (1, 300),
+            (0, 1),
+            (1, 1),
+            (17, 17),
+            (1, 255),
+            (256, 300),
+            (37, 199),
+            (250, 1000),
+            (301, 400),
+            (9, 8),
+            (0, 0),
+        ] {
+            let mut lent = Vec::new();
+            store
+                .visit_range(from, through, &mut |stored| {
+                    lent.push(stored.to_stored().expect("metadata is an object"));
+                    ControlFlow::Continue(())
+                })
+                .expect("visit");
+            let expected: Vec<&StoredEvent> = owned
+                .iter()
+                .filter(|e| e.position >= from && e.position <= through)
+                .collect();
+            assert_eq!(
+                lent.iter().collect::<Vec<_>>(),
+                expected,
+                "{from}..={through}"
+            );
+        }
+        let mut first_three = Vec::new();
+        store
+            .visit_range(40, 200, &mut |stored| {
+                first_three.push(stored.position);
+                if first_three.len() == 3 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .expect("visit");
+        assert_eq!(first_three, [40, 41, 42], "stops when asked");
+    }
+}
+
+#[test]
 fn visit_stream_lends_what_read_stream_returns_and_stops_when_asked() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let store = file_store(dir.path());

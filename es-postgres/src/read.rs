@@ -46,15 +46,31 @@ impl PgStore {
     /// next page fetched while the caller works on the current one. A page that ends before
     /// its last row stopped at an append not yet committed: the read ends there, and a later
     /// read (or `wait_for_append`) picks it up.
+    ///
+    /// No row after `through` is fetched: a page asks for no more rows than are left up to it
+    /// (a replay reading the log in ranges reads each range once).
     pub(crate) fn all_pages(
         &self,
         from_position: u64,
+        through: u64,
     ) -> impl Iterator<Item = Result<StoredEvent, ReadError>> + Send + '_ {
         let mut next = from_position.max(1);
         let mut pending: Option<Pending<Result<Vec<Row>, PgError>>> = None;
+        let page_len = move |next: u64| {
+            let left = through.saturating_sub(next).saturating_add(1);
+            usize::try_from(left).map_or(self.shared.read_batch, |left| {
+                left.min(self.shared.read_batch)
+            })
+        };
         Pages::new(move || {
-            let page = pending.take().unwrap_or_else(|| self.start_page(next));
+            if next > through {
+                return Ok((Vec::new(), false));
+            }
+            let page = pending
+                .take()
+                .unwrap_or_else(|| self.start_page(next, page_len(next)));
             let rows = Runtime::wait(&page)??;
+            let first = next;
             let Some(xmin) = rows.first().map(|row| row.get::<_, i64>(10)) else {
                 return Ok((Vec::new(), false));
             };
@@ -67,9 +83,9 @@ impl PgStore {
             if settled > 0 {
                 next = placed[settled - 1].position + 1;
             }
-            let more = rows.len() == self.shared.read_batch && settled == rows.len();
+            let more = rows.len() == page_len(first) && settled == rows.len() && next <= through;
             if more {
-                pending = Some(self.start_page(next));
+                pending = Some(self.start_page(next, page_len(next)));
             }
             let events = rows[..settled]
                 .iter()
@@ -79,9 +95,9 @@ impl PgStore {
         })
     }
 
-    /// Starts fetching the page of `read_all` that begins at position `from`.
-    fn start_page(&self, from: u64) -> Pending<Result<Vec<Row>, PgError>> {
-        let limit = signed(self.shared.read_batch as u64);
+    /// Starts fetching the page of `read_all` of up to `len` rows from position `from`.
+    fn start_page(&self, from: u64, len: usize) -> Pending<Result<Vec<Row>, PgError>> {
+        let limit = signed(len as u64);
         self.start_query(
             Stmt::ReadAll,
             "read the log".to_owned(),

@@ -1,11 +1,14 @@
 //! [`PgStore`]: the event log in PostgreSQL, shared by every process that connects to it.
 
 use std::fmt;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use es_core::store::backend::{EventIter, APPEND_POLL_INTERVAL};
-use es_core::{AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError};
+use es_core::{
+    AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError, StoredEventRef,
+};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
@@ -310,7 +313,21 @@ impl EventStore for PgStore {
     }
 
     fn read_all(&self, from_position: u64) -> Result<EventIter<'_>, ReadError> {
-        Ok(Box::new(self.all_pages(from_position)))
+        Ok(Box::new(self.all_pages(from_position, u64::MAX)))
+    }
+
+    fn visit_range(
+        &self,
+        from_position: u64,
+        through_position: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
+        for stored in self.all_pages(from_position, through_position) {
+            if visit(&StoredEventRef::from(&stored?)).is_break() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn stream_version(&self, stream_id: &str) -> Result<u64, ReadError> {

@@ -1,7 +1,7 @@
 //! Reading the log in decoded chunks: the catch-up step projections, subscriptions and
 //! [`ParallelReplay`](crate::ParallelReplay) share.
 //!
-//! Events are visited borrowed from the store's read buffer ([`EventStore::visit_all`]) and
+//! Events are visited borrowed from the store's read buffer ([`EventStore::visit_range`]) and
 //! decoded there ([`Event::decode_ref`]); only what the chunk hands on is owned: owned
 //! [`Envelope`]s for the APIs that give them out, or, for borrowed replays, the decoded events
 //! with the chunk's stream ids and metadata gathered in one text buffer.
@@ -272,10 +272,8 @@ pub(crate) fn read_decoded_through<E: Event, S: EventStore + ?Sized, Out: ChunkS
     if limit == 0 {
         return chunk;
     }
-    let read = store.visit_all(after_position.saturating_add(1), &mut |stored| {
-        if stored.position > last_position {
-            return ControlFlow::Break(());
-        }
+    let first = after_position.saturating_add(1);
+    let read = store.visit_range(first, last_position, &mut |stored| {
         if let Err(e) = chunk.envelopes.decode(stored) {
             chunk.failure = Some(ChunkFailure::Decode(e));
             return ControlFlow::Break(());

@@ -53,6 +53,7 @@ macro_rules! event_store_conformance {
             append_assigns_versions_from_one_and_growing_positions,
             read_stream_starts_at_the_requested_version,
             read_all_orders_every_stream_by_position,
+            visit_range_lends_read_all_from_one_position_through_another,
             stored_event_keeps_every_field,
             metadata_text_comes_back_byte_for_byte,
             unknown_stream_reads_empty,
@@ -200,6 +201,50 @@ pub fn read_all_orders_every_stream_by_position(store: &dyn EventStore) {
     assert_eq!(tail[0].position, positions[2]);
     let past_head = collect(store.read_all(positions[3] + 1).expect("read_all"));
     assert!(past_head.is_empty());
+}
+
+/// `visit_range(from, through)` lends the events `read_all(from)` returns up to `through`, in
+/// order, and stops when the visitor breaks.
+pub fn visit_range_lends_read_all_from_one_position_through_another(store: &dyn EventStore) {
+    for (stream, batch) in [("x", 0..3), ("y", 3..4), ("x", 4..8)] {
+        store
+            .append(stream, ExpectedVersion::Any, events(batch))
+            .expect("append");
+    }
+    let everything = all(store);
+    let at: Vec<u64> = everything.iter().map(|e| e.position).collect();
+    let (first, last) = (at[0], at[7]);
+    for (from, through) in [
+        (first, last),
+        (at[1], at[5]),
+        (at[3], at[3]),
+        (0, at[0]),
+        (at[6], u64::MAX),
+        (last + 1, last + 10),
+        (at[4], at[2]),
+    ] {
+        let mut lent = Vec::new();
+        store
+            .visit_range(from, through, &mut |event| {
+                lent.push(event.to_stored().expect("metadata is an object"));
+                std::ops::ControlFlow::Continue(())
+            })
+            .expect("visit_range");
+        let expected: Vec<StoredEvent> = everything
+            .iter()
+            .filter(|e| e.position >= from && e.position <= through)
+            .cloned()
+            .collect();
+        assert_eq!(lent, expected, "visit_range({from}, {through})");
+    }
+    let mut visited = 0;
+    store
+        .visit_range(first, last, &mut |_| {
+            visited += 1;
+            std::ops::ControlFlow::Break(())
+        })
+        .expect("visit_range");
+    assert_eq!(visited, 1, "visit_range stops when the visitor breaks");
 }
 
 /// Every field given to `append` comes back unchanged; the store adds position, version and

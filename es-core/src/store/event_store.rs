@@ -157,6 +157,48 @@ pub trait EventStore: Send + Sync {
         visit_each(self.read_all(from_position)?, visit)
     }
 
+    /// [`visit_all`](Self::visit_all), from `from_position` through `through_position` only:
+    /// what a replay that reads the log in ranges asks for. Knowing where the range ends, a
+    /// store reads no further ahead than its last event ([`FileStore`](crate::FileStore)
+    /// does); the default visits through [`visit_all`](Self::visit_all) and stops after it.
+    ///
+    /// # Errors
+    /// As [`visit_all`](Self::visit_all).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use es_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent};
+    /// use serde_json::json;
+    ///
+    /// let store = MemoryStore::new();
+    /// let opened = || NewEvent::new("Opened", 1, json!({}));
+    /// store.append("acc-1", ExpectedVersion::Any, vec![opened(), opened(), opened(), opened()])?;
+    /// let mut positions = Vec::new();
+    /// store.visit_range(2, 3, &mut |event| {
+    ///     positions.push(event.position);
+    ///     ControlFlow::Continue(())
+    /// })?;
+    /// assert_eq!(positions, [2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn visit_range(
+        &self,
+        from_position: u64,
+        through_position: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
+        if through_position < from_position {
+            return Ok(());
+        }
+        self.visit_all(from_position, &mut |event| {
+            if event.position > through_position {
+                return ControlFlow::Break(());
+            }
+            visit(event)
+        })
+    }
+
     /// Passes the events of one stream from `from_version` on to `visit`, in order: the
     /// borrowed form of [`read_stream`](Self::read_stream), as [`visit_all`](Self::visit_all)
     /// is of `read_all`.
@@ -242,6 +284,14 @@ macro_rules! forward_event_store {
                 visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
             ) -> Result<(), ReadError> {
                 (**self).visit_all(from_position, visit)
+            }
+            fn visit_range(
+                &self,
+                from_position: u64,
+                through_position: u64,
+                visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+            ) -> Result<(), ReadError> {
+                (**self).visit_range(from_position, through_position, visit)
             }
             fn visit_stream(
                 &self,

@@ -297,3 +297,32 @@ impl<W: WrapFile> FileSystem for WrappingFs<W> {
         StdFs.list_dir(dir)
     }
 }
+
+/// A read-only file of the bytes 0, 1, 2, ... in memory, for tests of readers.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct Counting(pub Vec<u8>);
+
+#[cfg(test)]
+impl LogFile for Counting {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let from = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.0.len());
+        let n = buf.len().min(self.0.len() - from);
+        buf[..n].copy_from_slice(&self.0[from..from + n]);
+        Ok(n)
+    }
+    fn write_at(&self, _: &[u8], _: u64) -> io::Result<usize> {
+        Err(io::Error::other("read only"))
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        Ok(())
+    }
+    fn set_len(&self, _: u64) -> io::Result<()> {
+        Ok(())
+    }
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.0.len() as u64)
+    }
+}

@@ -180,14 +180,15 @@ impl Index {
     }
 
     /// Up to `max` consecutive positions from `from` that lie in one segment: their entries,
-    /// appended to `out`, and that segment's file and committed length; `None` when `from` is
-    /// beyond the head.
+    /// appended to `out`, and that segment's file, committed length, and where the frame after
+    /// the run's last starts in it (`u64::MAX` when none does); `None` when `from` is beyond
+    /// the head.
     pub(crate) fn locate_run(
         &self,
         from: u64,
         max: usize,
         out: &mut Vec<EventEntry>,
-    ) -> Option<(Arc<dyn LogFile>, u64)> {
+    ) -> Option<(Arc<dyn LogFile>, u64, u64)> {
         let first = self.entry(from)?;
         let segment = self.segments.get(first.segment as usize)?;
         let start = usize::try_from(from - 1).ok()?;
@@ -198,7 +199,12 @@ impl Index {
                 .iter()
                 .take_while(|entry| entry.segment == first.segment),
         );
-        Some((Arc::clone(&segment.file), segment.committed_len))
+        let after = from.saturating_add(out.len() as u64);
+        let run_end = self
+            .entry(after)
+            .filter(|next| next.segment == first.segment)
+            .map_or(u64::MAX, |next| next.offset);
+        Some((Arc::clone(&segment.file), segment.committed_len, run_end))
     }
 
     pub(crate) fn segment(&self, slot: u32) -> Option<&SegmentEntry> {
@@ -347,6 +353,37 @@ mod tests {
             segment: 0,
             offset: position * 100,
         }
+    }
+
+    #[test]
+    fn a_run_ends_at_its_length_or_its_segment_and_says_where_the_next_frame_starts() {
+        let mut index = Index::default();
+        for slot in 0..2 {
+            index.add_segment(SegmentEntry {
+                path: PathBuf::from(format!("{slot}")),
+                file: Arc::new(crate::store::file::fs::Counting(Vec::new())),
+                committed_len: 10_000,
+            });
+        }
+        for position in 1..=6 {
+            let mut at = event(position, "a", position, u128::from(position));
+            at.segment = u32::from(position > 4);
+            index.push(&at).expect("an event");
+        }
+        let run = |from, max| {
+            let mut entries = Vec::new();
+            let (_, _, next) = index.locate_run(from, max, &mut entries)?;
+            Some((entries.iter().map(|e| e.offset).collect::<Vec<_>>(), next))
+        };
+        assert_eq!(run(1, 2), Some((vec![100, 200], 300)));
+        assert_eq!(
+            run(2, 9),
+            Some((vec![200, 300, 400], u64::MAX)),
+            "segment ends"
+        );
+        assert_eq!(run(5, 1), Some((vec![500], 600)));
+        assert_eq!(run(5, 2), Some((vec![500, 600], u64::MAX)), "log ends");
+        assert_eq!(run(7, 1), None);
     }
 
     #[test]

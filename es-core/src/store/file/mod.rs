@@ -575,7 +575,17 @@ impl EventStore for FileStore {
         visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), ReadError> {
         let mut reader = FrameReader::new(&self.shared, SEQUENTIAL_WINDOW);
-        visit_all(&mut reader, from_position.max(1), visit)
+        visit_all(&mut reader, from_position.max(1), u64::MAX, visit)
+    }
+
+    fn visit_range(
+        &self,
+        from_position: u64,
+        through_position: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
+        let mut reader = FrameReader::new(&self.shared, SEQUENTIAL_WINDOW);
+        visit_all(&mut reader, from_position.max(1), through_position, visit)
     }
 
     fn visit_stream(

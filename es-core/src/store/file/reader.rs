@@ -265,19 +265,30 @@ const LOCATE_RUN: usize = 512;
 pub(crate) fn visit_all(
     reader: &mut FrameReader<'_>,
     mut next: u64,
+    through: u64,
     visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
 ) -> Result<(), ReadError> {
     let mut entries = Vec::with_capacity(LOCATE_RUN);
-    loop {
+    while next <= through {
         entries.clear();
-        let Some((file, committed_len)) =
+        let wanted = usize::try_from(through - next)
+            .map_or(LOCATE_RUN, |more| more.saturating_add(1).min(LOCATE_RUN));
+        let Some((file, committed_len, run_end)) =
             reader
                 .shared
                 .read_index()
-                .locate_run(next, LOCATE_RUN, &mut entries)
+                .locate_run(next, wanted, &mut entries)
         else {
             return Ok(());
         };
+        // A run that ends the range ends the reading ahead too: a replay reading ranges of a
+        // few hundred events would otherwise copy a whole window for each.
+        let Some(run) = (entries.len() as u64).checked_sub(1) else {
+            return Ok(());
+        };
+        let last = next.saturating_add(run);
+        let ahead_end = if last >= through { run_end } else { u64::MAX };
+        reader.frames.window.read_ahead_until(ahead_end);
         for &entry in &entries {
             let flow = reader.visit_ref(next, entry, &*file, committed_len, visit)?;
             next += 1;
@@ -286,6 +297,7 @@ pub(crate) fn visit_all(
             }
         }
     }
+    Ok(())
 }
 
 /// Visits one stream's events from `next_version` on, borrowed from the reader's window.

@@ -15,6 +15,9 @@ pub(crate) struct Window {
     start: u64,
     filled: usize,
     capacity: usize,
+    /// Where reading ahead stops: a read covers the bytes asked for and, beyond them, no more
+    /// than up to here (the end of a range a reader was asked for).
+    ahead_end: u64,
 }
 
 impl Window {
@@ -30,7 +33,14 @@ impl Window {
             start: 0,
             filled: 0,
             capacity,
+            ahead_end: u64::MAX,
         }
+    }
+
+    /// Reads ahead no further than `end` from now on (`u64::MAX`: as far as the capacity).
+    /// The bytes asked for are always read: this bounds only what is read beyond them.
+    pub(crate) fn read_ahead_until(&mut self, end: u64) {
+        self.ahead_end = end;
     }
 
     /// The buffer, for another window; `None` when a large frame grew it past the capacity.
@@ -88,7 +98,9 @@ impl Window {
         let buffered_end = self.start + self.filled as u64;
         if offset < self.start || wanted_end > buffered_end {
             let available = usize::try_from(limit.saturating_sub(offset)).unwrap_or(usize::MAX);
-            let read_len = len.max(self.capacity).min(available);
+            let ahead =
+                usize::try_from(self.ahead_end.saturating_sub(offset)).unwrap_or(usize::MAX);
+            let read_len = len.max(self.capacity.min(ahead)).min(available);
             if self.buf.len() > self.capacity && read_len <= self.capacity {
                 // A large frame grew the buffer; give the memory back.
                 self.buf.truncate(self.capacity);
@@ -111,37 +123,8 @@ impl Window {
 
 #[cfg(test)]
 mod tests {
-    use std::io;
-
     use super::Window;
-    use crate::store::file::fs::LogFile;
-
-    /// A file of the bytes 0, 1, 2, ... in memory.
-    #[derive(Debug)]
-    struct Counting(Vec<u8>);
-
-    impl LogFile for Counting {
-        fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-            let from = usize::try_from(offset)
-                .unwrap_or(usize::MAX)
-                .min(self.0.len());
-            let n = buf.len().min(self.0.len() - from);
-            buf[..n].copy_from_slice(&self.0[from..from + n]);
-            Ok(n)
-        }
-        fn write_at(&self, _: &[u8], _: u64) -> io::Result<usize> {
-            Err(io::Error::other("read only"))
-        }
-        fn sync_data(&self) -> io::Result<()> {
-            Ok(())
-        }
-        fn set_len(&self, _: u64) -> io::Result<()> {
-            Ok(())
-        }
-        fn len(&self) -> io::Result<u64> {
-            Ok(self.0.len() as u64)
-        }
-    }
+    use crate::store::file::fs::Counting;
 
     #[test]
     fn get_rest_goes_to_the_end_of_the_buffer_never_past_the_limit() {
@@ -155,6 +138,24 @@ mod tests {
         let rest = window.get_rest(&file, 20, 2, 23).expect("read").to_vec();
         assert_eq!(rest, [20, 21, 22], "cut at the limit");
         assert!(window.get_rest(&file, 23, 1, 23).expect("read").is_empty());
+    }
+
+    #[test]
+    fn reading_ahead_stops_at_the_bound_but_never_short_of_the_bytes_asked_for() {
+        let file = Counting((0..=255).collect());
+        let mut window = Window::new(64);
+        window.read_ahead_until(20);
+        let rest = window.get_rest(&file, 10, 4, 200).expect("read").to_vec();
+        assert_eq!(rest, (10..20).collect::<Vec<u8>>(), "read up to the bound");
+        let past = window.get(&file, 18, 6, 200).expect("read").to_vec();
+        assert_eq!(
+            past,
+            (18..24).collect::<Vec<u8>>(),
+            "asked for past the bound"
+        );
+        assert_eq!(window.buffered(18, 64).len(), 6, "and nothing more");
+        window.read_ahead_until(u64::MAX);
+        assert_eq!(window.get_rest(&file, 30, 1, 200).expect("read").len(), 64);
     }
 
     #[test]
