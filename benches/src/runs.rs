@@ -176,7 +176,9 @@ fn batch_appends(scale: &Scale, dir: &Path) -> Vec<Row> {
     )]
 }
 
-/// A log of `generation` events, written unsynced (setup, not measured).
+/// A log of `generation` events, written unsynced (setup, not measured), then flushed to the
+/// disk: otherwise the kernel writes its dirty pages back during the measurements that follow,
+/// on one of the two cores a parallel replay measures.
 pub(crate) fn write_log(path: &Path, scale: &Scale, generation: Generation) {
     let store = FileStore::options()
         .durability(Durability::None)
@@ -190,6 +192,15 @@ pub(crate) fn write_log(path: &Path, scale: &Scale, generation: Generation) {
                 batch_events(scale, b, generation),
             )
             .expect("append");
+    }
+    drop(store);
+    for file in std::fs::read_dir(path).expect("the log's directory") {
+        let file = file.expect("a file of the log").path();
+        if file.is_file() {
+            std::fs::File::open(&file)
+                .and_then(|f| f.sync_all())
+                .expect("flush a file of the log");
+        }
     }
 }
 

@@ -171,3 +171,55 @@ fn replays_a_file_store_like_its_read_all_loop() {
     assert_eq!(seen, sequential(&store, 1));
     assert_eq!((through, events), (2_000, 2_000));
 }
+
+/// An upcaster that cannot go on: it panics.
+#[allow(clippy::unnecessary_wraps, clippy::needless_pass_by_value)]
+fn explode(
+    _raw: RawEvent,
+    stored: &StoredEvent,
+) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>> {
+    panic!("upcaster panicked at position {}", stored.position);
+}
+
+#[derive(Debug, Clone, PartialEq, Event)]
+#[event(raw_upcast(from = ("Exploded", 1), with = explode))]
+enum Fragile {
+    Deposited(Deposited),
+}
+
+#[test]
+fn a_panic_in_an_upcaster_reaches_the_caller_from_any_thread_and_nothing_hangs() {
+    // Ranges of 4 on 2 threads: positions 1–4 are the caller's, 5–8 the spawned thread's.
+    for (exploded_at, decoded_by) in [(6, "the spawned thread"), (10, "the caller")] {
+        let store = MemoryStore::new();
+        for n in 1..=40 {
+            let event = if n == exploded_at {
+                NewEvent::new("Exploded", 1, json!({}))
+            } else {
+                NewEvent::new("Deposited", 2, json!({ "amount": n }))
+            };
+            store
+                .append("acc", ExpectedVersion::Any, vec![event])
+                .expect("append");
+        }
+        for run_ref in [false, true] {
+            let replay = ParallelReplay::new().threads(2).chunk_events(4);
+            let outcome = std::panic::catch_unwind(|| {
+                if run_ref {
+                    replay.run_ref::<Fragile, _, _>(&store, 1, |_| {})
+                } else {
+                    replay.run::<Fragile, _, _>(&store, 1, |_| {})
+                }
+            });
+            let Err(panic) = outcome else {
+                panic!("a panic in {decoded_by} must reach the caller");
+            };
+            let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+            assert_eq!(
+                message,
+                format!("upcaster panicked at position {exploded_at}"),
+                "{decoded_by}"
+            );
+        }
+    }
+}

@@ -48,7 +48,7 @@ pub(crate) trait ChunkSink<E> {
 }
 
 /// Decodes `stored` and passes each event it becomes to `push`, as an owned envelope.
-fn decode_envelopes<E: Event>(
+pub(crate) fn decode_envelopes<E: Event>(
     stored: &StoredEventRef<'_>,
     mut push: impl FnMut(Envelope<E>),
 ) -> Result<(), DecodeError> {
@@ -263,8 +263,28 @@ pub(crate) fn read_decoded_through<E: Event, S: EventStore + ?Sized, Out: ChunkS
     mut reuse: Out,
 ) -> DecodedChunk<Out> {
     reuse.clear();
-    let mut chunk = DecodedChunk {
+    let visited = visit_through(store, after_position, last_position, limit, |stored| {
+        reuse.decode(stored)
+    });
+    DecodedChunk {
         envelopes: reuse,
+        through: visited.through,
+        consumed: visited.consumed,
+        failure: visited.failure,
+    }
+}
+
+/// Passes up to `limit` stored events after `after_position`, through `last_position`, to
+/// `take`, stopping at the first it fails on or that fails to read.
+pub(crate) fn visit_through<S: EventStore + ?Sized>(
+    store: &S,
+    after_position: u64,
+    last_position: u64,
+    limit: usize,
+    mut take: impl FnMut(&StoredEventRef<'_>) -> Result<(), DecodeError>,
+) -> DecodedChunk<()> {
+    let mut chunk = DecodedChunk {
+        envelopes: (),
         through: after_position,
         consumed: 0,
         failure: None,
@@ -274,7 +294,7 @@ pub(crate) fn read_decoded_through<E: Event, S: EventStore + ?Sized, Out: ChunkS
     }
     let first = after_position.saturating_add(1);
     let read = store.visit_range(first, last_position, &mut |stored| {
-        if let Err(e) = chunk.envelopes.decode(stored) {
+        if let Err(e) = take(stored) {
             chunk.failure = Some(ChunkFailure::Decode(e));
             return ControlFlow::Break(());
         }

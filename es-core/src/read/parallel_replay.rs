@@ -5,8 +5,9 @@
 //! cheap but must happen in order. The threads take turns over consecutive ranges of
 //! positions, each lending its range from the store ([`EventStore::visit_range`]) and decoding
 //! it where it lies ([`Event::decode_ref`]). The caller's thread is one of them: it decodes
-//! its own ranges and applies them at once, and takes the other threads' ranges back in turn
-//! order, so the order of the log is kept without any sorting. Bounded channels keep at most
+//! and applies its own ranges event by event as the store lends them, and takes the other
+//! threads' decoded ranges back in turn order, so the order of the log is kept without any
+//! sorting. Bounded channels keep at most
 //! two decoded ranges per spawned thread waiting; a spawned thread frees the events of the
 //! ranges handed back to it one by one as it decodes the next.
 //!
@@ -19,9 +20,10 @@ use std::sync::mpsc::sync_channel;
 use std::ops::ControlFlow;
 
 use super::decoded_chunk::{
-    read_decoded_through, BorrowedChunk, ChunkFailure, ChunkSink, Recycled,
+    decode_envelopes, read_decoded_through, visit_through, BorrowedChunk, ChunkFailure, ChunkSink,
+    Recycled,
 };
-use crate::{DecodeError, Envelope, EnvelopeRef, Event, EventStore, ReadError};
+use crate::{DecodeError, Envelope, EnvelopeRef, Event, EventStore, ReadError, StoredEventRef};
 
 /// Stored events per range a worker reads and decodes at once. Small enough that the ranges in
 /// flight stay in a core's cache: a spawned thread frees each range's events after the caller
@@ -118,16 +120,14 @@ impl ParallelReplay {
         &self,
         store: &S,
         from_position: u64,
-        mut apply: F,
+        apply: F,
     ) -> Result<ReplayOutcome, ReplayError>
     where
         E: Event + Send,
         S: EventStore + ?Sized,
         F: FnMut(&Envelope<E>),
     {
-        self.run_chunks::<E, S, Recycled<Envelope<E>>>(store, from_position, |chunk| {
-            chunk.as_slice().iter().for_each(&mut apply);
-        })
+        self.run_chunks::<E, S, Recycled<Envelope<E>>>(store, from_position, &mut Owned(apply))
     }
 
     /// [`run`](Self::run), passing each decoded event as an [`EnvelopeRef`]: its stream id
@@ -177,17 +177,16 @@ impl ParallelReplay {
         if self.threads == 1 {
             return replay_inline(store, from_position, &mut apply);
         }
-        self.run_chunks::<E, S, BorrowedChunk<E>>(store, from_position, |chunk| {
-            chunk.for_each(&mut apply);
-        })
+        self.run_chunks::<E, S, BorrowedChunk<E>>(store, from_position, &mut Lent(apply))
     }
 
-    /// The replay on worker threads, each decoding ranges into an `Out`, applied here.
+    /// The replay on worker threads, each decoding ranges into an `Out`, applied here; this
+    /// thread's own ranges are decoded and applied event by event, as the store lends them.
     fn run_chunks<E, S, Out>(
         &self,
         store: &S,
         from_position: u64,
-        mut apply: impl FnMut(&Out),
+        apply: &mut impl Apply<E, Out>,
     ) -> Result<ReplayOutcome, ReplayError>
     where
         E: Event + Send,
@@ -203,18 +202,23 @@ impl ParallelReplay {
         // Threads taking turns over the ranges: this one (turn 0), which also applies every
         // range, and `threads - 1` spawned ones.
         let threads = u64::try_from(self.threads).unwrap_or(u64::MAX).min(ranges);
-        let decode = |range: u64, reuse: Out| {
+        // The positions before and through which range `range` lies.
+        let bounds = |range: u64| {
             let start = first + range * span;
-            let last = (start + span - 1).min(head);
-            read_decoded_through(store, start - 1, last, self.chunk_events, reuse)
+            (start - 1, (start + span - 1).min(head))
+        };
+        let decode = |range: u64, reuse: Out| {
+            let (after, last) = bounds(range);
+            read_decoded_through(store, after, last, self.chunk_events, reuse)
         };
         std::thread::scope(|scope| {
             let mut turns = Vec::new();
+            let mut workers = Vec::new();
             for worker in 1..threads {
                 let (sender, decoded) = sync_channel(RANGES_AHEAD);
                 let (recycle, applied) = sync_channel::<Out>(RANGES_AHEAD + 1);
                 turns.push((decoded, recycle));
-                scope.spawn(move || {
+                workers.push(scope.spawn(move || {
                     let mut range = worker;
                     let mut spare = Vec::new();
                     while range < ranges {
@@ -230,45 +234,113 @@ impl ParallelReplay {
                         }
                         range += threads;
                     }
-                });
+                }));
             }
-            // This thread's own ranges are decoded into one reused buffer and applied at once,
-            // while the spawned threads decode the next ones.
-            let mut own = Out::default();
-            for range in 0..ranges {
-                let turn = usize::try_from(range % threads).unwrap_or(usize::MAX);
-                let worker = turn.checked_sub(1).map(|at| turns.get(at));
-                let chunk = match worker {
-                    None => decode(range, std::mem::take(&mut own)),
-                    Some(Some((decoded, _))) => match decoded.recv() {
-                        Ok(chunk) => chunk,
-                        // The worker ended without sending: it panicked, and the scope
-                        // rethrows.
-                        Err(_) => break,
-                    },
-                    Some(None) => break,
-                };
-                outcome.events += chunk.consumed as u64;
-                outcome.through = chunk.through.max(outcome.through);
-                apply(&chunk.envelopes);
-                match worker {
-                    None => own = chunk.envelopes,
-                    Some(recycle) => {
-                        // Full or closed (the worker is done): the events are freed here.
-                        if let Some((_, recycle)) = recycle {
-                            let _ = recycle.try_send(chunk.envelopes);
-                        }
-                    }
+            // This thread decodes and applies its own ranges event by event, as the store lends
+            // them (nothing is kept or handed over), while the spawned threads decode the next.
+            let applied = (|| {
+                for range in 0..ranges {
+                    let turn = usize::try_from(range % threads).unwrap_or(usize::MAX);
+                    let Some(worker) = turn.checked_sub(1) else {
+                        let (after, last) = bounds(range);
+                        let own = visit_through(store, after, last, self.chunk_events, |stored| {
+                            apply.stored(stored)
+                        });
+                        outcome.events += own.consumed as u64;
+                        outcome.through = own.through.max(outcome.through);
+                        fail_on(own.failure)?;
+                        continue;
+                    };
+                    let Some((decoded, recycle)) = turns.get(worker) else {
+                        break;
+                    };
+                    let Ok(chunk) = decoded.recv() else {
+                        // The worker ended without sending: it panicked (joined below).
+                        break;
+                    };
+                    outcome.events += chunk.consumed as u64;
+                    outcome.through = chunk.through.max(outcome.through);
+                    apply.range(&chunk.envelopes);
+                    // Full or closed (the worker is done): the events are freed here.
+                    let _ = recycle.try_send(chunk.envelopes);
+                    fail_on(chunk.failure)?;
                 }
-                match chunk.failure {
-                    Some(ChunkFailure::Read(e)) => return Err(ReplayError::Read(e)),
-                    Some(ChunkFailure::Decode(e)) => return Err(ReplayError::Decode(e)),
-                    None => {}
+                Ok(outcome)
+            })();
+            // Closed channels stop the workers still running; a worker's panic (an upcaster's)
+            // goes on here with its own message.
+            drop(turns);
+            for worker in workers {
+                if let Err(panic) = worker.join() {
+                    std::panic::resume_unwind(panic);
                 }
             }
-            Ok(outcome)
+            applied
         })
     }
+}
+
+/// The error a range's failure stops the replay with, if it has one.
+fn fail_on(failure: Option<ChunkFailure>) -> Result<(), ReplayError> {
+    match failure {
+        Some(ChunkFailure::Read(e)) => Err(ReplayError::Read(e)),
+        Some(ChunkFailure::Decode(e)) => Err(ReplayError::Decode(e)),
+        None => Ok(()),
+    }
+}
+
+/// How a replay applies what was decoded: a range a spawned thread handed over, or a stored
+/// event of the caller's own ranges, decoded and applied at once.
+trait Apply<E, Out> {
+    fn range(&mut self, range: &Out);
+    fn stored(&mut self, stored: &StoredEventRef<'_>) -> Result<(), DecodeError>;
+}
+
+/// [`ParallelReplay::run`]'s function, given owned envelopes.
+struct Owned<F>(F);
+
+impl<E: Event, F: FnMut(&Envelope<E>)> Apply<E, Recycled<Envelope<E>>> for Owned<F> {
+    fn range(&mut self, range: &Recycled<Envelope<E>>) {
+        range.as_slice().iter().for_each(&mut self.0);
+    }
+
+    fn stored(&mut self, stored: &StoredEventRef<'_>) -> Result<(), DecodeError> {
+        decode_envelopes(stored, |envelope| (self.0)(&envelope))
+    }
+}
+
+/// [`ParallelReplay::run_ref`]'s function, lent envelopes.
+struct Lent<F>(F);
+
+impl<E: Event, F: FnMut(&EnvelopeRef<'_, E>)> Apply<E, BorrowedChunk<E>> for Lent<F> {
+    fn range(&mut self, range: &BorrowedChunk<E>) {
+        range.for_each(&mut self.0);
+    }
+
+    fn stored(&mut self, stored: &StoredEventRef<'_>) -> Result<(), DecodeError> {
+        apply_lent(stored, &mut self.0)
+    }
+}
+
+/// Decodes `stored` and passes each event it becomes to `apply`, lent with the stored
+/// event's facts.
+fn apply_lent<E: Event>(
+    stored: &StoredEventRef<'_>,
+    apply: &mut impl FnMut(&EnvelopeRef<'_, E>),
+) -> Result<(), DecodeError> {
+    let metadata = stored.metadata_text();
+    for event in E::decode_ref(stored)? {
+        apply(&EnvelopeRef {
+            position: stored.position,
+            stream_id: stored.stream_id,
+            stream_version: stored.stream_version,
+            event_id: stored.event_id,
+            metadata,
+            recorded_at: stored.recorded_at,
+            event: &event,
+        });
+    }
+    Ok(())
 }
 
 /// Where a replay from `from_position` begins: its first position, the store's head position
@@ -304,24 +376,9 @@ where
     }
     let mut failure = None;
     let read = store.visit_range(first, head, &mut |stored| {
-        let events = match E::decode_ref(stored) {
-            Ok(events) => events,
-            Err(e) => {
-                failure = Some(e);
-                return ControlFlow::Break(());
-            }
-        };
-        let metadata = stored.metadata_text();
-        for event in events {
-            apply(&EnvelopeRef {
-                position: stored.position,
-                stream_id: stored.stream_id,
-                stream_version: stored.stream_version,
-                event_id: stored.event_id,
-                metadata,
-                recorded_at: stored.recorded_at,
-                event: &event,
-            });
+        if let Err(e) = apply_lent(stored, apply) {
+            failure = Some(e);
+            return ControlFlow::Break(());
         }
         outcome.through = stored.position;
         outcome.events += 1;
