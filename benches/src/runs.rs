@@ -31,6 +31,10 @@ pub struct Scale {
     pub per_writer: u64,
     /// Timed runs of each cheap measurement, after one warm-up; the median is reported.
     pub runs: usize,
+    /// Rounds of the replay rows' measurements, taken in turns after one warm-up each; the
+    /// median is reported. More than `runs`: on a shared virtual machine one process of the
+    /// same code may run at either of two speeds (see `BENCHMARKS.md`).
+    pub replay_runs: usize,
     /// Stream lengths of the aggregate loads: the first is the baseline.
     pub stream_lengths: [u64; 3],
     /// Single-event appends per concurrent writer, in PostgreSQL.
@@ -52,6 +56,7 @@ impl Scale {
             writers: 16,
             per_writer: 100,
             runs: 3,
+            replay_runs: 5,
             stream_lengths: [100, 10_000, 100_000],
             pg_per_writer: 500,
             latency_events: 2_000,
@@ -69,6 +74,7 @@ impl Scale {
             writers: 16,
             per_writer: 4,
             runs: 1,
+            replay_runs: 1,
             stream_lengths: [100, 1_000, 2_000],
             pg_per_writer: 4,
             latency_events: 20,
@@ -251,10 +257,11 @@ fn replay_rates(n: &str, dir: &Path, runs: usize) -> impl Iterator<Item = (f64, 
         })
 }
 
+// A table of one row per figure: long, but flat.
+#[allow(clippy::too_many_lines)]
 fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
     let n = scale.events.to_string();
-    let runs = scale.runs;
-    let mut taken = replay_rates(&n, dir, runs);
+    let mut taken = replay_rates(&n, dir, scale.replay_runs);
     let mut next = || taken.next().expect("a report per measurement");
     let (par_v1, par_v1_reports) = next();
     let (seq_v1, seq_v1_reports) = next();
@@ -302,6 +309,12 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
             fig("FileStore, ParallelReplay", par_v1),
             fig("FileStore, one thread", seq_v1),
             Some(Target::AtLeast(1.8)),
+        ),
+        Row::ratio(
+            &format!("replay {n} v1 events on 2 threads vs the bare parse on 2 threads"),
+            fig("FileStore, ParallelReplay", par_v1),
+            fig("bare serde_json, 2 threads", bare_two_v1),
+            None,
         ),
         Row::ratio(
             &format!("parse {n} v1 payloads: 2 threads vs 1 (what two cores give the parse alone)"),
