@@ -99,6 +99,15 @@ fn file_store(dir: &Path) -> FileStore {
         .expect("open")
 }
 
+/// Every stored event of `store`, owned, through `read_all`.
+fn stored_log(store: &dyn EventStore) -> Vec<StoredEvent> {
+    store
+        .read_all(1)
+        .expect("read")
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// What the owned path delivers: a `read_all` loop through `Envelope::decode`, up to the first
 /// failure, and that failure's text.
 fn owned_replay<S: EventStore + ?Sized>(
@@ -180,11 +189,7 @@ fn visit_all_lends_what_read_all_returns_and_decode_ref_decodes_it_like_decode()
     let stores: [&dyn EventStore; 2] = [&file, &memory];
     for store in stores {
         append_log(store, 0, 300);
-        let owned: Vec<StoredEvent> = store
-            .read_all(1)
-            .expect("read")
-            .map(Result::unwrap)
-            .collect();
+        let owned = stored_log(store);
         let mut lent = Vec::new();
         store
             .visit_all(1, &mut |stored| {
@@ -214,19 +219,16 @@ fn visit_range_lends_the_events_of_read_all_from_one_position_through_another() 
         .segment_size(4096)
         .open(dir.path())
         .expect("open");
+    append_log(&file, 0, 300);
+    let segments = std::fs::read_dir(dir.path())
+        .expect("the store's files")
+        .count();
+    assert!(segments > 5, "{segments} files: the log spans segments");
     let memory = MemoryStore::new();
+    append_log(&memory, 0, 300);
     let stores: [&dyn EventStore; 2] = [&file, &memory];
     for store in stores {
-        append_log(store, 0, 300);
-        let owned: Vec<StoredEvent> = store
-            .read_all(1)
-            .expect("read")
-            .map(Result::unwrap)
-            .collect();
-        let segments = std::fs::read_dir(dir.path())
-            .expect("the store's files")
-            .count();
-        assert!(segments > 5, "{segments} files: the log spans segments");
+        let owned = stored_log(store);
         for (from, through) in [
             (1, 300),
             (0, 1),

@@ -47,8 +47,9 @@ impl PgStore {
     /// its last row stopped at an append not yet committed: the read ends there, and a later
     /// read (or `wait_for_append`) picks it up.
     ///
-    /// No row after `through` is fetched: a page asks for no more rows than are left up to it
-    /// (a replay reading the log in ranges reads each range once).
+    /// No event after `through` is returned, and a page asks for no more rows than positions
+    /// are left up to it (a replay reading the log in ranges reads each range about once;
+    /// rows past `through`, fetched where positions were left unused, are dropped).
     pub(crate) fn all_pages(
         &self,
         from_position: u64,
@@ -80,14 +81,19 @@ impl PgStore {
                 .map(|row| self.placed(row, 0, 9))
                 .collect::<Result<Vec<_>, _>>()?;
             let settled = settled_prefix(next - 1, placed.iter().copied(), xmin);
-            if settled > 0 {
-                next = placed[settled - 1].position + 1;
+            // Positions left unused (a rolled-back append) bring rows past `through` in.
+            let kept = placed[..settled]
+                .iter()
+                .take_while(|placed| placed.position <= through)
+                .count();
+            if kept > 0 {
+                next = placed[kept - 1].position + 1;
             }
-            let more = rows.len() == page_len(first) && settled == rows.len() && next <= through;
+            let more = rows.len() == page_len(first) && kept == rows.len() && next <= through;
             if more {
                 pending = Some(self.start_page(next, page_len(next)));
             }
-            let events = rows[..settled]
+            let events = rows[..kept]
                 .iter()
                 .map(|row| self.stored_event(row))
                 .collect::<Result<Vec<_>, _>>()?;

@@ -294,6 +294,10 @@ pub(crate) fn visit_through<S: EventStore + ?Sized>(
     }
     let first = after_position.saturating_add(1);
     let read = store.visit_range(first, last_position, &mut |stored| {
+        // A store's `visit_range` stops there; one that lent more must not apply it twice.
+        if stored.position > last_position {
+            return ControlFlow::Break(());
+        }
         if let Err(e) = take(stored) {
             chunk.failure = Some(ChunkFailure::Decode(e));
             return ControlFlow::Break(());

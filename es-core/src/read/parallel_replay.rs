@@ -205,7 +205,7 @@ impl ParallelReplay {
         // The positions before and through which range `range` lies.
         let bounds = |range: u64| {
             let start = first + range * span;
-            (start - 1, (start + span - 1).min(head))
+            (start - 1, start.saturating_add(span - 1).min(head))
         };
         let decode = |range: u64, reuse: Out| {
             let (after, last) = bounds(range);

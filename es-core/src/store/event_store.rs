@@ -195,7 +195,11 @@ pub trait EventStore: Send + Sync {
             if event.position > through_position {
                 return ControlFlow::Break(());
             }
-            visit(event)
+            let flow = visit(event);
+            if event.position >= through_position {
+                return ControlFlow::Break(());
+            }
+            flow
         })
     }
 

@@ -260,8 +260,10 @@ impl Iterator for StreamEvents<'_> {
 /// Positions located per hold of the index's lock when visiting the log.
 const LOCATE_RUN: usize = 512;
 
-/// Visits the events from `next` on, borrowed from the reader's window, until `visit` breaks
-/// or the log ends. The index is locked once per run of positions, not once per event.
+/// Visits the events from `next` through `through` (`u64::MAX`: to the end of the log),
+/// borrowed from the reader's window, until `visit` breaks. The index is locked once per run
+/// of positions, not once per event; the window reads no further ahead than `through`'s
+/// frame.
 pub(crate) fn visit_all(
     reader: &mut FrameReader<'_>,
     mut next: u64,

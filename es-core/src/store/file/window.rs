@@ -107,7 +107,9 @@ impl Window {
                 self.buf.shrink_to_fit();
             }
             if self.buf.len() < read_len {
-                self.buf.resize(read_len, 0);
+                // Grown to the whole capacity at once, even for a bounded read: a buffer of
+                // the capacity goes back to the store for the next reader.
+                self.buf.resize(read_len.max(self.capacity), 0);
             }
             self.start = offset;
             self.filled = 0;
@@ -156,6 +158,14 @@ mod tests {
         assert_eq!(window.buffered(18, 64).len(), 6, "and nothing more");
         window.read_ahead_until(u64::MAX);
         assert_eq!(window.get_rest(&file, 30, 1, 200).expect("read").len(), 64);
+        let mut bounded = Window::new(64);
+        bounded.read_ahead_until(8);
+        assert_eq!(bounded.get(&file, 0, 2, 200).expect("read"), [0, 1]);
+        assert_eq!(bounded.buffered(0, 64).len(), 8);
+        assert!(
+            bounded.into_buffer().is_some(),
+            "a bounded read still leaves a buffer of the capacity to reuse"
+        );
     }
 
     #[test]
