@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use es_core::store::backend::{EventIter, APPEND_POLL_INTERVAL};
+use es_core::store::backend::{visit_each, EventIter, APPEND_POLL_INTERVAL};
 use es_core::{
     AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError, StoredEventRef,
 };
@@ -322,12 +322,10 @@ impl EventStore for PgStore {
         through_position: u64,
         visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), ReadError> {
-        for stored in self.all_pages(from_position, through_position) {
-            if visit(&StoredEventRef::from(&stored?)).is_break() {
-                break;
-            }
-        }
-        Ok(())
+        visit_each(
+            Box::new(self.all_pages(from_position, through_position)),
+            visit,
+        )
     }
 
     fn stream_version(&self, stream_id: &str) -> Result<u64, ReadError> {

@@ -12,13 +12,16 @@
 //! (`es_core::conformance`, feature `conformance`) checks the result.
 
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
 pub use super::append_signal::AppendSignal;
 pub use crate::event::NewEventParts;
-use crate::{AppendError, AppendOutcome, ExpectedVersion, NewEvent, ReadError, StoredEvent};
+use crate::{
+    AppendError, AppendOutcome, ExpectedVersion, NewEvent, ReadError, StoredEvent, StoredEventRef,
+};
 
 /// The largest payload a store accepts, in bytes (16 MiB). Larger events are rejected before
 /// anything is written.
@@ -43,6 +46,25 @@ pub const APPEND_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// A stream of stored events, read lazily: stores never load a whole log into memory.
 pub type EventIter<'a> = Box<dyn Iterator<Item = Result<StoredEvent, ReadError>> + Send + 'a>;
+
+/// Lends each event of `events` to `visit`, until it breaks: the default of
+/// [`EventStore::visit_all`](crate::EventStore::visit_all) and
+/// [`visit_stream`](crate::EventStore::visit_stream), and what a store that reads owned
+/// events uses to lend them.
+///
+/// # Errors
+/// The first error of `events`; the events before it were visited.
+pub fn visit_each(
+    events: EventIter<'_>,
+    visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+) -> Result<(), ReadError> {
+    for stored in events {
+        if visit(&StoredEventRef::from(&stored?)).is_break() {
+            break;
+        }
+    }
+    Ok(())
+}
 
 /// Calls `head` every `interval`, sleeping in between, until it passes `after_position` or
 /// `timeout` ends; returns the last head. For stores that learn of appends only by looking:

@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::backend::{poll_for_append, EventIter, APPEND_POLL_INTERVAL};
+use super::backend::{poll_for_append, visit_each, EventIter, APPEND_POLL_INTERVAL};
 use crate::{AppendError, NewEvent, ReadError, StoredEventRef};
 
 /// What the caller believes about a stream before appending to it: optimistic concurrency.
@@ -249,20 +249,6 @@ pub trait EventStore: Send + Sync {
             self.head_position()
         })
     }
-}
-
-/// Lends each event of `events` to `visit`, until it breaks: the default of
-/// [`EventStore::visit_all`] and [`EventStore::visit_stream`].
-fn visit_each(
-    events: EventIter<'_>,
-    visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
-) -> Result<(), ReadError> {
-    for stored in events {
-        if visit(&StoredEventRef::from(&stored?)).is_break() {
-            break;
-        }
-    }
-    Ok(())
 }
 
 macro_rules! forward_event_store {
