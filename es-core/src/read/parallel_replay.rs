@@ -7,17 +7,15 @@
 //! it where it lies ([`Event::decode_ref`]). The caller's thread is one of them: it decodes
 //! and applies its own ranges event by event as the store lends them, and takes the other
 //! threads' decoded ranges back in turn order, so the order of the log is kept without any
-//! sorting. Bounded channels keep at most
-//! two decoded ranges per spawned thread waiting; a spawned thread frees the events of the
-//! ranges handed back to it one by one as it decodes the next.
+//! sorting. Bounded channels keep at most two decoded ranges per spawned thread waiting; a
+//! spawned thread frees the events of the ranges handed back to it one by one as it decodes
+//! the next.
 //!
-//! With one thread, [`ParallelReplay::run_ref`] decodes and applies each event as the store
-//! lends it, with no range at all.
+//! With one thread, [`ParallelReplay::run`] and [`ParallelReplay::run_ref`] decode and apply
+//! each event as the store lends it, with no range at all.
 
 use std::num::NonZeroUsize;
 use std::sync::mpsc::sync_channel;
-
-use std::ops::ControlFlow;
 
 use super::decoded_chunk::{
     decode_envelopes, read_decoded_through, visit_through, BorrowedChunk, ChunkFailure, ChunkSink,
@@ -167,16 +165,13 @@ impl ParallelReplay {
         &self,
         store: &S,
         from_position: u64,
-        mut apply: F,
+        apply: F,
     ) -> Result<ReplayOutcome, ReplayError>
     where
         E: Event + Send,
         S: EventStore + ?Sized,
         F: FnMut(&EnvelopeRef<'_, E>),
     {
-        if self.threads == 1 {
-            return replay_inline(store, from_position, &mut apply);
-        }
         self.run_chunks::<E, S, BorrowedChunk<E>>(store, from_position, &mut Lent(apply))
     }
 
@@ -195,6 +190,16 @@ impl ParallelReplay {
     {
         let (first, head, mut outcome) = start(store, from_position)?;
         if head < first {
+            return Ok(outcome);
+        }
+        if self.threads == 1 {
+            // No range at all: each event decoded and applied as the store lends it.
+            let all = visit_through(store, first - 1, head, usize::MAX, |stored| {
+                apply.stored(stored)
+            });
+            outcome.events = all.consumed as u64;
+            outcome.through = all.through;
+            fail_on(all.failure)?;
             return Ok(outcome);
         }
         let span = self.chunk_events as u64;
@@ -356,39 +361,6 @@ fn start<S: EventStore + ?Sized>(
         events: 0,
     };
     Ok((first, head, outcome))
-}
-
-/// The replay on one thread, the caller's: each event decoded where the store lends it and
-/// applied at once, through the head position at the call.
-fn replay_inline<E, S, F>(
-    store: &S,
-    from_position: u64,
-    apply: &mut F,
-) -> Result<ReplayOutcome, ReplayError>
-where
-    E: Event,
-    S: EventStore + ?Sized,
-    F: FnMut(&EnvelopeRef<'_, E>),
-{
-    let (first, head, mut outcome) = start(store, from_position)?;
-    if head < first {
-        return Ok(outcome);
-    }
-    let mut failure = None;
-    let read = store.visit_range(first, head, &mut |stored| {
-        if let Err(e) = apply_lent(stored, apply) {
-            failure = Some(e);
-            return ControlFlow::Break(());
-        }
-        outcome.through = stored.position;
-        outcome.events += 1;
-        ControlFlow::Continue(())
-    });
-    if let Some(e) = failure {
-        return Err(ReplayError::Decode(e));
-    }
-    read.map_err(ReplayError::Read)?;
-    Ok(outcome)
 }
 
 /// How far a [`ParallelReplay`] went.
