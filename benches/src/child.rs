@@ -6,6 +6,7 @@
 
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use es_core::ParallelReplay;
 use es_core::{Event, EventStore, FileStore};
@@ -167,28 +168,35 @@ fn replay(engine: &str, path: &Path) {
 }
 
 /// Bare `serde_json`: the same payloads, in memory, decoded into the structs of their stored
-/// version, on one thread or split in equal consecutive shares over `threads` threads (the
-/// calling thread parses the first share, as `ParallelReplay`'s caller decodes its own
-/// ranges; each thread folds its own totals, summed at the end): what this machine's cores
-/// give the parse alone, the ceiling for `ParallelReplay`'s scaling.
+/// version, on one thread or on `threads` threads that each take the next share of 256
+/// payloads whenever they are ready for one, as `ParallelReplay`'s threads claim ranges (the
+/// calling thread is one of them; each thread folds its own totals, summed at the end): what
+/// this machine's cores give the parse alone, the ceiling for `ParallelReplay`'s scaling.
 fn bare(count: u64, generation: Generation, threads: usize) {
+    const SHARE: usize = 256;
     let payloads: Vec<(String, u32, Vec<u8>)> =
         (0..count).map(|n| payload(n, generation)).collect();
-    let share = payloads.len().div_ceil(threads.max(1)).max(1);
-    let fold = |part: &[(String, u32, Vec<u8>)]| {
+    let unclaimed = AtomicUsize::new(0);
+    let fold = || {
         let mut totals = ShopTotals::default();
-        for (tag, version, json) in part {
-            decode_bare(&mut totals, tag, *version, json);
+        loop {
+            let start = unclaimed.fetch_add(SHARE, Ordering::Relaxed);
+            let Some(share) = payloads.get(start..(start + SHARE).min(payloads.len())) else {
+                return totals;
+            };
+            if share.is_empty() {
+                return totals;
+            }
+            for (tag, version, json) in share {
+                decode_bare(&mut totals, tag, *version, json);
+            }
         }
-        totals
     };
     let mut totals = ShopTotals::default();
     let secs = seconds(|| {
-        let mut shares = payloads.chunks(share);
-        let first = shares.next().unwrap_or_default();
         let parts: Vec<ShopTotals> = std::thread::scope(|scope| {
-            let others: Vec<_> = shares.map(|part| scope.spawn(move || fold(part))).collect();
-            let mut parts = vec![fold(first)];
+            let others: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(fold)).collect();
+            let mut parts = vec![fold()];
             parts.extend(
                 others
                     .into_iter()

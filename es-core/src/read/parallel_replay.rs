@@ -2,24 +2,29 @@
 //! on several threads and hands the decoded events to one caller-side function, in log order.
 //!
 //! Decoding JSON and upcasting it dominate a replay; applying the decoded events is usually
-//! cheap but must happen in order. The threads take turns over consecutive ranges of
-//! positions, each lending its range from the store ([`EventStore::visit_range`]) and decoding
-//! it where it lies ([`Event::decode_ref`]). The caller's thread is one of them: it decodes
-//! and applies its own ranges event by event as the store lends them, and takes the other
-//! threads' decoded ranges back in turn order, so the order of the log is kept without any
-//! sorting. Bounded channels keep at most two decoded ranges per spawned thread waiting; a
-//! spawned thread frees the events of the ranges handed back to it one by one as it decodes
-//! the next.
+//! cheap but must happen in order. The log is cut into consecutive ranges of positions, and
+//! each thread claims the next unclaimed range whenever it is ready for one, lends it from the
+//! store ([`EventStore::visit_range`]) and decodes it where it lies ([`Event::decode_ref`]), so
+//! a thread that runs faster (a core of its own, a cheaper stretch of the log) takes more
+//! ranges. The caller's thread is one of them: it claims its ranges two ahead of the one it
+//! applies, decodes and applies them event by event as the store lends them, and applies the
+//! ranges the other threads decoded in between, in log order. A spawned thread decodes into at
+//! most three buffers, so at most three of its ranges wait for the caller; it frees the events
+//! of a range handed back to it one by one as it decodes the next.
 //!
 //! With one thread, [`ParallelReplay::run`] and [`ParallelReplay::run_ref`] decode and apply
 //! each event as the store lends it, with no range at all.
 
+use std::any::Any;
+use std::collections::VecDeque;
 use std::num::NonZeroUsize;
-use std::sync::mpsc::sync_channel;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, TryRecvError};
 
 use super::decoded_chunk::{
     decode_envelopes, read_decoded_through, visit_through, BorrowedChunk, ChunkFailure, ChunkSink,
-    Recycled,
+    DecodedChunk, Recycled,
 };
 use crate::{DecodeError, Envelope, EnvelopeRef, Event, EventStore, ReadError, StoredEventRef};
 
@@ -28,8 +33,10 @@ use crate::{DecodeError, Envelope, EnvelopeRef, Event, EventStore, ReadError, St
 /// applied them, and with ranges of 1024 events those frees missed the cache (see
 /// `BENCHMARKS.md`).
 const DEFAULT_CHUNK_EVENTS: usize = 256;
-/// Decoded ranges a worker may hold ahead of the caller.
-const RANGES_AHEAD: usize = 2;
+/// Decoded ranges a spawned thread may hold ahead of the caller.
+const RANGES_AHEAD: usize = 3;
+/// Ranges the caller claims ahead of the one it applies.
+const RESERVED_AHEAD: usize = 2;
 
 /// Replays a store's log from a position up to its head, decoding on several threads and
 /// applying in order on the caller's thread.
@@ -202,52 +209,46 @@ impl ParallelReplay {
             fail_on(all.failure)?;
             return Ok(outcome);
         }
-        let span = self.chunk_events as u64;
-        let ranges = (head - first) / span + 1;
-        // Threads taking turns over the ranges: this one (turn 0), which also applies every
-        // range, and `threads - 1` spawned ones.
-        let threads = u64::try_from(self.threads).unwrap_or(u64::MAX).min(ranges);
-        // The positions before and through which range `range` lies.
-        let bounds = |range: u64| {
-            let start = first + range * span;
-            (start - 1, start.saturating_add(span - 1).min(head))
-        };
+        let ranges = Ranges::new(first, head, self.chunk_events as u64);
+        // This thread and `threads - 1` spawned ones.
+        let threads = self
+            .threads
+            .min(usize::try_from(ranges.count).unwrap_or(usize::MAX));
         let decode = |range: u64, reuse: Out| {
-            let (after, last) = bounds(range);
+            let (after, last) = ranges.bounds(range);
             read_decoded_through(store, after, last, self.chunk_events, reuse)
         };
+        // This thread's ranges, claimed ahead of the one it applies so that the spawned threads
+        // have finished the ranges between by the time it gets there.
+        let mut mine: VecDeque<u64> = (0..RESERVED_AHEAD).filter_map(|_| ranges.claim()).collect();
         std::thread::scope(|scope| {
-            let mut turns = Vec::new();
+            let (handing, handed) = channel();
+            let mut recycles = Vec::new();
             let mut workers = Vec::new();
-            for worker in 1..threads {
-                let (sender, decoded) = sync_channel(RANGES_AHEAD);
-                let (recycle, applied) = sync_channel::<Out>(RANGES_AHEAD + 1);
-                turns.push((decoded, recycle));
+            for worker in 0..threads - 1 {
+                let (recycle, applied) = sync_channel(RANGES_AHEAD);
+                recycles.push(recycle);
+                let handing = handing.clone();
+                let (ranges, decode) = (&ranges, &decode);
                 workers.push(scope.spawn(move || {
-                    let mut range = worker;
-                    let mut spare = Vec::new();
-                    while range < ranges {
-                        // Events are freed by the thread that allocated them (freeing them on
-                        // the caller's thread made the allocator's locks the bottleneck), one
-                        // by one as the next range is decoded, and their buffers are reused.
-                        spare.extend(applied.try_iter());
-                        let chunk = decode(range, spare.pop().unwrap_or_default());
-                        let failed = chunk.failure.is_some();
-                        // A closed channel means the caller stopped; so does this thread.
-                        if sender.send(chunk).is_err() || failed {
-                            return;
-                        }
-                        range += threads;
-                    }
+                    decode_claimed(worker, ranges, decode, &applied, &handing);
                 }));
             }
-            // This thread decodes and applies its own ranges event by event, as the store lends
-            // them (nothing is kept or handed over), while the spawned threads decode the next.
+            // Only the spawned threads hand ranges over: with all of them gone, nothing comes.
+            drop(handing);
+            let mut handover = Handover {
+                handed,
+                waiting: Vec::new(),
+            };
+            let mut panicked = None;
             let applied = (|| {
-                for range in 0..ranges {
-                    let turn = usize::try_from(range % threads).unwrap_or(usize::MAX);
-                    let Some(worker) = turn.checked_sub(1) else {
-                        let (after, last) = bounds(range);
+                for want in 0..ranges.count {
+                    if mine.front() == Some(&want) {
+                        // This thread's own range, decoded and applied event by event as the
+                        // store lends it (nothing kept or handed over).
+                        mine.pop_front();
+                        mine.extend(ranges.claim());
+                        let (after, last) = ranges.bounds(want);
                         let own = visit_through(store, after, last, self.chunk_events, |stored| {
                             apply.stored(stored)
                         });
@@ -255,33 +256,166 @@ impl ParallelReplay {
                         outcome.through = own.through.max(outcome.through);
                         fail_on(own.failure)?;
                         continue;
-                    };
-                    let Some((decoded, recycle)) = turns.get(worker) else {
-                        break;
-                    };
-                    let Ok(chunk) = decoded.recv() else {
-                        // The worker ended without sending: it panicked (joined below).
-                        break;
+                    }
+                    let (worker, chunk) = match handover.take(want) {
+                        Ok(taken) => taken,
+                        Err(panic) => {
+                            panicked = panic;
+                            break;
+                        }
                     };
                     outcome.events += chunk.consumed as u64;
                     outcome.through = chunk.through.max(outcome.through);
                     apply.range(&chunk.envelopes);
                     // Full or closed (the worker is done): the events are freed here.
-                    let _ = recycle.try_send(chunk.envelopes);
+                    if let Some(recycle) = recycles.get(worker) {
+                        let _ = recycle.try_send(chunk.envelopes);
+                    }
                     fail_on(chunk.failure)?;
                 }
                 Ok(outcome)
             })();
-            // Closed channels stop the workers still running; a worker's panic (an upcaster's)
-            // goes on here with its own message.
-            drop(turns);
+            // Closed channels stop the spawned threads still running; a panic of one (an
+            // upcaster's) goes on here with its own message.
+            drop((recycles, handover));
             for worker in workers {
                 if let Err(panic) = worker.join() {
-                    std::panic::resume_unwind(panic);
+                    resume_unwind(panic);
                 }
+            }
+            if let Some(panic) = panicked {
+                resume_unwind(panic);
             }
             applied
         })
+    }
+}
+
+/// The consecutive ranges of positions a replay cuts the log into, each claimed once, in
+/// order, by whichever thread asks first: a faster thread takes more.
+struct Ranges {
+    first: u64,
+    head: u64,
+    span: u64,
+    count: u64,
+    unclaimed: AtomicU64,
+}
+
+impl Ranges {
+    /// Ranges of `span` positions from `first` through `head` (`first <= head`, `span >= 1`).
+    fn new(first: u64, head: u64, span: u64) -> Self {
+        Self {
+            first,
+            head,
+            span,
+            count: (head - first) / span + 1,
+            unclaimed: AtomicU64::new(0),
+        }
+    }
+
+    /// The next range no thread has claimed, if any is left.
+    fn claim(&self) -> Option<u64> {
+        Some(self.unclaimed.fetch_add(1, Ordering::Relaxed)).filter(|r| *r < self.count)
+    }
+
+    /// The positions before and through which `range` lies.
+    fn bounds(&self, range: u64) -> (u64, u64) {
+        let start = self.first + range * self.span;
+        (
+            start - 1,
+            start.saturating_add(self.span - 1).min(self.head),
+        )
+    }
+}
+
+/// A spawned thread's part: claims ranges and decodes them into the buffers the caller hands
+/// back through `applied`, until none is left, one fails, or the caller stops.
+///
+/// Events are freed by the thread that allocated them (freeing them on the caller's thread
+/// made the allocator's locks the bottleneck), one by one as the next range is decoded into
+/// their buffer. The thread makes at most `RANGES_AHEAD` buffers, so at most that many of its
+/// ranges wait for the caller; it claims a range only once it has a buffer for it, so a range
+/// the caller waits for is never held up by the caller itself.
+fn decode_claimed<Out: Default>(
+    worker: usize,
+    ranges: &Ranges,
+    decode: impl Fn(u64, Out) -> DecodedChunk<Out>,
+    applied: &Receiver<Out>,
+    handing: &Sender<Handed<Out>>,
+) {
+    let mut made = 0;
+    loop {
+        let reuse = match applied.try_recv() {
+            Ok(reuse) => reuse,
+            Err(TryRecvError::Empty) if made < RANGES_AHEAD => {
+                made += 1;
+                Out::default()
+            }
+            // A closed channel means the caller stopped; so does this thread.
+            Err(TryRecvError::Empty) => match applied.recv() {
+                Ok(reuse) => reuse,
+                Err(_) => return,
+            },
+            Err(TryRecvError::Disconnected) => return,
+        };
+        let Some(range) = ranges.claim() else { return };
+        let (handed, last) = match catch_unwind(AssertUnwindSafe(|| decode(range, reuse))) {
+            Ok(chunk) => {
+                let failed = chunk.failure.is_some();
+                let range = Handed::Range {
+                    range,
+                    worker,
+                    chunk,
+                };
+                (range, failed)
+            }
+            Err(panic) => (Handed::Panicked(panic), true),
+        };
+        if handing.send(handed).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// What a spawned thread hands the caller: a decoded range, or the panic that stopped it.
+enum Handed<Out> {
+    Range {
+        range: u64,
+        worker: usize,
+        chunk: DecodedChunk<Out>,
+    },
+    Panicked(Panic),
+}
+
+/// What a panic carries (its message, usually).
+type Panic = Box<dyn Any + Send>;
+
+/// The ranges spawned threads decoded, kept by the caller until their turn.
+struct Handover<Out> {
+    handed: Receiver<Handed<Out>>,
+    waiting: Vec<(u64, usize, DecodedChunk<Out>)>,
+}
+
+impl<Out> Handover<Out> {
+    /// Range `want` and the index of the spawned thread that decoded it, waiting for it if
+    /// need be: a range the caller did not claim was claimed by a spawned thread, which hands
+    /// it over unless it panicked (`Err(Some(panic))`) or all have ended (`Err(None)`).
+    fn take(&mut self, want: u64) -> Result<(usize, DecodedChunk<Out>), Option<Panic>> {
+        loop {
+            if let Some(i) = self.waiting.iter().position(|(r, ..)| *r == want) {
+                let (_, worker, chunk) = self.waiting.swap_remove(i);
+                return Ok((worker, chunk));
+            }
+            match self.handed.recv() {
+                Ok(Handed::Range {
+                    range,
+                    worker,
+                    chunk,
+                }) => self.waiting.push((range, worker, chunk)),
+                Ok(Handed::Panicked(panic)) => return Err(Some(panic)),
+                Err(_) => return Err(None),
+            }
+        }
     }
 }
 
