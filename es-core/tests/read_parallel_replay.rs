@@ -11,6 +11,7 @@ use es_core::{ParallelReplay, ReplayError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -194,10 +195,40 @@ fn explode_on_a_spawned_thread(
         panic!("upcaster panicked at position {}", stored.position);
     }
     let waited = Instant::now();
-    while !SPAWNED_THREAD_DECODED.load(Ordering::SeqCst) && waited.elapsed().as_secs() < 10 {
+    while !SPAWNED_THREAD_DECODED.load(Ordering::SeqCst) {
+        assert!(
+            waited.elapsed().as_secs() < 10,
+            "no spawned thread decoded an event in ten seconds"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     Ok(vec![RawEvent::new("Deposited", 2, json!({ "amount": 1 }))])
+}
+
+/// An upcaster that always panics.
+#[allow(clippy::unnecessary_wraps, clippy::needless_pass_by_value)]
+fn explode(
+    _raw: RawEvent,
+    stored: &StoredEvent,
+) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>> {
+    panic!("upcaster panicked at position {}", stored.position);
+}
+
+/// A deposit today, slow to decode on a spawned thread (1 ms), so that a later range of
+/// another thread can be handed over first.
+#[allow(clippy::unnecessary_wraps, clippy::needless_pass_by_value)]
+fn slow_deposit(
+    _raw: RawEvent,
+    stored: &StoredEvent,
+) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>> {
+    if on_a_spawned_thread() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(vec![RawEvent::new(
+        "Deposited",
+        2,
+        json!({ "amount": stored.position }),
+    )])
 }
 
 /// A deposit today, but a panic on the caller's thread.
@@ -215,6 +246,8 @@ fn explode_on_the_callers_thread(
 #[derive(Debug, Clone, PartialEq, Event)]
 #[event(raw_upcast(from = ("ExplodesThere", 1), with = explode_on_a_spawned_thread))]
 #[event(raw_upcast(from = ("ExplodesHere", 1), with = explode_on_the_callers_thread))]
+#[event(raw_upcast(from = ("Exploded", 1), with = explode))]
+#[event(raw_upcast(from = ("SlowDeposit", 1), with = slow_deposit))]
 enum Fragile {
     Deposited(Deposited),
 }
@@ -313,4 +346,63 @@ fn a_thread_that_decodes_slower_takes_fewer_ranges() {
         here >= 68,
         "the caller decoded {here} events, the spawned thread {there}"
     );
+}
+
+/// A log of 60 deposits, slow to decode on spawned threads, but for a stored event that does
+/// not decode (a version from the future) and events whose upcaster panics, both at once.
+fn log_failing_at(future_version_at: u64, panics_at: RangeInclusive<u64>) -> MemoryStore {
+    let store = MemoryStore::new();
+    for n in 1..=60 {
+        let event = match n {
+            n if n == future_version_at => NewEvent::new("Deposited", 9, json!({})),
+            n if panics_at.contains(&n) => NewEvent::new("Exploded", 1, json!({})),
+            _ => NewEvent::new("SlowDeposit", 1, json!({})),
+        };
+        store
+            .append("acc", ExpectedVersion::Any, vec![event])
+            .expect("append");
+    }
+    store
+}
+
+#[test]
+fn a_failure_stops_the_replay_before_a_panic_at_a_later_position_on_any_thread() {
+    let store = log_failing_at(30, 31..=60);
+    for threads in [2, 3, 4] {
+        for _ in 0..20 {
+            let mut applied = Vec::new();
+            let replay = ParallelReplay::new().threads(threads).chunk_events(1);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                replay.run::<Fragile, _, _>(&store, 1, |e| applied.push(e.position))
+            }));
+            let Ok(Err(ReplayError::Decode(error))) = outcome else {
+                panic!("{threads} threads: the decode error at 30, not a panic or {outcome:?}");
+            };
+            assert_eq!(error.position, 30, "{threads} threads");
+            assert_eq!(applied, (1..30).collect::<Vec<_>>(), "{threads} threads");
+        }
+    }
+}
+
+#[test]
+fn a_panic_stops_the_replay_before_a_failure_at_a_later_position_on_any_thread() {
+    let store = log_failing_at(31, 30..=30);
+    for threads in [2, 3, 4] {
+        for _ in 0..20 {
+            let mut applied = Vec::new();
+            let replay = ParallelReplay::new().threads(threads).chunk_events(1);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                replay.run::<Fragile, _, _>(&store, 1, |e| applied.push(e.position))
+            }));
+            let Err(panic) = outcome else {
+                panic!("{threads} threads: the panic at 30, not {outcome:?}");
+            };
+            let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+            assert_eq!(
+                message, "upcaster panicked at position 30",
+                "{threads} threads"
+            );
+            assert_eq!(applied, (1..30).collect::<Vec<_>>(), "{threads} threads");
+        }
+    }
 }

@@ -120,7 +120,9 @@ impl ParallelReplay {
     /// stored event that does not decode (the error names its stream and position).
     ///
     /// # Panics
-    /// When a decoding thread panicked (a panic in an upcaster), the panic is propagated.
+    /// When decoding a stored event panicked (a panic in an upcaster), on whichever thread,
+    /// the panic is propagated once every event before it was applied, unless the replay
+    /// stopped at a failure before it.
     pub fn run<E, S, F>(
         &self,
         store: &S,
@@ -210,10 +212,12 @@ impl ParallelReplay {
             return Ok(outcome);
         }
         let ranges = Ranges::new(first, head, self.chunk_events as u64);
-        // This thread and `threads - 1` spawned ones.
-        let threads = self
-            .threads
-            .min(usize::try_from(ranges.count).unwrap_or(usize::MAX));
+        // Threads spawned beside this one: no more than there are ranges this one does not
+        // claim before they start.
+        let spawned = (self.threads - 1).min(
+            usize::try_from(ranges.count.saturating_sub(RESERVED_AHEAD as u64))
+                .unwrap_or(usize::MAX),
+        );
         let decode = |range: u64, reuse: Out| {
             let (after, last) = ranges.bounds(range);
             read_decoded_through(store, after, last, self.chunk_events, reuse)
@@ -225,7 +229,7 @@ impl ParallelReplay {
             let (handing, handed) = channel();
             let mut recycles = Vec::new();
             let mut workers = Vec::new();
-            for worker in 0..threads - 1 {
+            for worker in 0..spawned {
                 let (recycle, applied) = sync_channel(RANGES_AHEAD);
                 recycles.push(recycle);
                 let handing = handing.clone();
@@ -240,7 +244,9 @@ impl ParallelReplay {
                 handed,
                 waiting: Vec::new(),
             };
-            let mut panicked = None;
+            // What ends the replay that is not a failure of the log: a spawned thread's panic
+            // while decoding a range, or no spawned thread left to hand one over.
+            let mut stopped = None;
             let applied = (|| {
                 for want in 0..ranges.count {
                     if mine.front() == Some(&want) {
@@ -257,17 +263,26 @@ impl ParallelReplay {
                         fail_on(own.failure)?;
                         continue;
                     }
-                    let (worker, chunk) = match handover.take(want) {
-                        Ok(taken) => taken,
+                    let Some(Handed {
+                        worker, decoded, ..
+                    }) = handover.take(want)
+                    else {
+                        stopped = Some(Err(want));
+                        break;
+                    };
+                    let chunk = match decoded {
+                        Ok(chunk) => chunk,
                         Err(panic) => {
-                            panicked = panic;
+                            stopped = Some(Ok(panic));
                             break;
                         }
                     };
                     outcome.events += chunk.consumed as u64;
                     outcome.through = chunk.through.max(outcome.through);
                     apply.range(&chunk.envelopes);
-                    // Full or closed (the worker is done): the events are freed here.
+                    // Back to the thread that decoded it, which never has more buffers than
+                    // its channel holds; closed when that thread is done, and the events are
+                    // freed here.
                     if let Some(recycle) = recycles.get(worker) {
                         let _ = recycle.try_send(chunk.envelopes);
                     }
@@ -275,18 +290,22 @@ impl ParallelReplay {
                 }
                 Ok(outcome)
             })();
-            // Closed channels stop the spawned threads still running; a panic of one (an
-            // upcaster's) goes on here with its own message.
+            // Closed channels stop the spawned threads still running. A panic while decoding
+            // (an upcaster's) goes on here with its own message, once every range before it
+            // was applied; one outside decoding, from the join.
             drop((recycles, handover));
             for worker in workers {
                 if let Err(panic) = worker.join() {
                     resume_unwind(panic);
                 }
             }
-            if let Some(panic) = panicked {
-                resume_unwind(panic);
+            match stopped {
+                Some(Ok(panic)) => resume_unwind(panic),
+                Some(Err(range)) => {
+                    unreachable!("range {range} of a replay was claimed but never handed over")
+                }
+                None => applied,
             }
-            applied
         })
     }
 }
@@ -359,17 +378,15 @@ fn decode_claimed<Out: Default>(
             Err(TryRecvError::Disconnected) => return,
         };
         let Some(range) = ranges.claim() else { return };
-        let (handed, last) = match catch_unwind(AssertUnwindSafe(|| decode(range, reuse))) {
-            Ok(chunk) => {
-                let failed = chunk.failure.is_some();
-                let range = Handed::Range {
-                    range,
-                    worker,
-                    chunk,
-                };
-                (range, failed)
-            }
-            Err(panic) => (Handed::Panicked(panic), true),
+        let decoded = catch_unwind(AssertUnwindSafe(|| decode(range, reuse)));
+        // After a failure or a panic, the caller goes no further than this range.
+        let last = decoded
+            .as_ref()
+            .map_or(true, |chunk| chunk.failure.is_some());
+        let handed = Handed {
+            range,
+            worker,
+            decoded,
         };
         if handing.send(handed).is_err() || last {
             return;
@@ -377,14 +394,13 @@ fn decode_claimed<Out: Default>(
     }
 }
 
-/// What a spawned thread hands the caller: a decoded range, or the panic that stopped it.
-enum Handed<Out> {
-    Range {
-        range: u64,
-        worker: usize,
-        chunk: DecodedChunk<Out>,
-    },
-    Panicked(Panic),
+/// What a spawned thread hands the caller: a range it decoded, or the panic that stopped it
+/// there.
+struct Handed<Out> {
+    range: u64,
+    /// The index of the spawned thread, which takes the range's buffer back.
+    worker: usize,
+    decoded: Result<DecodedChunk<Out>, Panic>,
 }
 
 /// What a panic carries (its message, usually).
@@ -393,28 +409,19 @@ type Panic = Box<dyn Any + Send>;
 /// The ranges spawned threads decoded, kept by the caller until their turn.
 struct Handover<Out> {
     handed: Receiver<Handed<Out>>,
-    waiting: Vec<(u64, usize, DecodedChunk<Out>)>,
+    waiting: Vec<Handed<Out>>,
 }
 
 impl<Out> Handover<Out> {
-    /// Range `want` and the index of the spawned thread that decoded it, waiting for it if
-    /// need be: a range the caller did not claim was claimed by a spawned thread, which hands
-    /// it over unless it panicked (`Err(Some(panic))`) or all have ended (`Err(None)`).
-    fn take(&mut self, want: u64) -> Result<(usize, DecodedChunk<Out>), Option<Panic>> {
+    /// Range `want`, as a spawned thread handed it over, waiting for it if need be: a range
+    /// the caller did not claim was claimed by a spawned thread, which hands it over (or the
+    /// panic that stopped it there), so `None`, all of them gone without it, is a bug.
+    fn take(&mut self, want: u64) -> Option<Handed<Out>> {
         loop {
-            if let Some(i) = self.waiting.iter().position(|(r, ..)| *r == want) {
-                let (_, worker, chunk) = self.waiting.swap_remove(i);
-                return Ok((worker, chunk));
+            if let Some(i) = self.waiting.iter().position(|h| h.range == want) {
+                return Some(self.waiting.swap_remove(i));
             }
-            match self.handed.recv() {
-                Ok(Handed::Range {
-                    range,
-                    worker,
-                    chunk,
-                }) => self.waiting.push((range, worker, chunk)),
-                Ok(Handed::Panicked(panic)) => return Err(Some(panic)),
-                Err(_) => return Err(None),
-            }
+            self.waiting.push(self.handed.recv().ok()?);
         }
     }
 }
