@@ -7,7 +7,7 @@ use es_core::{
     DecodeErrorKind, Envelope, Event, EventStore, ExpectedVersion, FileStore, MemoryStore,
     NewEvent, StoredEvent,
 };
-use es_core::{ParallelReplay, ReplayError};
+use es_core::{ParallelReplay, ReplayError, ReplayOutcome};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -365,44 +365,46 @@ fn log_failing_at(future_version_at: u64, panics_at: RangeInclusive<u64>) -> Mem
     store
 }
 
-#[test]
-fn a_failure_stops_the_replay_before_a_panic_at_a_later_position_on_any_thread() {
-    let store = log_failing_at(30, 31..=60);
+/// Replays `store` twenty times on each of 2, 3 and 4 threads, in ranges of one position, and
+/// passes `check` the thread count, the outcome (a panic caught) and the positions applied.
+fn replay_failing_log(
+    store: &MemoryStore,
+    check: impl Fn(usize, std::thread::Result<Result<ReplayOutcome, ReplayError>>, Vec<u64>),
+) {
     for threads in [2, 3, 4] {
         for _ in 0..20 {
             let mut applied = Vec::new();
             let replay = ParallelReplay::new().threads(threads).chunk_events(1);
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                replay.run::<Fragile, _, _>(&store, 1, |e| applied.push(e.position))
+                replay.run::<Fragile, _, _>(store, 1, |e| applied.push(e.position))
             }));
-            let Ok(Err(ReplayError::Decode(error))) = outcome else {
-                panic!("{threads} threads: the decode error at 30, not a panic or {outcome:?}");
-            };
-            assert_eq!(error.position, 30, "{threads} threads");
-            assert_eq!(applied, (1..30).collect::<Vec<_>>(), "{threads} threads");
+            check(threads, outcome, applied);
         }
     }
 }
 
 #[test]
+fn a_failure_stops_the_replay_before_a_panic_at_a_later_position_on_any_thread() {
+    replay_failing_log(&log_failing_at(30, 31..=60), |threads, outcome, applied| {
+        let Ok(Err(ReplayError::Decode(error))) = outcome else {
+            panic!("{threads} threads: the decode error at 30, not a panic or {outcome:?}");
+        };
+        assert_eq!(error.position, 30, "{threads} threads");
+        assert_eq!(applied, (1..30).collect::<Vec<_>>(), "{threads} threads");
+    });
+}
+
+#[test]
 fn a_panic_stops_the_replay_before_a_failure_at_a_later_position_on_any_thread() {
-    let store = log_failing_at(31, 30..=30);
-    for threads in [2, 3, 4] {
-        for _ in 0..20 {
-            let mut applied = Vec::new();
-            let replay = ParallelReplay::new().threads(threads).chunk_events(1);
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                replay.run::<Fragile, _, _>(&store, 1, |e| applied.push(e.position))
-            }));
-            let Err(panic) = outcome else {
-                panic!("{threads} threads: the panic at 30, not {outcome:?}");
-            };
-            let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
-            assert_eq!(
-                message, "upcaster panicked at position 30",
-                "{threads} threads"
-            );
-            assert_eq!(applied, (1..30).collect::<Vec<_>>(), "{threads} threads");
-        }
-    }
+    replay_failing_log(&log_failing_at(31, 30..=30), |threads, outcome, applied| {
+        let Err(panic) = outcome else {
+            panic!("{threads} threads: the panic at 30, not {outcome:?}");
+        };
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert_eq!(
+            message, "upcaster panicked at position 30",
+            "{threads} threads"
+        );
+        assert_eq!(applied, (1..30).collect::<Vec<_>>(), "{threads} threads");
+    });
 }
