@@ -244,8 +244,6 @@ impl ParallelReplay {
                 handed,
                 waiting: Vec::new(),
             };
-            // What ends the replay that is not a failure of the log: a spawned thread's panic
-            // while decoding a range, or no spawned thread left to hand one over.
             let mut stopped = None;
             let applied = (|| {
                 for want in 0..ranges.count {
@@ -267,13 +265,13 @@ impl ParallelReplay {
                         worker, decoded, ..
                     }) = handover.take(want)
                     else {
-                        stopped = Some(Err(want));
+                        stopped = Some(Stop::Lost(want));
                         break;
                     };
                     let chunk = match decoded {
                         Ok(chunk) => chunk,
                         Err(panic) => {
-                            stopped = Some(Ok(panic));
+                            stopped = Some(Stop::Panicked(panic));
                             break;
                         }
                     };
@@ -300,8 +298,8 @@ impl ParallelReplay {
                 }
             }
             match stopped {
-                Some(Ok(panic)) => resume_unwind(panic),
-                Some(Err(range)) => {
+                Some(Stop::Panicked(panic)) => resume_unwind(panic),
+                Some(Stop::Lost(range)) => {
                     unreachable!("range {range} of a replay was claimed but never handed over")
                 }
                 None => applied,
@@ -401,6 +399,14 @@ struct Handed<Out> {
     /// The index of the spawned thread, which takes the range's buffer back.
     worker: usize,
     decoded: Result<DecodedChunk<Out>, Panic>,
+}
+
+/// What ends a replay that is not a failure of the log.
+enum Stop {
+    /// A spawned thread panicked while decoding the range whose turn it was.
+    Panicked(Panic),
+    /// No spawned thread is left to hand this range over: a bug.
+    Lost(u64),
 }
 
 /// What a panic carries (its message, usually).
