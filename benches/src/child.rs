@@ -181,13 +181,10 @@ fn bare(count: u64, generation: Generation, threads: usize) {
         let mut totals = ShopTotals::default();
         loop {
             let start = unclaimed.fetch_add(SHARE, Ordering::Relaxed);
-            let Some(share) = payloads.get(start..(start + SHARE).min(payloads.len())) else {
+            let Some(rest) = payloads.get(start..).filter(|rest| !rest.is_empty()) else {
                 return totals;
             };
-            if share.is_empty() {
-                return totals;
-            }
-            for (tag, version, json) in share {
+            for (tag, version, json) in rest.iter().take(SHARE) {
                 decode_bare(&mut totals, tag, *version, json);
             }
         }
