@@ -165,9 +165,11 @@ fn visit_range_over_an_unused_position_lends_nothing_past_its_end() {
     store
         .append("a", ExpectedVersion::Any, (5..=12).map(event).collect())
         .expect("positions 5-12");
+    // Past position 3, the last one read: position 4's gap settles once every transaction
+    // older than the later append has ended, a little later while other tests hold theirs.
     assert_eq!(
         store
-            .wait_for_append(11, Duration::from_secs(30))
+            .wait_for_append(3, Duration::from_secs(30))
             .expect("wait"),
         12
     );
