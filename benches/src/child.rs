@@ -142,9 +142,9 @@ fn replay(engine: &str, path: &Path) {
                         .visit_all(1, &mut |stored| {
                             events += 1;
                             for event in
-                                ShopEvent::decode_ref(stored).expect("benchmark events decode")
+                                &ShopEvent::decode_ref(stored).expect("benchmark events decode")
                             {
-                                totals.apply_event(&event);
+                                totals.apply_event(event);
                             }
                             ControlFlow::Continue(())
                         })

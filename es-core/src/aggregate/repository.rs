@@ -507,8 +507,8 @@ pub(crate) fn apply_stored_ref<A: Aggregate>(
     loaded: &mut Loaded<A>,
     stored: &StoredEventRef<'_>,
 ) -> Result<(), DecodeError> {
-    for event in A::Event::decode_ref(stored)? {
-        loaded.state.apply(&event);
+    for event in &A::Event::decode_ref(stored)? {
+        loaded.state.apply(event);
     }
     loaded.version = stored.stream_version;
     Ok(())

@@ -286,11 +286,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         for stored in self.store().read_stream(stream_id, 1)? {
             let stored = stored?;
             let mut left_out = false;
-            for event in A::Event::decode(&stored)? {
-                if skip(&event) {
+            for event in &A::Event::decode(&stored)? {
+                if skip(event) {
                     left_out = true;
                 } else {
-                    what_if.state.apply(&event);
+                    what_if.state.apply(event);
                 }
             }
             if left_out {

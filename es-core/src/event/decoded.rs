@@ -9,6 +9,14 @@
 /// let decoded = Decoded::one(7);
 /// assert_eq!(decoded.len(), 1);
 /// assert_eq!(decoded.into_iter().collect::<Vec<_>>(), [7]);
+///
+/// // Lent, not moved: how a replay applies them.
+/// let decoded = Decoded::many(vec![1, 2, 3]);
+/// let mut total = 0;
+/// for event in &decoded {
+///     total += event;
+/// }
+/// assert_eq!((total, (&Decoded::<u8>::none()).into_iter().len()), (6, 0));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded<E>(DecodedRepr<E>);
@@ -80,6 +88,20 @@ impl<E> Decoded<E> {
     #[must_use]
     pub fn into_vec(self) -> Vec<E> {
         self.into_iter().collect()
+    }
+}
+
+impl<'a, E> IntoIterator for &'a Decoded<E> {
+    type Item = &'a E;
+    type IntoIter = std::slice::Iter<'a, E>;
+
+    /// The events, lent in order: applying a decoded event where it lies moves nothing.
+    fn into_iter(self) -> Self::IntoIter {
+        match &self.0 {
+            DecodedRepr::None => [].iter(),
+            DecodedRepr::One(event) => std::slice::from_ref(event).iter(),
+            DecodedRepr::Many(events) => events.iter(),
+        }
     }
 }
 

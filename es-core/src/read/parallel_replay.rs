@@ -481,7 +481,7 @@ fn apply_lent<E: Event>(
     apply: &mut impl FnMut(&EnvelopeRef<'_, E>),
 ) -> Result<(), DecodeError> {
     let metadata = stored.metadata_text();
-    for event in E::decode_ref(stored)? {
+    for event in &E::decode_ref(stored)? {
         apply(&EnvelopeRef {
             position: stored.position,
             stream_id: stored.stream_id,
@@ -489,7 +489,7 @@ fn apply_lent<E: Event>(
             event_id: stored.event_id,
             metadata,
             recorded_at: stored.recorded_at,
-            event: &event,
+            event,
         });
     }
     Ok(())
