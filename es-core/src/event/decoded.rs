@@ -84,6 +84,16 @@ impl<E> Decoded<E> {
         })
     }
 
+    /// The events, lent in order: applying a decoded event where it lies moves nothing
+    /// (`for event in &decoded` does the same).
+    pub fn iter(&self) -> std::slice::Iter<'_, E> {
+        match &self.0 {
+            DecodedRepr::None => [].iter(),
+            DecodedRepr::One(event) => std::slice::from_ref(event).iter(),
+            DecodedRepr::Many(events) => events.iter(),
+        }
+    }
+
     /// The events as a vector.
     #[must_use]
     pub fn into_vec(self) -> Vec<E> {
@@ -95,13 +105,8 @@ impl<'a, E> IntoIterator for &'a Decoded<E> {
     type Item = &'a E;
     type IntoIter = std::slice::Iter<'a, E>;
 
-    /// The events, lent in order: applying a decoded event where it lies moves nothing.
     fn into_iter(self) -> Self::IntoIter {
-        match &self.0 {
-            DecodedRepr::None => [].iter(),
-            DecodedRepr::One(event) => std::slice::from_ref(event).iter(),
-            DecodedRepr::Many(events) => events.iter(),
-        }
+        self.iter()
     }
 }
 
@@ -138,6 +143,19 @@ impl<E> Iterator for DecodedIter<E> {
         }
     }
 
+    /// Hands each event straight on, without taking it out of an `Option` first (a copy of
+    /// the whole event): `for_each` and the adapters built on `fold` use it.
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, E) -> B,
+    {
+        match self.0 {
+            DecodedIterRepr::One(Some(event)) => f(init, event),
+            DecodedIterRepr::One(None) => init,
+            DecodedIterRepr::Many(events) => events.fold(init, f),
+        }
+    }
+
     fn size_hint(&self) -> (usize, Option<usize>) {
         let n = match &self.0 {
             DecodedIterRepr::One(event) => usize::from(event.is_some()),
@@ -148,3 +166,36 @@ impl<E> Iterator for DecodedIter<E> {
 }
 
 impl<E> ExactSizeIterator for DecodedIter<E> {}
+
+#[cfg(test)]
+mod tests {
+    use super::Decoded;
+
+    /// `fold` (what `for_each` uses) and `next` hand on the same events in the same order.
+    #[test]
+    fn folding_hands_on_the_events_that_next_gives() {
+        for decoded in [
+            Decoded::none(),
+            Decoded::one(String::from("a")),
+            Decoded::many(vec![
+                String::from("a"),
+                String::from("b"),
+                String::from("c"),
+            ]),
+        ] {
+            let mut folded = Vec::new();
+            decoded.clone().into_iter().for_each(|e| folded.push(e));
+            let mut iter = decoded.clone().into_iter();
+            let first = iter.next();
+            let rest: Vec<String> = iter.fold(Vec::new(), |mut v, e| {
+                v.push(e);
+                v
+            });
+            let stepped: Vec<String> = first.into_iter().chain(rest).collect();
+            let lent: Vec<String> = (&decoded).into_iter().cloned().collect();
+            assert_eq!(folded, stepped);
+            assert_eq!(folded, lent);
+            assert_eq!(folded.len(), decoded.len());
+        }
+    }
+}
