@@ -80,8 +80,8 @@ fn replay(engine: &str, path: &Path) {
             let secs = seconds(|| {
                 sqlite_log::scan(&conn, |stored| {
                     events += 1;
-                    for event in ShopEvent::decode(stored).expect("benchmark events decode") {
-                        totals.apply_event(&event);
+                    for event in &ShopEvent::decode(stored).expect("benchmark events decode") {
+                        totals.apply_event(event);
                     }
                 });
             });

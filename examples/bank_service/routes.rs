@@ -297,7 +297,7 @@ async fn history(State(app): App, path: Result<Path<String>, PathRejection>) -> 
                     "version": stored.schema_version,
                     "payload": stored.payload_json().unwrap_or(Value::Null),
                 },
-                "decoded": decoded.into_iter().map(|e| decoded_json(&e)).collect::<Vec<_>>(),
+                "decoded": decoded.iter().map(decoded_json).collect::<Vec<_>>(),
                 "recorded_at": es_cli::format_time(stored.recorded_at),
                 "correlation_id": metadata_id(CORRELATION_ID),
                 "causation_id": metadata_id(CAUSATION_ID),

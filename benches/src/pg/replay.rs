@@ -38,8 +38,8 @@ pub(super) fn replays(scale: &Scale, schema: &BenchSchema, store: &PgStore) -> V
             for stored in store.read_all(1).expect("read the PostgreSQL log") {
                 let stored = stored.expect("the PostgreSQL log reads");
                 events += 1;
-                for event in ShopEvent::decode(&stored).expect("benchmark events decode") {
-                    totals.apply_event(&event);
+                for event in &ShopEvent::decode(&stored).expect("benchmark events decode") {
+                    totals.apply_event(event);
                 }
             }
         });

@@ -61,13 +61,13 @@ pub fn run<E: Event>(store: &OsStr, output: &mut Output<'_>) -> CommandResult {
         row.events += 1;
         match E::decode_ref(stored) {
             Ok(decoded) => {
-                let decoded: Vec<E> = decoded.into_iter().collect();
-                for event in &decoded {
+                let decoded = decoded.as_slice();
+                for event in decoded {
                     produced += 1;
                     row.into
                         .insert((event.event_type().to_owned(), event.event_version()));
                 }
-                match Outcome::of(key, &decoded) {
+                match Outcome::of(key, decoded) {
                     Outcome::Current => {}
                     Outcome::Upcast { .. } => {
                         row.upcast += 1;

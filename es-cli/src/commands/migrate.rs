@@ -66,15 +66,12 @@ pub fn run_as_stored(args: &MigrateArgs, output: &mut Output<'_>) -> CommandResu
 /// A typed binary's `migrate`: every event upcast to its current version.
 pub fn run_upcast<E: Event>(args: &MigrateArgs, output: &mut Output<'_>) -> CommandResult {
     let (tally, source, target) = migrate(args, output, |stored, tally| {
-        let decoded: Vec<E> = E::decode(stored)
-            .map_err(|e| {
-                CommandError::Refused(format!("{e} (run `check` to list every event that fails)"))
-            })?
-            .into_iter()
-            .collect();
+        let decoded = E::decode(stored).map_err(|e| {
+            CommandError::Refused(format!("{e} (run `check` to list every event that fails)"))
+        })?;
         match Outcome::of(
             (stored.event_type.as_str(), stored.schema_version),
-            &decoded,
+            decoded.as_slice(),
         ) {
             Outcome::Current => tally.current += 1,
             Outcome::Upcast { split } => {
@@ -84,7 +81,7 @@ pub fn run_upcast<E: Event>(args: &MigrateArgs, output: &mut Output<'_>) -> Comm
             Outcome::Removed => tally.removed += 1,
         }
         (0u64..)
-            .zip(&decoded)
+            .zip(decoded.iter())
             .map(|(i, event)| upcast(stored, i, event))
             .collect()
     })?;

@@ -16,7 +16,9 @@
 /// for event in &decoded {
 ///     total += event;
 /// }
-/// assert_eq!((total, (&Decoded::<u8>::none()).into_iter().len()), (6, 0));
+/// assert_eq!(total, 6);
+/// assert_eq!(decoded.as_slice(), [1, 2, 3]);
+/// assert_eq!(Decoded::<u8>::none().iter().len(), 0);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded<E>(DecodedRepr<E>);
@@ -84,20 +86,30 @@ impl<E> Decoded<E> {
         })
     }
 
+    /// The events, in order.
+    #[must_use]
+    pub fn as_slice(&self) -> &[E] {
+        match &self.0 {
+            DecodedRepr::None => &[],
+            DecodedRepr::One(event) => std::slice::from_ref(event),
+            DecodedRepr::Many(events) => events,
+        }
+    }
+
     /// The events, lent in order: applying a decoded event where it lies moves nothing
     /// (`for event in &decoded` does the same).
     pub fn iter(&self) -> std::slice::Iter<'_, E> {
-        match &self.0 {
-            DecodedRepr::None => [].iter(),
-            DecodedRepr::One(event) => std::slice::from_ref(event).iter(),
-            DecodedRepr::Many(events) => events.iter(),
-        }
+        self.as_slice().iter()
     }
 
     /// The events as a vector.
     #[must_use]
     pub fn into_vec(self) -> Vec<E> {
-        self.into_iter().collect()
+        match self.0 {
+            DecodedRepr::None => Vec::new(),
+            DecodedRepr::One(event) => vec![event],
+            DecodedRepr::Many(events) => events,
+        }
     }
 }
 

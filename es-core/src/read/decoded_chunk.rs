@@ -60,6 +60,7 @@ pub(crate) fn decode_envelopes<E: Event>(
         .metadata()
         .map_err(|e| crate::__private::metadata_error(stored, &e))?;
     let stream_id = stored.stream_id.to_owned();
+    // `for_each`, not `for`: it hands each event on without a copy of it on the way.
     events.into_iter().for_each(|event| {
         push(Envelope {
             position: stored.position,
