@@ -1,13 +1,15 @@
 //! Reads: `read_stream` and `read_all` in pages, rows turned into stored events.
 
-use es_core::store::backend::stored_metadata;
-use es_core::{ReadError, StoredEvent};
+use std::ops::ControlFlow;
+
+use es_core::store::backend::is_stored_metadata;
+use es_core::{ReadError, StoredEvent, StoredEventRef};
 use tokio_postgres::Row;
 
 use crate::error::PgError;
 use crate::order::settled_prefix;
 use crate::runtime::{Pending, Runtime};
-use crate::sql::{time_from_nanos, JsonBytes, Stmt};
+use crate::sql::{time_from_nanos, JsonText, Stmt};
 use crate::store::{read_error, signed, PgStore};
 
 impl PgStore {
@@ -31,74 +33,52 @@ impl PgStore {
                 ],
             )?;
             let full = rows.len() as u64 == self.shared.read_batch as u64;
-            let events = rows
-                .iter()
-                .map(|row| self.stored_event(row))
-                .collect::<Result<Vec<_>, _>>()?;
-            if let Some(last) = events.last() {
+            let events: Vec<_> = rows.iter().map(|row| self.stored_event(row)).collect();
+            if let Some(Ok(last)) = events.last() {
                 next = last.stream_version + 1;
             }
             Ok((events, full))
         })
     }
 
-    /// [`EventStore::read_all`](es_core::EventStore::read_all): pages of settled events, the
-    /// next page fetched while the caller works on the current one. A page that ends before
-    /// its last row stopped at an append not yet committed: the read ends there, and a later
-    /// read (or `wait_for_append`) picks it up.
-    ///
-    /// No event after `through` is returned, and a page asks for no more rows than positions
-    /// are left up to it (a replay reading the log in ranges reads each range about once;
-    /// rows past `through`, fetched where positions were left unused, are dropped).
+    /// [`EventStore::read_all`](es_core::EventStore::read_all): the events of
+    /// [`AllRows`], owned.
     pub(crate) fn all_pages(
         &self,
         from_position: u64,
         through: u64,
     ) -> impl Iterator<Item = Result<StoredEvent, ReadError>> + Send + '_ {
-        let mut next = from_position.max(1);
-        let mut pending: Option<Pending<Result<Vec<Row>, PgError>>> = None;
-        let page_len = move |next: u64| {
-            let left = through.saturating_sub(next).saturating_add(1);
-            usize::try_from(left).map_or(self.shared.read_batch, |left| {
-                left.min(self.shared.read_batch)
-            })
-        };
+        let mut pages = AllRows::new(self, from_position, through);
         Pages::new(move || {
-            if next > through {
-                return Ok((Vec::new(), false));
-            }
-            let page = pending
-                .take()
-                .unwrap_or_else(|| self.start_page(next, page_len(next)));
-            let rows = Runtime::wait(&page)??;
-            let first = next;
-            let Some(xmin) = rows.first().map(|row| row.get::<_, i64>(10)) else {
-                return Ok((Vec::new(), false));
-            };
-            let xmin = self.unsigned(xmin, "snapshot")?;
-            let placed = rows
-                .iter()
-                .map(|row| self.placed(row, 0, 9))
-                .collect::<Result<Vec<_>, _>>()?;
-            let settled = settled_prefix(next - 1, placed.iter().copied(), xmin);
-            // Positions left unused (a rolled-back append) bring rows past `through` in.
-            let kept = placed[..settled]
-                .iter()
-                .take_while(|placed| placed.position <= through)
-                .count();
-            if kept > 0 {
-                next = placed[kept - 1].position + 1;
-            }
-            let more = rows.len() == page_len(first) && kept == rows.len() && next <= through;
-            if more {
-                pending = Some(self.start_page(next, page_len(next)));
-            }
-            let events = rows[..kept]
-                .iter()
-                .map(|row| self.stored_event(row))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((events, more))
+            let (rows, more) = pages.next_page()?;
+            Ok((
+                rows.iter().map(|row| self.stored_event(row)).collect(),
+                more,
+            ))
         })
+    }
+
+    /// [`EventStore::visit_range`](es_core::EventStore::visit_range): the events of
+    /// [`AllRows`], each lent to `visit` borrowed from its row (no owned stream id, tag,
+    /// payload or metadata), until `visit` breaks.
+    pub(crate) fn visit_rows(
+        &self,
+        from_position: u64,
+        through: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), PgError> {
+        let mut pages = AllRows::new(self, from_position, through);
+        loop {
+            let (rows, more) = pages.next_page()?;
+            for row in &rows {
+                if visit(&self.stored_event_ref(row)?).is_break() {
+                    return Ok(());
+                }
+            }
+            if !more {
+                return Ok(());
+            }
+        }
     }
 
     /// Starts fetching the page of `read_all` of up to `len` rows from position `from`.
@@ -112,42 +92,121 @@ impl PgStore {
     }
 
     fn stored_event(&self, row: &Row) -> Result<StoredEvent, PgError> {
-        let malformed = |what, reason: String| PgError::Malformed {
-            target: self.target().to_owned(),
-            what,
-            reason,
-        };
-        let JsonBytes(metadata) = row.get(7);
+        self.stored_event_ref(row)?
+            .to_stored()
+            .map_err(|e| self.malformed("metadata", e.to_string()))
+    }
+
+    /// The event of a row, borrowed from it.
+    fn stored_event_ref<'r>(&self, row: &'r Row) -> Result<StoredEventRef<'r>, PgError> {
+        let JsonText(metadata) = row.get(7);
         // Kept as the column's text (a `json` column keeps it as written), not parsed.
-        let metadata = String::from_utf8(metadata)
-            .ok()
-            .and_then(stored_metadata)
-            .ok_or_else(|| malformed("metadata", "not a JSON object".to_owned()))?;
+        if !is_stored_metadata(metadata) {
+            return Err(self.malformed("metadata", "not a JSON object".to_owned()));
+        }
         let schema_version: i64 = row.get(5);
-        let JsonBytes(payload) = row.get(6);
-        Ok(StoredEvent {
-            position: self.unsigned(row.get(0), "position")?,
-            stream_id: row.get(1),
-            stream_version: self.unsigned(row.get(2), "stream version")?,
-            event_id: row.get(3),
-            event_type: row.get(4),
-            schema_version: u32::try_from(schema_version).map_err(|_| {
-                malformed(
+        let JsonText(payload) = row.get(6);
+        Ok(StoredEventRef::from_parts(
+            self.unsigned(row.get(0), "position")?,
+            row.get(1),
+            self.unsigned(row.get(2), "stream version")?,
+            row.get(3),
+            row.get(4),
+            u32::try_from(schema_version).map_err(|_| {
+                self.malformed(
                     "schema version",
                     format!("{schema_version} is out of range"),
                 )
             })?,
             payload,
             metadata,
-            recorded_at: time_from_nanos(row.get(8)),
-        })
+            time_from_nanos(row.get(8)),
+        ))
+    }
+
+    fn malformed(&self, what: &'static str, reason: String) -> PgError {
+        PgError::Malformed {
+            target: self.target().to_owned(),
+            what,
+            reason,
+        }
     }
 }
 
-/// An iterator over pages that a closure fetches: `(events, more may follow)`.
+/// `read_all`'s pages of settled rows, the next page fetched while the caller works on the
+/// current one. A page that ends before its last row stopped at an append not yet committed:
+/// the read ends there, and a later read (or `wait_for_append`) picks it up.
+///
+/// No row after `through` is returned, and a page asks for no more rows than positions are
+/// left up to it (a replay reading the log in ranges reads each range about once; rows past
+/// `through`, fetched where positions were left unused, are dropped).
+struct AllRows<'s> {
+    store: &'s PgStore,
+    next: u64,
+    through: u64,
+    pending: Option<Pending<Result<Vec<Row>, PgError>>>,
+}
+
+impl<'s> AllRows<'s> {
+    fn new(store: &'s PgStore, from_position: u64, through: u64) -> Self {
+        Self {
+            store,
+            next: from_position.max(1),
+            through,
+            pending: None,
+        }
+    }
+
+    fn page_len(&self, next: u64) -> usize {
+        let left = self.through.saturating_sub(next).saturating_add(1);
+        let batch = self.store.shared.read_batch;
+        usize::try_from(left).map_or(batch, |left| left.min(batch))
+    }
+
+    /// The next page's settled rows, and whether more may follow.
+    fn next_page(&mut self) -> Result<(Vec<Row>, bool), PgError> {
+        if self.next > self.through {
+            return Ok((Vec::new(), false));
+        }
+        let store = self.store;
+        let page = self
+            .pending
+            .take()
+            .unwrap_or_else(|| store.start_page(self.next, self.page_len(self.next)));
+        let mut rows = Runtime::wait(&page)??;
+        let first = self.next;
+        let Some(xmin) = rows.first().map(|row| row.get::<_, i64>(10)) else {
+            return Ok((Vec::new(), false));
+        };
+        let xmin = store.unsigned(xmin, "snapshot")?;
+        let placed = rows
+            .iter()
+            .map(|row| store.placed(row, 0, 9))
+            .collect::<Result<Vec<_>, _>>()?;
+        let settled = settled_prefix(self.next - 1, placed.iter().copied(), xmin);
+        // Positions left unused (a rolled-back append) bring rows past `through` in.
+        let kept = placed[..settled]
+            .iter()
+            .take_while(|placed| placed.position <= self.through)
+            .count();
+        if kept > 0 {
+            self.next = placed[kept - 1].position + 1;
+        }
+        let more =
+            rows.len() == self.page_len(first) && kept == rows.len() && self.next <= self.through;
+        if more {
+            self.pending = Some(store.start_page(self.next, self.page_len(self.next)));
+        }
+        rows.truncate(kept);
+        Ok((rows, more))
+    }
+}
+
+/// An iterator over pages that a closure fetches: `(events, more may follow)`. A row that does
+/// not make an event ends the read there, after the events before it.
 struct Pages<F> {
     fetch: F,
-    buffer: std::vec::IntoIter<StoredEvent>,
+    buffer: std::vec::IntoIter<Result<StoredEvent, PgError>>,
     done: bool,
 }
 
@@ -161,13 +220,21 @@ impl<F> Pages<F> {
     }
 }
 
-impl<F: FnMut() -> Result<(Vec<StoredEvent>, bool), PgError>> Iterator for Pages<F> {
+type Page = Vec<Result<StoredEvent, PgError>>;
+
+impl<F: FnMut() -> Result<(Page, bool), PgError>> Iterator for Pages<F> {
     type Item = Result<StoredEvent, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(event) = self.buffer.next() {
-                return Some(Ok(event));
+            match self.buffer.next() {
+                Some(Ok(event)) => return Some(Ok(event)),
+                Some(Err(error)) => {
+                    self.done = true;
+                    self.buffer = Vec::new().into_iter();
+                    return Some(Err(read_error(error)));
+                }
+                None => {}
             }
             if self.done {
                 return None;

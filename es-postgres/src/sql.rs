@@ -125,7 +125,8 @@ pub(crate) fn channel(schema: &str) -> String {
 }
 
 /// JSON text passed to a `json` parameter exactly as given: no parse, no re-serialisation, so
-/// payloads keep their bytes (key order, number spelling).
+/// payloads keep their bytes (key order, number spelling); and a `json` column read back as
+/// the exact text stored, borrowed from the row.
 #[derive(Debug)]
 pub(crate) struct JsonText<'a>(pub &'a [u8]);
 
@@ -143,12 +144,10 @@ impl ToSql for JsonText<'_> {
     to_sql_checked!();
 }
 
-/// A `json` column read back as the exact text stored.
-pub(crate) struct JsonBytes(pub Vec<u8>);
-
-impl<'a> FromSql<'a> for JsonBytes {
+impl<'a> FromSql<'a> for JsonText<'a> {
     fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn Error + Sync + Send>> {
-        Ok(JsonBytes(raw.to_vec()))
+        // The binary form of `json` is its text.
+        Ok(JsonText(raw))
     }
 
     fn accepts(ty: &Type) -> bool {

@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use es_core::store::backend::{visit_each, EventIter, APPEND_POLL_INTERVAL};
+use es_core::store::backend::{EventIter, APPEND_POLL_INTERVAL};
 use es_core::{
     AppendError, AppendOutcome, EventStore, ExpectedVersion, NewEvent, ReadError, StoredEventRef,
 };
@@ -316,16 +316,23 @@ impl EventStore for PgStore {
         Ok(Box::new(self.all_pages(from_position, u64::MAX)))
     }
 
+    fn visit_all(
+        &self,
+        from_position: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
+        self.visit_rows(from_position, u64::MAX, visit)
+            .map_err(read_error)
+    }
+
     fn visit_range(
         &self,
         from_position: u64,
         through_position: u64,
         visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), ReadError> {
-        visit_each(
-            Box::new(self.all_pages(from_position, through_position)),
-            visit,
-        )
+        self.visit_rows(from_position, through_position, visit)
+            .map_err(read_error)
     }
 
     fn stream_version(&self, stream_id: &str) -> Result<u64, ReadError> {

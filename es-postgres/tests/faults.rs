@@ -295,3 +295,66 @@ fn stores_connecting_at_once_create_the_tables_once() {
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .expect("drop schema");
 }
+
+/// A row changed behind the store's back to a value it cannot have written stops a read at
+/// that row, with the same error whether the events are owned (`read_all`) or lent from the
+/// rows (`visit_all`, `visit_range`), and after the same events.
+#[test]
+fn a_damaged_row_stops_owned_and_lent_reads_at_it_alike() {
+    for (damage, what) in [
+        ("metadata = '[1]'", "malformed metadata"),
+        ("metadata = '\"\"'", "malformed metadata"),
+        ("schema_version = 4294967296", "malformed schema version"),
+        ("stream_version = -1", "malformed stream version"),
+    ] {
+        let Some(fixture) = support::fixture() else {
+            return;
+        };
+        let store = &fixture.store;
+        store
+            .append("s", ExpectedVersion::NoStream, (1..=3).map(event).collect())
+            .expect("append");
+        fixture
+            .admin()
+            .batch_execute(&format!(
+                "UPDATE {}.events SET {damage} WHERE position = 2",
+                fixture.schema
+            ))
+            .expect("damage a row");
+
+        let mut owned = store.read_all(1).expect("read_all");
+        let first = owned.next().expect("a first event").expect("it reads");
+        let owned_error = owned
+            .next()
+            .expect("a second item")
+            .expect_err("the damaged row");
+        assert!(owned.next().is_none(), "{damage}: the read ends there");
+        assert_eq!(first.position, 1);
+
+        let mut lent = Vec::new();
+        let lent_error = store
+            .visit_all(1, &mut |stored| {
+                lent.push(stored.position);
+                std::ops::ControlFlow::Continue(())
+            })
+            .expect_err("the damaged row");
+        let mut ranged = Vec::new();
+        let ranged_error = store
+            .visit_range(1, 3, &mut |stored| {
+                ranged.push(stored.position);
+                std::ops::ControlFlow::Continue(())
+            })
+            .expect_err("the damaged row");
+        assert_eq!((lent, ranged), (vec![1], vec![1]), "{damage}");
+        for error in [&owned_error, &lent_error, &ranged_error] {
+            let shown = everything_shown(error);
+            assert!(shown.contains(what), "{damage}: {shown}");
+        }
+        assert_eq!(owned_error.to_string(), lent_error.to_string(), "{damage}");
+        assert_eq!(
+            everything_shown(&owned_error),
+            everything_shown(&ranged_error),
+            "{damage}"
+        );
+    }
+}

@@ -21,6 +21,20 @@ fn exercise(store: &PgStore) {
         .expect("append");
     assert_eq!(store.read_stream("s", 1).expect("read_stream").count(), 2);
     assert!(store.read_all(1).expect("read_all").count() >= 2);
+    let mut lent = 0;
+    store
+        .visit_all(1, &mut |_| {
+            lent += 1;
+            std::ops::ControlFlow::Continue(())
+        })
+        .expect("visit_all");
+    store
+        .visit_range(1, 1, &mut |_| {
+            lent += 1;
+            std::ops::ControlFlow::Continue(())
+        })
+        .expect("visit_range");
+    assert!(lent >= 3, "{lent}");
     assert!(store.stream_version("s").expect("version") >= 2);
     assert!(
         store

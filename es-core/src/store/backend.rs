@@ -159,6 +159,22 @@ pub fn stored_metadata(text: String) -> Option<crate::Metadata> {
     crate::Metadata::from_stored(text)
 }
 
+/// Whether `text` is metadata that [`stored_metadata`] accepts, checked without copying it:
+/// for a store that lends its events ([`StoredEventRef::from_parts`](crate::StoredEventRef::from_parts)).
+///
+/// # Examples
+/// ```
+/// use es_core::store::backend::is_stored_metadata;
+/// assert!(is_stored_metadata(br#" {"user": "ann"} "#));
+/// assert!(!is_stored_metadata(b"[1]"));
+/// assert!(!is_stored_metadata(b""));
+/// assert!(!is_stored_metadata(b"{\xff}"));
+/// ```
+#[must_use]
+pub fn is_stored_metadata(text: &[u8]) -> bool {
+    std::str::from_utf8(text).is_ok_and(crate::event::is_metadata_object_text)
+}
+
 /// Where an event id is already stored; for [`plan_append`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredId<'a> {
