@@ -1,4 +1,6 @@
-//! Replay: `read_all` + decode beside a bare `SELECT` parsed with `serde_json`.
+//! Replay: `visit_all` + `decode_ref` beside a bare `SELECT` parsed with `serde_json`.
+
+use std::ops::ControlFlow;
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
@@ -35,13 +37,15 @@ pub(super) fn replays(scale: &Scale, schema: &BenchSchema, store: &PgStore) -> V
         let mut events = 0u64;
         let cpu = process_cpu_secs();
         let secs = seconds(|| {
-            for stored in store.read_all(1).expect("read the PostgreSQL log") {
-                let stored = stored.expect("the PostgreSQL log reads");
-                events += 1;
-                for event in &ShopEvent::decode(&stored).expect("benchmark events decode") {
-                    totals.apply_event(event);
-                }
-            }
+            store
+                .visit_all(1, &mut |stored| {
+                    events += 1;
+                    for event in &ShopEvent::decode_ref(stored).expect("benchmark events decode") {
+                        totals.apply_event(event);
+                    }
+                    ControlFlow::Continue(())
+                })
+                .expect("the PostgreSQL log reads");
         });
         eprintln!(
             "   PgStore replay: {secs:.3} s, {:.2} s of CPU in this process",
@@ -90,7 +94,7 @@ pub(super) fn replays(scale: &Scale, schema: &BenchSchema, store: &PgStore) -> V
             scale.events
         ),
         Figure::new(
-            "PgStore read_all + decode",
+            "PgStore visit_all + decode_ref",
             per_sec(scale.events, median(store_secs)),
             PER_SEC,
         ),
