@@ -58,9 +58,10 @@ impl PgStore {
         })
     }
 
-    /// [`EventStore::visit_range`](es_core::EventStore::visit_range): the events of
-    /// [`AllRows`], each lent to `visit` borrowed from its row (no owned stream id, tag,
-    /// payload or metadata), until `visit` breaks.
+    /// [`EventStore::visit_all`](es_core::EventStore::visit_all) and
+    /// [`visit_range`](es_core::EventStore::visit_range): the events of [`AllRows`], each lent
+    /// to `visit` borrowed from its row (no owned stream id, tag, payload or metadata), until
+    /// `visit` breaks.
     pub(crate) fn visit_rows(
         &self,
         from_position: u64,

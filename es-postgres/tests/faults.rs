@@ -297,8 +297,9 @@ fn stores_connecting_at_once_create_the_tables_once() {
 }
 
 /// A row changed behind the store's back to a value it cannot have written stops a read at
-/// that row, with the same error whether the events are owned (`read_all`) or lent from the
-/// rows (`visit_all`, `visit_range`), and after the same events.
+/// that row, with the same error whether the events are owned (`read_all`, `read_stream`) or
+/// lent from the rows (`visit_all`, `visit_range`), and after the same events, on the first
+/// page or a later one.
 #[test]
 fn a_damaged_row_stops_owned_and_lent_reads_at_it_alike() {
     for (damage, what) in [
@@ -356,5 +357,31 @@ fn a_damaged_row_stops_owned_and_lent_reads_at_it_alike() {
             everything_shown(&ranged_error),
             "{damage}"
         );
+
+        // Pages of one row: the damaged row is on the second page.
+        let paged = PgStore::options(&fixture.url)
+            .schema(&fixture.schema)
+            .read_batch(1)
+            .connect()
+            .expect("a store with pages of one row");
+        let read: Vec<_> = paged.read_all(1).expect("read_all").collect();
+        assert_eq!(read.len(), 2, "{damage}: one event, then the error");
+        assert_eq!(read[0].as_ref().map(|e| e.position).ok(), Some(1));
+        let paged_error = read[1].as_ref().expect_err("the damaged row");
+        assert_eq!(paged_error.to_string(), owned_error.to_string());
+        let mut lent = Vec::new();
+        paged
+            .visit_all(1, &mut |stored| {
+                lent.push(stored.position);
+                std::ops::ControlFlow::Continue(())
+            })
+            .expect_err("the damaged row");
+        assert_eq!(lent, [1], "{damage}");
+        if !damage.starts_with("stream_version") {
+            // (A negative version falls outside a stream read from version 1.)
+            let stream: Vec<_> = paged.read_stream("s", 1).expect("read_stream").collect();
+            assert_eq!(stream.len(), 2, "{damage}: one event, then the error");
+            assert!(stream[0].is_ok() && stream[1].is_err(), "{damage}");
+        }
     }
 }
