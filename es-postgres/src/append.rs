@@ -43,11 +43,7 @@ impl PgStore {
                 decide(stream_id, expected, events, &rows).map_err(|error| match error {
                     Decided::Refused(error) => error,
                     Decided::Malformed(reason) => {
-                        AppendError::Backend(Box::new(PgError::Malformed {
-                            target: self.target().to_owned(),
-                            what: "append outcome",
-                            reason,
-                        }))
+                        AppendError::Backend(Box::new(self.malformed("append outcome", reason)))
                     }
                 })?;
             if let Some(outcome) = decided {

@@ -124,14 +124,6 @@ impl PgStore {
             time_from_nanos(row.get(8)),
         ))
     }
-
-    fn malformed(&self, what: &'static str, reason: String) -> PgError {
-        PgError::Malformed {
-            target: self.target().to_owned(),
-            what,
-            reason,
-        }
-    }
 }
 
 /// `read_all`'s pages of settled rows, the next page fetched while the caller works on the

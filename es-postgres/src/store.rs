@@ -171,11 +171,16 @@ impl PgStore {
     }
 
     pub(crate) fn unsigned(&self, value: i64, what: &'static str) -> Result<u64, PgError> {
-        u64::try_from(value).map_err(|_| PgError::Malformed {
+        u64::try_from(value).map_err(|_| self.malformed(what, format!("{value} is negative")))
+    }
+
+    /// The error for a `what` the server answered with that the store cannot have written.
+    pub(crate) fn malformed(&self, what: &'static str, reason: String) -> PgError {
+        PgError::Malformed {
             target: self.target().to_owned(),
             what,
-            reason: format!("{value} is negative"),
-        })
+            reason,
+        }
     }
 
     /// The settled progress of the log beyond `after`, for `wait_for_append`.
