@@ -177,9 +177,12 @@ pub fn decode_struct<T: VersionedEvent + Event>(
     stored: &StoredEventRef<'_>,
 ) -> Result<Decoded<T>, DecodeError> {
     if T::LINK.contains(stored.event_type, stored.schema_version) {
-        T::upcast_from_version(stored.schema_version, RawPayload::Json(stored.payload))
-            .map(Decoded::one)
-            .map_err(|e| from_upcast(stored, e))
+        T::upcast_from_version_then(
+            stored.schema_version,
+            RawPayload::Json(stored.payload),
+            Decoded::one,
+        )
+        .map_err(|e| from_upcast(stored, e))
     } else if let Some(result) = decode_newer::<T>(stored, |tag, version, payload| {
         <T as VersionedEvent>::LINK
             .contains(tag, version)

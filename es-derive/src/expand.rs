@@ -105,8 +105,21 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
                     version: u32,
                     payload: _es::codec::RawPayload<'_>,
                 ) -> ::core::result::Result<Self, _es::codec::UpcastError> {
+                    <Self as _es::VersionedEvent>::upcast_from_version_then(
+                        version,
+                        payload,
+                        |event| event,
+                    )
+                }
+
+                #[inline]
+                fn upcast_from_version_then<T, F: ::core::ops::FnOnce(Self) -> T>(
+                    version: u32,
+                    payload: _es::codec::RawPayload<'_>,
+                    then: F,
+                ) -> ::core::result::Result<T, _es::codec::UpcastError> {
                     if version == #version {
-                        return payload.parse::<Self>();
+                        return payload.parse::<Self>().map(then);
                     }
                     #upcast_step
                 }
@@ -204,7 +217,7 @@ fn write_parts(s: &VersionStruct<'_>) -> WriteParts {
 struct UpcastParts {
     /// The `previous` field of the struct's `ChainLink`.
     previous_link: TokenStream,
-    /// The body of `upcast_from_version` for an older version.
+    /// The body of `upcast_from_version_then` for an older version.
     upcast_step: TokenStream,
     /// The check that `upcast_from` names a lower version.
     order_assertion: TokenStream,
@@ -222,16 +235,24 @@ fn upcast_parts(s: &VersionStruct<'_>, version: &Literal) -> UpcastParts {
             let step = if s.attrs.try_upcast.is_some() {
                 let try_upcast =
                     quote_spanned! {prev.span()=> _es::__private::try_upcast::<#prev, Self>};
-                quote!(#try_upcast(previous, #prev_name))
+                // A step that may fail gives a `Result` of `then`'s result, flattened here.
+                quote! {
+                    <#prev as _es::VersionedEvent>::upcast_from_version_then(
+                        version,
+                        payload,
+                        |previous| #try_upcast(previous, #prev_name).map(then),
+                    )
+                    .and_then(|stepped| stepped)
+                }
             } else {
                 let upcast = quote_spanned! {prev.span()=> _es::__private::upcast::<#prev, Self>};
                 quote! {
-                    ::core::result::Result::Ok(#upcast(previous))
+                    <#prev as _es::VersionedEvent>::upcast_from_version_then(
+                        version,
+                        payload,
+                        |previous| then(#upcast(previous)),
+                    )
                 }
-            };
-            let upcast = quote! {
-                let previous = <#prev as _es::VersionedEvent>::upcast_from_version(version, payload)?;
-                #step
             };
             let message = format!(
                 "`upcast_from = {prev_name}` must name an earlier version: its `version` must be lower than {version}, the version of `{ident}`"
@@ -245,14 +266,14 @@ fn upcast_parts(s: &VersionStruct<'_>, version: &Literal) -> UpcastParts {
             };
             UpcastParts {
                 previous_link: quote!(::core::option::Option::Some(&<#prev as _es::VersionedEvent>::LINK)),
-                upcast_step: upcast,
+                upcast_step: step,
                 order_assertion: assertion,
             }
         }
         None => UpcastParts {
             previous_link: quote!(::core::option::Option::None),
             upcast_step: quote! {
-                let _ = payload;
+                let _ = (payload, then);
                 ::core::result::Result::Err(_es::codec::UpcastError::NotInChain { version })
             },
             order_assertion: TokenStream::new(),
@@ -330,14 +351,13 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                         event_type,
                         version,
                         _es::codec::RawPayload::Json(stored.payload),
+                        _es::Decoded::one,
                     ) {
-                        return result
-                            .map(_es::Decoded::one)
-                            .map_err(|error| _es::__private::from_upcast(stored, error));
+                        return result.map_err(|error| _es::__private::from_upcast(stored, error));
                     }
                     #(#removed)*
                     if let ::core::option::Option::Some(result) =
-                        _es::__private::decode_newer::<Self>(stored, __es_decode_typed)
+                        _es::__private::decode_newer::<Self>(stored, __es_decode_typed_self)
                     {
                         return result.map(_es::Decoded::one);
                     }
@@ -370,7 +390,7 @@ fn raw_upcast_arm(raw: &RawUpcast) -> TokenStream {
     };
     quote! {
         if version == #version && event_type == #event_type {
-            return _es::__private::decode_raw::<Self>(stored, #name, #upcaster, __es_decode_typed);
+            return _es::__private::decode_raw::<Self>(stored, #name, #upcaster, __es_decode_typed_self);
         }
     }
 }
@@ -397,22 +417,38 @@ fn typed_dispatch(e: &EventEnum<'_>) -> TokenStream {
     let variant = e.variants.iter().map(|v| v.ident);
     let ty = e.variants.iter().map(|v| v.ty);
     quote! {
-        /// Decodes a stored `(event type, version)` through the variant whose chain contains it.
+        /// Decodes a stored `(event type, version)` through the variant whose chain contains it,
+        /// handing the event to `then`.
         #[inline]
-        fn __es_decode_typed(
+        fn __es_decode_typed<T, F: ::core::ops::FnOnce(#ident) -> T>(
+            event_type: &str,
+            version: u32,
+            payload: _es::codec::RawPayload<'_>,
+            then: F,
+        ) -> ::core::option::Option<::core::result::Result<T, _es::codec::UpcastError>> {
+            #(
+                if <#ty as _es::VersionedEvent>::LINK.contains(event_type, version) {
+                    return ::core::option::Option::Some(
+                        <#ty as _es::VersionedEvent>::upcast_from_version_then(
+                            version,
+                            payload,
+                            |event| then(#ident::#variant(event)),
+                        ),
+                    );
+                }
+            )*
+            let _ = then;
+            ::core::option::Option::None
+        }
+
+        /// `__es_decode_typed` giving the event itself, for the outputs of raw upcasters and
+        /// the tolerant read of newer versions.
+        fn __es_decode_typed_self(
             event_type: &str,
             version: u32,
             payload: _es::codec::RawPayload<'_>,
         ) -> ::core::option::Option<::core::result::Result<#ident, _es::codec::UpcastError>> {
-            #(
-                if <#ty as _es::VersionedEvent>::LINK.contains(event_type, version) {
-                    return ::core::option::Option::Some(
-                        <#ty as _es::VersionedEvent>::upcast_from_version(version, payload)
-                            .map(#ident::#variant),
-                    );
-                }
-            )*
-            ::core::option::Option::None
+            __es_decode_typed(event_type, version, payload, |event| event)
         }
     }
 }

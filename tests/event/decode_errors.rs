@@ -219,6 +219,63 @@ fn every_stored_version_of_the_chain_decodes_to_the_current_variant() {
 }
 
 #[test]
+fn each_step_of_a_chain_hands_its_event_on_and_then_runs_only_on_success() {
+    use es_core::codec::{RawPayload, UpcastError, VersionedEvent};
+    use es_tests::order::{OrderShipped, PriceSet};
+    let shipped = |version| {
+        OrderShipped::upcast_from_version_then(
+            version,
+            RawPayload::Json(br#"{ "carrier": "DHL" }"#),
+            |event| (version, event),
+        )
+    };
+    for version in [1, 2] {
+        assert_eq!(
+            shipped(version).expect("upcasts"),
+            (
+                version,
+                OrderShipped {
+                    carrier: "DHL".into(),
+                    tracking_number: None
+                }
+            )
+        );
+    }
+    assert!(matches!(
+        shipped(4),
+        Err(UpcastError::NotInChain { version: 4 })
+    ));
+
+    // A `TryFrom` step: its value on success, its error (and no call of `then`) on failure.
+    let price = |text: &str, calls: &mut u32| {
+        let payload =
+            serde_json::to_vec(&json!({ "sku": "tea-01", "price": text })).expect("serializes");
+        PriceSet::upcast_from_version_then(1, RawPayload::Json(&payload), |event| {
+            *calls += 1;
+            event.cents
+        })
+    };
+    let mut calls = 0;
+    assert_eq!(price("12.50", &mut calls).expect("a price"), 1250);
+    assert_eq!(calls, 1);
+    match price("12,50", &mut calls) {
+        Err(UpcastError::Failed { from, source }) => {
+            assert_eq!(from, "PriceSetV1");
+            assert_eq!(source.to_string(), "`12,50` is not a price like `12.50`");
+        }
+        other => panic!("expected a failed step, got {other:?}"),
+    }
+    assert_eq!(calls, 1, "`then` runs only for an event that upcast");
+    // The same as `upcast_from_version`, which is `then` = identity.
+    let payload = br#"{ "carrier": "UPS" }"#;
+    assert_eq!(
+        OrderShipped::upcast_from_version(1, RawPayload::Json(payload)).expect("upcasts"),
+        OrderShipped::upcast_from_version_then(1, RawPayload::Json(payload), |event| event)
+            .expect("upcasts")
+    );
+}
+
+#[test]
 fn encoding_writes_the_current_tag_and_version() {
     use es_examples::account::AccountOpened;
     let event = AccountEvent::Opened(AccountOpened {

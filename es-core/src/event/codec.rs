@@ -194,6 +194,23 @@ pub trait VersionedEvent: Serialize + DeserializeOwned + Sized {
     /// When the version is not in this chain, the payload does not parse into its struct, or an
     /// upcast step fails.
     fn upcast_from_version(version: u32, payload: RawPayload<'_>) -> Result<Self, UpcastError>;
+
+    /// [`upcast_from_version`](Self::upcast_from_version), handing the event to `then` where
+    /// the last step builds it. The derive passes each step's output straight into the next
+    /// step and on to `then`, so a decode moves each version's struct once, instead of
+    /// through a `Result` per step; `then` wraps it in what the caller keeps (an enum variant,
+    /// a [`Decoded`](crate::Decoded)).
+    ///
+    /// # Errors
+    /// As [`upcast_from_version`](Self::upcast_from_version).
+    #[inline]
+    fn upcast_from_version_then<T, F: FnOnce(Self) -> T>(
+        version: u32,
+        payload: RawPayload<'_>,
+        then: F,
+    ) -> Result<T, UpcastError> {
+        Self::upcast_from_version(version, payload).map(then)
+    }
 }
 
 /// One version in an upcaster chain, as compile-time data; the chain is a linked list from the
@@ -237,12 +254,14 @@ impl ChainLink {
 
     /// Whether this link is written as `tag` (its own tag or an alias).
     #[must_use]
+    #[inline]
     pub fn answers_to(&self, tag: &str) -> bool {
         self.tag == tag || self.aliases.contains(&tag)
     }
 
     /// Whether `(tag, version)` is somewhere in this chain.
     #[must_use]
+    #[inline]
     pub fn contains(&self, tag: &str, version: u32) -> bool {
         let mut link = Some(self);
         while let Some(current) = link {
