@@ -3,7 +3,8 @@
 //! event or read its envelope, and a removed tag.
 //!
 //! Input: see [`es_fuzz::stored_event`]. Never a panic; every decoded event encodes and
-//! decodes back to itself.
+//! decodes back to itself; the payload parses as `serde_json::from_slice` parses it (the
+//! decode point checks a text as UTF-8 once and parses it as a `str`).
 
 #![no_main]
 
@@ -14,6 +15,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let stored = stored_event(data);
+    assert_eq!(
+        format!("{:?}", stored.payload_json()),
+        format!(
+            "{:?}",
+            serde_json::from_slice::<serde_json::Value>(&stored.payload)
+        ),
+    );
     let _ = Envelope::<OrderEvent>::decode(&stored);
     let Ok(decoded) = OrderEvent::decode(&stored) else {
         return;

@@ -148,7 +148,7 @@ impl JsonPayload {
     pub fn parse<T: DeserializeOwned>(self) -> Result<T, serde_json::Error> {
         match self.0 {
             Repr::Text { text, .. } => {
-                let parsed = serde_json::from_slice(&text);
+                let parsed = from_json_text(&text);
                 match &parsed {
                     Ok(_) => note(TextRead::Valid),
                     Err(e) if e.is_syntax() || e.is_eof() => note(TextRead::Malformed),
@@ -164,7 +164,7 @@ impl JsonPayload {
 
 /// The value of a stored text; `null` when it is not JSON (which is noted).
 fn parse_text(text: &[u8]) -> Value {
-    if let Ok(value) = serde_json::from_slice(text) {
+    if let Ok(value) = from_json_text(text) {
         note(TextRead::Valid);
         value
     } else {
@@ -338,12 +338,28 @@ impl RawPayload<'_> {
     pub fn parse<T: DeserializeOwned>(self) -> Result<T, UpcastError> {
         match self {
             RawPayload::Json(bytes) => {
-                serde_json::from_slice(bytes).map_err(|error| json_error::<T>(bytes, error))
+                from_json_text(bytes).map_err(|error| json_error::<T>(bytes, error))
             }
             RawPayload::Value(value) => {
                 serde_json::from_value(value).map_err(UpcastError::WrongShape)
             }
         }
+    }
+}
+
+/// Parses stored JSON text into `T`, as [`serde_json::from_slice`] does, with the same result
+/// and the same error for every input. Text that is UTF-8 is checked so once, as a whole, and
+/// parsed as a `str`: `from_slice` checks each string and key of the text on its own, which
+/// for a payload of short strings costs more than the parse of their JSON. Other bytes go to
+/// `from_slice`, which reports where they are.
+///
+/// # Errors
+/// When the text is not JSON, or not a `T`.
+#[inline]
+pub(crate) fn from_json_text<T: DeserializeOwned>(text: &[u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(text) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(text),
     }
 }
 
@@ -395,7 +411,7 @@ pub(crate) fn field_path<T: DeserializeOwned>(bytes: &[u8]) -> Option<String> {
 mod tests {
     use serde_json::json;
 
-    use super::{JsonPayload, TextRead};
+    use super::{from_json_text, JsonPayload, TextRead};
 
     #[test]
     fn stored_text_stays_text_until_changed_and_reading_it_says_whether_it_is_json() {
@@ -432,5 +448,49 @@ mod tests {
             assert_eq!(inner, TextRead::Valid);
         });
         assert_eq!(outer, TextRead::Malformed);
+    }
+
+    /// A struct of the shape the tests' texts aim at, to compare the errors of data too.
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Line {
+        sku: String,
+        qty: u32,
+        tags: Vec<String>,
+    }
+
+    #[test]
+    fn stored_text_parses_as_from_slice_parses_it_results_and_errors_alike() {
+        let texts: [&[u8]; 16] = [
+            br#"{"sku": "tea-01", "qty": 2, "tags": ["green", "caf\u00e9"]}"#,
+            "{\"sku\": \"th\u{e9}-01\", \"qty\": 2, \"tags\": []}".as_bytes(),
+            br#"{"sku": "tea-01", "qty": -2, "tags": []}"#,
+            br#"{"sku": "tea-01", "tags": []}"#,
+            br#"{"sku": "tea-01", "qty": 2, "tags": [1]}"#,
+            br#"{"sku": "tea-01", "qty": 2, "tags": []} x"#,
+            br#"{"sku": "tea-01", "qty": 2,"#,
+            br#"{"sku": "\ud800", "qty": 2, "tags": []}"#,
+            br#"{"sku": "\uzzzz", "qty": 2, "tags": []}"#,
+            b"{\"sku\": \"\xff\", \"qty\": 2, \"tags\": []}",
+            b"{\"sku\": \"tea\", \"qty\": 2, \"tags\": []}\xff",
+            b"\xef\xbb\xbf{}",
+            b"{\"sku\": \"tea\tleaf\", \"qty\": 2, \"tags\": []}",
+            b"\n\n  [1, 2,\n 3",
+            b"",
+            b"null",
+        ];
+        for text in texts {
+            let shown = String::from_utf8_lossy(text);
+            assert_eq!(
+                format!("{:?}", from_json_text::<serde_json::Value>(text)),
+                format!("{:?}", serde_json::from_slice::<serde_json::Value>(text)),
+                "as a value: {shown}"
+            );
+            assert_eq!(
+                format!("{:?}", from_json_text::<Line>(text)),
+                format!("{:?}", serde_json::from_slice::<Line>(text)),
+                "as a struct: {shown}"
+            );
+        }
     }
 }

@@ -40,7 +40,7 @@ impl StoredEvent {
     /// # Errors
     /// When the payload is not valid JSON.
     pub fn payload_json(&self) -> Result<Value, serde_json::Error> {
-        serde_json::from_slice(&self.payload)
+        crate::event::raw::from_json_text(&self.payload)
     }
 
     /// A metadata entry by key.
