@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use es_core::ParallelReplay;
 use es_core::{Event, EventStore, FileStore};
 
-use crate::domain::{decode_bare, payload, Generation, ShopEvent, ShopTotals};
+use crate::domain::{decode_bare, payload, Generation, Route, ShopEvent, ShopTotals};
 use crate::measure::{reset_peak_rss, seconds, status_kib};
 use crate::sqlite_log;
 
@@ -29,6 +29,11 @@ pub fn run(args: &[String]) {
             generation(arg(2)),
             args.get(3)
                 .map_or(1, |t| t.parse().expect("a thread count")),
+            match args.get(4).map(String::as_str) {
+                None | Some("slice") => Route::Slice,
+                Some("str") => Route::Str,
+                Some(other) => panic!("unknown parse route {other}"),
+            },
         ),
         "write" => crate::runs::write_log(
             Path::new(arg(1)),
@@ -172,7 +177,8 @@ fn replay(engine: &str, path: &Path) {
 /// payloads whenever they are ready for one, as `ParallelReplay`'s threads claim ranges (the
 /// calling thread is one of them; each thread folds its own totals, summed at the end): what
 /// this machine's cores give the parse alone, the ceiling for `ParallelReplay`'s scaling.
-fn bare(count: u64, generation: Generation, threads: usize) {
+/// `route` says how the bytes are handed to `serde_json`.
+fn bare(count: u64, generation: Generation, threads: usize, route: Route) {
     const SHARE: usize = 256;
     let payloads: Vec<(String, u32, Vec<u8>)> =
         (0..count).map(|n| payload(n, generation)).collect();
@@ -185,7 +191,7 @@ fn bare(count: u64, generation: Generation, threads: usize) {
                 return totals;
             };
             for (tag, version, json) in rest.iter().take(SHARE) {
-                decode_bare(&mut totals, tag, *version, json);
+                decode_bare(&mut totals, tag, *version, json, route);
             }
         }
     };

@@ -457,38 +457,54 @@ pub fn new_event(n: u64, generation: Generation) -> NewEvent {
     NewEvent::from_json_bytes(tag, version, json)
 }
 
+/// How bare `serde_json` reads a payload's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `serde_json::from_slice`, the usual call for bytes: the peer of the replay rows.
+    Slice,
+    /// `std::str::from_utf8` over the whole payload, then `serde_json::from_str`: how es-core's
+    /// decode point reads stored text, shown beside the peer.
+    Str,
+}
+
 /// Bare `serde_json` on one payload: parse it into the struct of its stored version and fold
 /// it into the totals, without storage, envelope or upcasting. The replay's ceiling.
 ///
 /// # Panics
 /// When the payload is not one of the benchmark's (a harness bug).
-pub fn decode_bare(totals: &mut ShopTotals, tag: &str, version: u32, json: &[u8]) {
-    let parse_error = "benchmark payloads parse";
+pub fn decode_bare(totals: &mut ShopTotals, tag: &str, version: u32, json: &[u8], route: Route) {
+    fn parse<T: serde::de::DeserializeOwned>(json: &[u8], route: Route) -> T {
+        let parsed = match route {
+            Route::Slice => serde_json::from_slice(json),
+            Route::Str => serde_json::from_str(std::str::from_utf8(json).expect("UTF-8 payloads")),
+        };
+        parsed.expect("benchmark payloads parse")
+    }
     match (tag, version) {
         ("OrderPlaced", 1) => {
-            let e: OrderPlacedV1 = serde_json::from_slice(json).expect(parse_error);
+            let e: OrderPlacedV1 = parse(json, route);
             totals.orders += 1;
             totals.units += e.lines.iter().map(|l| u64::from(l.qty)).sum::<u64>();
         }
         ("OrderPlaced", _) => {
-            let e: OrderPlaced = serde_json::from_slice(json).expect(parse_error);
+            let e: OrderPlaced = parse(json, route);
             totals.orders += 1;
             totals.units += e.lines.iter().map(|l| u64::from(l.qty)).sum::<u64>();
         }
         ("PaymentCaptured", 1) => {
-            let e: PaymentCapturedV1 = serde_json::from_slice(json).expect(parse_error);
+            let e: PaymentCapturedV1 = parse(json, route);
             totals.revenue_cents += e.amount;
         }
         ("PaymentCaptured", _) => {
-            let e: PaymentCaptured = serde_json::from_slice(json).expect(parse_error);
+            let e: PaymentCaptured = parse(json, route);
             totals.revenue_cents += e.amount_cents;
         }
         ("OrderShipped", 1) => {
-            let e: OrderShippedV1 = serde_json::from_slice(json).expect(parse_error);
+            let e: OrderShippedV1 = parse(json, route);
             totals.parcels += u64::from(e.items);
         }
         _ => {
-            let e: OrderShipped = serde_json::from_slice(json).expect(parse_error);
+            let e: OrderShipped = parse(json, route);
             totals.parcels += u64::from(e.items);
         }
     }

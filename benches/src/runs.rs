@@ -221,14 +221,16 @@ fn assert_same_totals(reports: &[&Vec<ChildReport>]) {
 }
 
 /// The child measurements of the replay rows, in the order [`replays`] reads their reports.
-fn replay_measurements(n: &str, dir: &Path) -> [Vec<String>; 11] {
+fn replay_measurements(n: &str, dir: &Path) -> [Vec<String>; 12] {
     let stored = |engine: &str, name: &str| {
         ["replay", engine, path_arg(&dir.join(name))]
             .map(str::to_owned)
             .to_vec()
     };
-    let bare = |generation: &str, threads: &str| {
-        ["bare", n, generation, threads].map(str::to_owned).to_vec()
+    let bare = |generation: &str, threads: &str, route: &str| {
+        ["bare", n, generation, threads, route]
+            .map(str::to_owned)
+            .to_vec()
     };
     [
         stored("file-par", "log-v1"),
@@ -239,9 +241,10 @@ fn replay_measurements(n: &str, dir: &Path) -> [Vec<String>; 11] {
         stored("file-seq", "log-current"),
         stored("file-par", "log-current"),
         stored("file-seq", "log-legacy"),
-        bare("v1", "1"),
-        bare("current", "1"),
-        bare("v1", "2"),
+        bare("v1", "1", "slice"),
+        bare("current", "1", "slice"),
+        bare("v1", "2", "slice"),
+        bare("v1", "1", "str"),
     ]
 }
 
@@ -274,12 +277,14 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
     let (bare_v1, bare_reports) = next();
     let (bare_current, _) = next();
     let (bare_two_v1, bare_two_reports) = next();
+    let (bare_str_v1, bare_str_reports) = next();
     assert_same_totals(&[
         &par_v1_reports,
         &seq_v1_reports,
         &sqlite_reports,
         &bare_reports,
         &bare_two_reports,
+        &bare_str_reports,
         &current_reports,
         &legacy_reports,
     ]);
@@ -320,6 +325,20 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
             &format!("parse {n} v1 payloads: 2 threads vs 1 (what two cores give the parse alone)"),
             fig("bare serde_json, 2 threads", bare_two_v1),
             fig("bare serde_json, 1 thread", bare_v1),
+            None,
+        ),
+        Row::ratio(
+            &format!(
+                "parse {n} v1 payloads, 1 core: one UTF-8 check of each, then from_str (how the decode point reads stored text), vs from_slice (the peer above)"
+            ),
+            fig("bare from_utf8 + from_str", bare_str_v1),
+            fig("bare from_slice", bare_v1),
+            None,
+        ),
+        Row::ratio(
+            &format!("replay {n} v1 events, one thread, vs the bare parse read the same way"),
+            fig("FileStore, visit_all + decode_ref loop", seq_v1),
+            fig("bare from_utf8 + from_str, 1 core", bare_str_v1),
             None,
         ),
         Row::ratio(
