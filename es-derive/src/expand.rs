@@ -113,11 +113,11 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
                 }
 
                 #[inline]
-                fn upcast_from_version_then<T, F: ::core::ops::FnOnce(Self) -> T>(
+                fn upcast_from_version_then<__EsOut, __EsThen: ::core::ops::FnOnce(Self) -> __EsOut>(
                     version: u32,
                     payload: _es::codec::RawPayload<'_>,
-                    then: F,
-                ) -> ::core::result::Result<T, _es::codec::UpcastError> {
+                    then: __EsThen,
+                ) -> ::core::result::Result<__EsOut, _es::codec::UpcastError> {
                     if version == #version {
                         return payload.parse::<Self>().map(then);
                     }
@@ -411,7 +411,8 @@ fn removed_arm(removed: &Removed) -> TokenStream {
 }
 
 /// The dispatch of a stored `(event type, version)` to the variant whose chain contains it, shared by stored
-/// events and the outputs of raw upcasters.
+/// events and the outputs of raw upcasters. Its type parameters have names no user type has, so
+/// that a variant's type named `T` or `F` is not shadowed.
 fn typed_dispatch(e: &EventEnum<'_>) -> TokenStream {
     let ident = e.ident;
     let variant = e.variants.iter().map(|v| v.ident);
@@ -420,12 +421,12 @@ fn typed_dispatch(e: &EventEnum<'_>) -> TokenStream {
         /// Decodes a stored `(event type, version)` through the variant whose chain contains it,
         /// handing the event to `then`.
         #[inline]
-        fn __es_decode_typed<T, F: ::core::ops::FnOnce(#ident) -> T>(
+        fn __es_decode_typed<__EsOut, __EsThen: ::core::ops::FnOnce(#ident) -> __EsOut>(
             event_type: &str,
             version: u32,
             payload: _es::codec::RawPayload<'_>,
-            then: F,
-        ) -> ::core::option::Option<::core::result::Result<T, _es::codec::UpcastError>> {
+            then: __EsThen,
+        ) -> ::core::option::Option<::core::result::Result<__EsOut, _es::codec::UpcastError>> {
             #(
                 if <#ty as _es::VersionedEvent>::LINK.contains(event_type, version) {
                     return ::core::option::Option::Some(

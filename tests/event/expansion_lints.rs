@@ -218,3 +218,60 @@ fn upcast_steps_declared_in_a_macro_resolve_and_run() {
         "{error}"
     );
 }
+
+/// Version types named like the type parameters an expansion's generic functions might
+/// declare: those must not shadow them.
+mod single_letter_names {
+    use es_core::Event;
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    /// A first version named `T`.
+    #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "Letter", version = 1)]
+    pub struct T {
+        pub n: u32,
+    }
+
+    /// A second version named `F`, upcast from `T`.
+    #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "Letter", version = 2, upcast_from = T)]
+    pub struct F {
+        pub n: u64,
+    }
+
+    impl From<T> for F {
+        fn from(t: T) -> Self {
+            Self { n: u64::from(t.n) }
+        }
+    }
+
+    /// An enum whose variant holds `F`.
+    #[derive(Debug, PartialEq, Event)]
+    pub enum Letters {
+        /// `F`.
+        F(F),
+    }
+}
+
+#[test]
+fn version_types_named_like_type_parameters_decode() {
+    use single_letter_names::{Letters, F};
+    let store = es_core::MemoryStore::new();
+    let event = NewEvent::new("Letter", 1, json!({ "n": 3 }));
+    es_core::EventStore::append(&store, "l", es_core::ExpectedVersion::Any, vec![event])
+        .expect("append");
+    let stored = es_core::EventStore::read_stream(&store, "l", 1)
+        .expect("read")
+        .next()
+        .expect("one event")
+        .expect("readable");
+    assert_eq!(
+        Letters::decode(&stored).expect("decodes").into_vec(),
+        [Letters::F(F { n: 3 })]
+    );
+    assert_eq!(
+        F::decode(&stored).expect("decodes").into_vec(),
+        [F { n: 3 }]
+    );
+}
