@@ -108,7 +108,7 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
                     <Self as _es::VersionedEvent>::upcast_from_version_then(
                         version,
                         payload,
-                        |event| event,
+                        |__es_event| __es_event,
                     )
                 }
 
@@ -116,10 +116,10 @@ fn expand_struct(s: &VersionStruct<'_>) -> TokenStream {
                 fn upcast_from_version_then<__EsOut, __EsThen: ::core::ops::FnOnce(Self) -> __EsOut>(
                     version: u32,
                     payload: _es::codec::RawPayload<'_>,
-                    then: __EsThen,
+                    __es_then: __EsThen,
                 ) -> ::core::result::Result<__EsOut, _es::codec::UpcastError> {
                     if version == #version {
-                        return payload.parse::<Self>().map(then);
+                        return payload.parse::<Self>().map(__es_then);
                     }
                     #upcast_step
                 }
@@ -230,19 +230,21 @@ fn upcast_parts(s: &VersionStruct<'_>, version: &Literal) -> UpcastParts {
             let prev = &from.value;
             let prev_name = display(prev);
             // The conversion is spanned at the type `upcast_from` names, so a missing `From` or
-            // `TryFrom` is reported there, saying what to write; `previous` keeps the derive's
-            // span, or it would not resolve when the attribute comes from a `macro_rules!` macro.
+            // `TryFrom` is reported there, saying what to write; `__es_previous` keeps the
+            // derive's span, or it would not resolve when the attribute comes from a
+            // `macro_rules!` macro. The names of the locals start with `__es_`: a closure's
+            // parameter named like a user's `const` or `static` in scope would be taken for it.
             let step = if s.attrs.try_upcast.is_some() {
                 let try_upcast =
                     quote_spanned! {prev.span()=> _es::__private::try_upcast::<#prev, Self>};
-                // A step that may fail gives a `Result` of `then`'s result, flattened here.
+                // A step that may fail gives a `Result` of `__es_then`'s result, flattened here.
                 quote! {
                     <#prev as _es::VersionedEvent>::upcast_from_version_then(
                         version,
                         payload,
-                        |previous| #try_upcast(previous, #prev_name).map(then),
+                        |__es_previous| #try_upcast(__es_previous, #prev_name).map(__es_then),
                     )
-                    .and_then(|stepped| stepped)
+                    .and_then(|__es_stepped| __es_stepped)
                 }
             } else {
                 let upcast = quote_spanned! {prev.span()=> _es::__private::upcast::<#prev, Self>};
@@ -250,7 +252,7 @@ fn upcast_parts(s: &VersionStruct<'_>, version: &Literal) -> UpcastParts {
                     <#prev as _es::VersionedEvent>::upcast_from_version_then(
                         version,
                         payload,
-                        |previous| then(#upcast(previous)),
+                        |__es_previous| __es_then(#upcast(__es_previous)),
                     )
                 }
             };
@@ -273,7 +275,7 @@ fn upcast_parts(s: &VersionStruct<'_>, version: &Literal) -> UpcastParts {
         None => UpcastParts {
             previous_link: quote!(::core::option::Option::None),
             upcast_step: quote! {
-                let _ = (payload, then);
+                let _ = (payload, __es_then);
                 ::core::result::Result::Err(_es::codec::UpcastError::NotInChain { version })
             },
             order_assertion: TokenStream::new(),
@@ -313,13 +315,13 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
 
                 fn event_type(&self) -> &'static str {
                     match self {
-                        #(Self::#variant(event) => <#ty as _es::Event>::event_type(event),)*
+                        #(Self::#variant(__es_event) => <#ty as _es::Event>::event_type(__es_event),)*
                     }
                 }
 
                 fn event_version(&self) -> u32 {
                     match self {
-                        #(Self::#variant(event) => <#ty as _es::Event>::event_version(event),)*
+                        #(Self::#variant(__es_event) => <#ty as _es::Event>::event_version(__es_event),)*
                     }
                 }
 
@@ -327,7 +329,7 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                     &self,
                 ) -> ::core::result::Result<::std::vec::Vec<u8>, _es::__private::serde_json::Error> {
                     match self {
-                        #(Self::#variant(event) => <#ty as _es::Event>::encode_payload(event),)*
+                        #(Self::#variant(__es_event) => <#ty as _es::Event>::encode_payload(__es_event),)*
                     }
                 }
 
@@ -411,21 +413,22 @@ fn removed_arm(removed: &Removed) -> TokenStream {
 }
 
 /// The dispatch of a stored `(event type, version)` to the variant whose chain contains it, shared by stored
-/// events and the outputs of raw upcasters. Its type parameters have names no user type has, so
-/// that a variant's type named `T` or `F` is not shadowed.
+/// events and the outputs of raw upcasters. Its type parameters and the locals it adds have
+/// names no user item has, so that neither a variant's type named `T` nor a `const then` in
+/// scope is taken for them.
 fn typed_dispatch(e: &EventEnum<'_>) -> TokenStream {
     let ident = e.ident;
     let variant = e.variants.iter().map(|v| v.ident);
     let ty = e.variants.iter().map(|v| v.ty);
     quote! {
         /// Decodes a stored `(event type, version)` through the variant whose chain contains it,
-        /// handing the event to `then`.
+        /// handing the event to `__es_then`.
         #[inline]
         fn __es_decode_typed<__EsOut, __EsThen: ::core::ops::FnOnce(#ident) -> __EsOut>(
             event_type: &str,
             version: u32,
             payload: _es::codec::RawPayload<'_>,
-            then: __EsThen,
+            __es_then: __EsThen,
         ) -> ::core::option::Option<::core::result::Result<__EsOut, _es::codec::UpcastError>> {
             #(
                 if <#ty as _es::VersionedEvent>::LINK.contains(event_type, version) {
@@ -433,12 +436,12 @@ fn typed_dispatch(e: &EventEnum<'_>) -> TokenStream {
                         <#ty as _es::VersionedEvent>::upcast_from_version_then(
                             version,
                             payload,
-                            |event| then(#ident::#variant(event)),
+                            |__es_event| __es_then(#ident::#variant(__es_event)),
                         ),
                     );
                 }
             )*
-            let _ = then;
+            let _ = __es_then;
             ::core::option::Option::None
         }
 
@@ -449,7 +452,7 @@ fn typed_dispatch(e: &EventEnum<'_>) -> TokenStream {
             version: u32,
             payload: _es::codec::RawPayload<'_>,
         ) -> ::core::option::Option<::core::result::Result<#ident, _es::codec::UpcastError>> {
-            __es_decode_typed(event_type, version, payload, |event| event)
+            __es_decode_typed(event_type, version, payload, |__es_event| __es_event)
         }
     }
 }

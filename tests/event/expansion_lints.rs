@@ -275,3 +275,64 @@ fn version_types_named_like_type_parameters_decode() {
         [F { n: 3 }]
     );
 }
+
+/// A chain and an enum beside constants and a static named like the locals an expansion
+/// binds: a closure's parameter of such a name would be taken for the constant.
+#[allow(non_upper_case_globals, dead_code)]
+mod locals_named_like_user_items {
+    use es_core::Event;
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    const then: u32 = 0;
+    const stepped: u32 = 0;
+    const previous: u32 = 0;
+    static event: u32 = 0;
+
+    /// A first version.
+    #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "Noted", version = 1)]
+    pub struct NotedV1 {
+        pub text: String,
+    }
+
+    /// A fallible upcast.
+    #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+    #[event(name = "Noted", version = 2, upcast_from = NotedV1, try_upcast)]
+    pub struct Noted {
+        pub text: String,
+    }
+
+    impl TryFrom<NotedV1> for Noted {
+        type Error = &'static str;
+
+        fn try_from(v1: NotedV1) -> Result<Self, &'static str> {
+            Ok(Self { text: v1.text })
+        }
+    }
+
+    /// An enum over the chain.
+    #[derive(Debug, PartialEq, Event)]
+    pub enum Notes {
+        /// `Noted`.
+        Noted(Noted),
+    }
+}
+
+#[test]
+fn locals_of_the_expansion_do_not_clash_with_user_items() {
+    use locals_named_like_user_items::{Noted, Notes};
+    let store = es_core::MemoryStore::new();
+    let event = NewEvent::new("Noted", 1, json!({ "text": "hi" }));
+    es_core::EventStore::append(&store, "n", es_core::ExpectedVersion::Any, vec![event])
+        .expect("append");
+    let stored = es_core::EventStore::read_stream(&store, "n", 1)
+        .expect("read")
+        .next()
+        .expect("one event")
+        .expect("readable");
+    assert_eq!(
+        Notes::decode(&stored).expect("decodes").into_vec(),
+        [Notes::Noted(Noted { text: "hi".into() })]
+    );
+}
