@@ -146,6 +146,19 @@ fn representative_inputs_expand_lint_clean_and_decode() {
     );
 }
 
+/// `event` appended alone to a memory store, as read back.
+fn stored_alone(event: NewEvent) -> StoredEvent {
+    let store = es_core::MemoryStore::new();
+    es_core::EventStore::append(&store, "s", es_core::ExpectedVersion::Any, vec![event])
+        .expect("append");
+    let stored = es_core::EventStore::read_stream(&store, "s", 1)
+        .expect("read")
+        .next()
+        .expect("one event")
+        .expect("readable");
+    stored
+}
+
 /// Version structs declared by a `macro_rules!` macro: the upcast steps, spanned at the type
 /// `upcast_from` names for their error messages, still resolve under the macro's hygiene.
 macro_rules! versions {
@@ -194,15 +207,7 @@ versions!();
 #[test]
 fn upcast_steps_declared_in_a_macro_resolve_and_run() {
     let decode = |n: u32| {
-        let store = es_core::MemoryStore::new();
-        let event = NewEvent::new("Counted", 1, json!({ "n": n }));
-        es_core::EventStore::append(&store, "c", es_core::ExpectedVersion::Any, vec![event])
-            .expect("append");
-        let stored = es_core::EventStore::read_stream(&store, "c", 1)
-            .expect("read")
-            .next()
-            .expect("one event")
-            .expect("readable");
+        let stored = stored_alone(NewEvent::new("Counted", 1, json!({ "n": n })));
         Counted::decode(&stored).map(es_core::Decoded::into_vec)
     };
     assert_eq!(decode(7).expect("decodes"), [Counted { n: 7 }]);
@@ -257,15 +262,7 @@ mod single_letter_names {
 #[test]
 fn version_types_named_like_type_parameters_decode() {
     use single_letter_names::{Letters, F};
-    let store = es_core::MemoryStore::new();
-    let event = NewEvent::new("Letter", 1, json!({ "n": 3 }));
-    es_core::EventStore::append(&store, "l", es_core::ExpectedVersion::Any, vec![event])
-        .expect("append");
-    let stored = es_core::EventStore::read_stream(&store, "l", 1)
-        .expect("read")
-        .next()
-        .expect("one event")
-        .expect("readable");
+    let stored = stored_alone(NewEvent::new("Letter", 1, json!({ "n": 3 })));
     assert_eq!(
         Letters::decode(&stored).expect("decodes").into_vec(),
         [Letters::F(F { n: 3 })]
@@ -322,15 +319,7 @@ mod locals_named_like_user_items {
 #[test]
 fn locals_of_the_expansion_do_not_clash_with_user_items() {
     use locals_named_like_user_items::{Noted, Notes};
-    let store = es_core::MemoryStore::new();
-    let event = NewEvent::new("Noted", 1, json!({ "text": "hi" }));
-    es_core::EventStore::append(&store, "n", es_core::ExpectedVersion::Any, vec![event])
-        .expect("append");
-    let stored = es_core::EventStore::read_stream(&store, "n", 1)
-        .expect("read")
-        .next()
-        .expect("one event")
-        .expect("readable");
+    let stored = stored_alone(NewEvent::new("Noted", 1, json!({ "text": "hi" })));
     assert_eq!(
         Notes::decode(&stored).expect("decodes").into_vec(),
         [Notes::Noted(Noted { text: "hi".into() })]
