@@ -18,7 +18,7 @@
 //! | layer | source | items | tests |
 //! | --- | --- | --- | --- |
 //! | store | `store/`: `event_store.rs`, `error.rs`, `memory.rs`, `file/` (the file store), `backend.rs`, `conformance.rs` | [`EventStore`], [`ExpectedVersion`], [`AppendOutcome`], [`AppendError`], [`ReadError`], [`MemoryStore`], [`FileStore`] and its options, reports and errors; [`store::backend`] for implementers | `es-core/tests/store_*.rs`; the file store's fault injection in `store/file/fault_tests.rs` |
-//! | event | `event/`: `codec.rs` (traits, chains), `raw.rs`, `decoded.rs`, `decode_error.rs`, `new_event.rs`, `stored_event.rs`, `envelope.rs`, `metadata.rs` (correlation and causation ids), `metadata_json.rs` | [`Event`], [`VersionedEvent`], [`RawEvent`], [`JsonPayload`], [`RawUpcaster`], [`Decoded`], [`DecodeError`], [`NewEvent`], [`StoredEvent`] and its borrowed form [`StoredEventRef`], [`Envelope`] and [`EnvelopeRef`], [`Metadata`] and [`MetadataError`], [`metadata`] | `tests/event/` (workspace) |
+//! | event | `event/`: `codec.rs` (traits, chains), `raw.rs`, `decoded.rs`, `decode_error.rs`, `new_event.rs`, `stored_event.rs`, `envelope.rs`, `metadata.rs` (correlation and causation ids), `metadata_json.rs` | [`Event`], [`VersionedEvent`], [`RawEvent`], [`JsonPayload`], [`RawUpcaster`] and [`RawRefUpcaster`], [`Decoded`], [`DecodeError`], [`NewEvent`], [`StoredEvent`] and its borrowed form [`StoredEventRef`], [`Envelope`] and [`EnvelopeRef`], [`Metadata`] and [`MetadataError`], [`metadata`] | `tests/event/` (workspace) |
 //! | aggregate | `aggregate/`: `repository.rs`, `command.rs`, `snapshot.rs`, `snapshot_policy.rs`, `time_travel.rs` | [`Aggregate`], [`Repository`], [`CommandOptions`], [`Loaded`], [`Snapshot`], [`SnapshotStore`], [`WhatIf`], [`HistoryEntry`] | `tests/aggregate/repository/` (workspace) |
 //! | read | `read/`: `projection.rs`, `projection_runner.rs`, `checkpoint.rs`, `subscription.rs`, `parallel_replay.rs`, `decoded_chunk.rs` (the decoded catch-up step they share) | [`ProjectionRunner`], [`Projection`], [`CheckpointStore`], [`Subscription`], [`ParallelReplay`] with [`ReplayOutcome`] and [`ReplayError`] | `tests/read/` (workspace), `es-core/tests/read_*.rs` |
 //! | schema | `schema/` | [`schema::check_lock`], fingerprints, golden fixtures | `tests/schema/` (workspace) |
@@ -55,8 +55,8 @@ pub mod __private;
 #[doc(hidden)]
 pub mod codec {
     pub use crate::{
-        ChainLink, Decoded, DecodedIter, Decoding, Event, RawEvent, RawPayload, RawUpcaster,
-        UpcastError, VersionInfo, VersionedEvent,
+        ChainLink, Decoded, DecodedIter, Decoding, Event, RawEvent, RawPayload, RawRefUpcaster,
+        RawUpcaster, UpcastError, VersionInfo, VersionedEvent,
     };
 }
 
@@ -68,8 +68,8 @@ pub use event::metadata;
 pub use event::{
     ChainLink, DecodeError, DecodeErrorKind, Decoded, DecodedIter, Decoding, EncodeError, Envelope,
     EnvelopeRef, Event, JsonPayload, Metadata, MetadataError, NewEvent, RawEvent, RawPayload,
-    RawUpcastOutputError, RawUpcaster, StoredEvent, StoredEventRef, UnfitPayload, UpcastError,
-    VersionInfo, VersionedEvent,
+    RawRefUpcaster, RawUpcastOutputError, RawUpcaster, StoredEvent, StoredEventRef, UnfitPayload,
+    UpcastError, VersionInfo, VersionedEvent,
 };
 #[allow(deprecated)]
 pub use read::checkpoint::{CheckpointError, CheckpointStore, MemoryCheckpoints};

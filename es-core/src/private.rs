@@ -4,8 +4,8 @@
 pub use serde_json;
 
 use crate::codec::{
-    ChainLink, Decoding, RawEvent, RawPayload, RawUpcaster, UpcastError, VersionInfo,
-    VersionedEvent,
+    ChainLink, Decoding, RawEvent, RawPayload, RawRefUpcaster, RawUpcaster, UpcastError,
+    VersionInfo, VersionedEvent,
 };
 use crate::event::TextRead;
 use crate::{
@@ -283,21 +283,61 @@ pub fn decode_raw<E: Event>(
     stored.with_whole(|whole| {
         RawStep {
             stored,
-            whole,
+            upcaster: Upcaster::Whole(upcaster, whole),
             upcaster_name,
-            upcaster,
             typed,
         }
         .decode()
     })?
 }
 
+/// [`decode_raw`] for a [`RawRefUpcaster`], which is lent `stored` as it is: no copy of it.
+///
+/// # Errors
+/// As [`decode_raw`].
+pub fn decode_raw_ref<E: Event>(
+    stored: &StoredEventRef<'_>,
+    upcaster_name: &'static str,
+    upcaster: RawRefUpcaster,
+    typed: TypedDispatch<E>,
+) -> Result<Decoded<E>, DecodeError> {
+    RawStep {
+        stored,
+        upcaster: Upcaster::Lent(upcaster),
+        upcaster_name,
+        typed,
+    }
+    .decode()
+}
+
+/// A raw upcaster of either form, with what it reads besides its input.
+#[derive(Clone, Copy)]
+enum Upcaster<'s> {
+    /// Given the whole stored event, owned.
+    Whole(RawUpcaster, &'s StoredEvent),
+    /// Lent the stored event.
+    Lent(RawRefUpcaster),
+}
+
+impl Upcaster<'_> {
+    /// Runs the upcaster on `input`, the raw form of `stored`.
+    fn run(
+        self,
+        input: RawEvent,
+        stored: &StoredEventRef<'_>,
+    ) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>> {
+        match self {
+            Self::Whole(upcaster, whole) => upcaster(input, whole),
+            Self::Lent(upcaster) => upcaster(input, stored),
+        }
+    }
+}
+
 /// A stored event through its raw upcaster, and what the outputs decode through.
 struct RawStep<'s, 'a, E> {
     stored: &'s StoredEventRef<'a>,
-    whole: &'s StoredEvent,
+    upcaster: Upcaster<'s>,
     upcaster_name: &'static str,
-    upcaster: RawUpcaster,
     typed: TypedDispatch<E>,
 }
 
@@ -315,7 +355,7 @@ impl<E: Event> RawStep<'_, '_, E> {
             payload: JsonPayload::from_stored_text(stored.payload),
         };
         let (upcast, text_read) =
-            JsonPayload::watch_stored_text(|| (self.upcaster)(input, self.whole));
+            JsonPayload::watch_stored_text(|| self.upcaster.run(input, stored));
         if text_read == TextRead::Malformed {
             return Err(malformed(stored));
         }
@@ -385,7 +425,7 @@ impl<E: Event> RawStep<'_, '_, E> {
                     // The output passed the stored text on, and it is not JSON.
                     (DecodeErrorKind::MalformedJson(_), _) => return Err(malformed(self.stored)),
                     (cause @ DecodeErrorKind::WrongShape(_), None) => {
-                        let field = raw_output_field(self.whole, self.upcaster, index, self.typed);
+                        let field = raw_output_field(self.stored, self.upcaster, index, self.typed);
                         (cause, field)
                     }
                     named => named,
@@ -431,17 +471,17 @@ fn malformed(stored: &StoredEventRef<'_>) -> DecodeError {
 /// the output is parsed again as JSON text, which names the field.
 #[cold]
 fn raw_output_field<E>(
-    stored: &StoredEvent,
-    upcaster: RawUpcaster,
+    stored: &StoredEventRef<'_>,
+    upcaster: Upcaster<'_>,
     index: usize,
     typed: TypedDispatch<E>,
 ) -> Option<String> {
     let input = RawEvent {
-        event_type: stored.event_type.clone(),
+        event_type: stored.event_type.to_owned(),
         schema_version: stored.schema_version,
-        payload: JsonPayload::from_stored_text(&stored.payload),
+        payload: JsonPayload::from_stored_text(stored.payload),
     };
-    let output = upcaster(input, stored).ok()?.into_iter().nth(index)?;
+    let output = upcaster.run(input, stored).ok()?.into_iter().nth(index)?;
     let text = serde_json::to_vec(&output.payload).ok()?;
     match typed(
         &output.event_type,

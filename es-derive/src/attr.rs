@@ -9,7 +9,7 @@ use syn::{Attribute, Expr, Fields, LitInt, LitStr, Path, Token};
 use crate::ctxt::Ctxt;
 use crate::symbol::{
     ALIAS, CRATE, ENUM_KEYS, EVENT, FROM, NAME, RAW_UPCAST, RAW_UPCAST_KEYS, READ_NEWER, REMOVED,
-    SCHEMA, STRUCT_KEYS, TRY_UPCAST, UPCAST_FROM, VERSION, WITH, WRITE_AS,
+    SCHEMA, STRUCT_KEYS, TRY_UPCAST, UPCAST_FROM, VERSION, WITH, WITH_REF, WRITE_AS,
 };
 use crate::value::{
     lit_int, lit_str, non_empty, parse_version, path_value, required_value, skip_value,
@@ -113,10 +113,13 @@ pub struct Removed {
     pub node: Expr,
 }
 
-/// One `raw_upcast(from = ("EventType", n), with = path, schema = Type)`.
+/// One `raw_upcast(from = ("EventType", n), with = path, schema = Type)`, or `with_ref = path`
+/// in place of `with`.
 pub struct RawUpcast {
     pub from: StoredVersion,
     pub with: Path,
+    /// Written `with_ref`: the upcaster is an `es_core::RawRefUpcaster`, lent the stored event.
+    pub lent: bool,
     pub schema: Option<Path>,
 }
 
@@ -354,7 +357,9 @@ fn parse_raw_upcast(
         return Ok(None);
     }
     let mut from = Once::new(FROM);
+    // `with` or `with_ref`: one function, either form.
     let mut with = Once::new(WITH);
+    let mut lent = false;
     let mut schema = Once::new(SCHEMA);
     // A key whose value was wrong is reported there, not again as missing.
     let (mut from_written, mut with_written) = (false, false);
@@ -371,9 +376,21 @@ fn parse_raw_upcast(
                     }
                 }
             }
-            Some(WITH) => {
+            Some(key @ (WITH | WITH_REF)) => {
+                // The same key twice is reported by `with.set`, as any key written twice.
+                if with_written && lent != (key == WITH_REF) {
+                    cx.error_spanned_by(
+                        &inner.path,
+                        "`raw_upcast` takes one function: `with = path` (an `es_core::RawUpcaster`) or `with_ref = path` (an `es_core::RawRefUpcaster`), not both",
+                    );
+                    skip_value(&inner)?;
+                    return Ok(());
+                }
                 with_written = true;
-                if let Some(path) = path_value(cx, &inner, WITH, "with = path::to::function")? {
+                lent = key == WITH_REF;
+                with.key = if lent { WITH_REF } else { WITH };
+                let example = format!("{key} = path::to::function");
+                if let Some(path) = path_value(cx, &inner, key, &example)? {
                     with.set(cx, inner_span, path);
                 }
             }
@@ -405,13 +422,14 @@ fn parse_raw_upcast(
     if with.value.is_none() && !with_written {
         cx.syn_error(syn::Error::new(
             key_span,
-            "`raw_upcast` needs `with = path::to::function`: the function that rewrites the stored event, an `es_core::codec::RawUpcaster`",
+            "`raw_upcast` needs `with = path::to::function`: the function that rewrites the stored event, an `es_core::RawUpcaster` (or `with_ref = path::to::function`, an `es_core::RawRefUpcaster`)",
         ));
     }
     Ok(match (from.value, with.value) {
         (Some(from), Some(with)) => Some(RawUpcast {
             from: from.value,
             with: with.value,
+            lent,
             schema: schema.value.map(|s| s.value),
         }),
         _ => None,

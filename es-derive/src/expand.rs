@@ -383,16 +383,22 @@ fn raw_upcast_arm(raw: &RawUpcast) -> TokenStream {
     let version = int(raw.from.version);
     let name = display(&raw.with);
     let with = &raw.with;
+    let (form, decode) = if raw.lent {
+        ("RawRefUpcaster", quote!(decode_raw_ref))
+    } else {
+        ("RawUpcaster", quote!(decode_raw))
+    };
+    let form = Ident::new(form, with.span());
     // Coerced where the user wrote the path, so a wrong signature is reported there.
     let upcaster = quote_spanned! {with.span()=>
         {
-            let upcaster: _es::codec::RawUpcaster = #with;
+            let upcaster: _es::codec::#form = #with;
             upcaster
         }
     };
     quote! {
         if version == #version && event_type == #event_type {
-            return _es::__private::decode_raw::<Self>(stored, #name, #upcaster, __es_decode_typed_self);
+            return _es::__private::#decode::<Self>(stored, #name, #upcaster, __es_decode_typed_self);
         }
     }
 }

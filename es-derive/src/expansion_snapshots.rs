@@ -64,6 +64,7 @@ fn enum_with_removed_and_raw_upcast() {
     let input: DeriveInput = parse_quote! {
         #[event(removed("CartViewed", ("OrderPrinted", 1)))]
         #[event(raw_upcast(from = ("ItemsAdded", 1), with = migrations::split_items, schema = legacy::ItemsAddedV1))]
+        #[event(raw_upcast(from = ("ItemsRemoved", 1), with_ref = migrations::drop_items))]
         pub enum OrderEvent {
             Placed(OrderPlaced),
             ItemAdded(ItemAdded),

@@ -13,6 +13,7 @@ pub const REMOVED: &str = "removed";
 pub const RAW_UPCAST: &str = "raw_upcast";
 pub const FROM: &str = "from";
 pub const WITH: &str = "with";
+pub const WITH_REF: &str = "with_ref";
 pub const SCHEMA: &str = "schema";
 
 /// The keys of a version struct.
@@ -29,4 +30,4 @@ pub const STRUCT_KEYS: &[&str] = &[
 /// The keys of an event enum.
 pub const ENUM_KEYS: &[&str] = &[REMOVED, RAW_UPCAST, CRATE];
 /// The keys inside `raw_upcast(...)`.
-pub const RAW_UPCAST_KEYS: &[&str] = &[FROM, WITH, SCHEMA];
+pub const RAW_UPCAST_KEYS: &[&str] = &[FROM, WITH, WITH_REF, SCHEMA];

@@ -24,6 +24,6 @@ pub(crate) use metadata_json::is_object_text as is_metadata_object_text;
 pub use metadata_json::{Metadata, MetadataError};
 pub use new_event::{EncodeError, NewEvent, NewEventParts};
 pub(crate) use raw::TextRead;
-pub use raw::{JsonPayload, RawEvent, RawPayload, RawUpcaster};
+pub use raw::{JsonPayload, RawEvent, RawPayload, RawRefUpcaster, RawUpcaster};
 pub(crate) use stored_event::metadata_from_text;
 pub use stored_event::{StoredEvent, StoredEventRef};

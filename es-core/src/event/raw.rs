@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::stored_event::KEPT_PAYLOAD;
-use crate::{StoredEvent, UpcastError};
+use crate::{StoredEvent, StoredEventRef, UpcastError};
 
 /// A stored event as a [`RawUpcaster`] reads and writes it: type tag, schema version, and the
 /// payload as JSON.
@@ -316,6 +316,61 @@ impl RawEvent {
 /// ```
 pub type RawUpcaster =
     fn(RawEvent, &StoredEvent) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>>;
+
+/// A [`RawUpcaster`] that is lent the stored event ([`StoredEventRef`]) instead of given an
+/// owned [`StoredEvent`], registered with
+/// `#[event(raw_upcast(from = ("Tag", n), with_ref = path::to::function))]`.
+///
+/// Everything else is as for a [`RawUpcaster`]: the same input, outputs, errors and rerun to
+/// name a field. What differs is the cost on the borrowed decode path
+/// ([`Event::decode_ref`](crate::Event::decode_ref): replays, projections, `ParallelReplay`):
+/// a [`RawUpcaster`] needs an owned copy of each stored event of its `(tag, version)`, with
+/// its stream id, payload and metadata, made before it runs; this one reads them where the
+/// store lends them. Prefer it unless the upcaster needs a [`StoredEvent`] to pass on.
+///
+/// # Examples
+/// ```
+/// use es_core::RawEvent;
+/// use es_core::{Event, EventStore, ExpectedVersion, MemoryStore, NewEvent, StoredEventRef};
+/// # use schemars::JsonSchema;
+/// # use serde::{Deserialize, Serialize};
+/// use serde_json::json;
+///
+/// #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
+/// #[event(name = "Withdrawn", version = 1)]
+/// struct Withdrawn { amount: u64, account: String }
+///
+/// /// A withdrawal of 2017 did not name its account: the stream did.
+/// fn name_the_account(
+///     mut raw: RawEvent,
+///     stored: &StoredEventRef<'_>,
+/// ) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>> {
+///     raw.payload["account"] = json!(stored.stream_id);
+///     Ok(vec![RawEvent::new("Withdrawn", 1, raw.payload)])
+/// }
+///
+/// #[derive(Debug, PartialEq, Event)]
+/// #[event(raw_upcast(from = ("CashTaken", 1), with_ref = name_the_account))]
+/// enum AccountEvent { Withdrawn(Withdrawn) }
+///
+/// let store = MemoryStore::new();
+/// let legacy = NewEvent::new("CashTaken", 1, json!({ "amount": 30 }));
+/// store.append("acc-1", ExpectedVersion::NoStream, vec![legacy])?;
+/// let mut decoded = Vec::new();
+/// store.visit_all(1, &mut |stored| {
+///     decoded.extend(AccountEvent::decode_ref(stored).map(|events| events.into_vec()));
+///     std::ops::ControlFlow::Continue(())
+/// })?;
+/// assert_eq!(
+///     decoded,
+///     [vec![AccountEvent::Withdrawn(Withdrawn { amount: 30, account: "acc-1".into() })]]
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub type RawRefUpcaster = fn(
+    RawEvent,
+    &StoredEventRef<'_>,
+) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>>;
 
 /// A stored payload on its way through the upcasters: JSON text straight from the store, or a
 /// JSON value already rewritten by a raw upcaster.
