@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use es_core::ParallelReplay;
 use es_core::{Event, EventStore, FileStore};
 
-use crate::domain::{decode_bare, payload, Generation, Route, ShopEvent, ShopTotals};
+use crate::domain::{
+    decode_bare, payload, Generation, Route, ShopEvent, ShopEventWhole, ShopTotals,
+};
 use crate::measure::{reset_peak_rss, seconds, status_kib};
 use crate::sqlite_log;
 
@@ -77,88 +79,25 @@ fn open(dir: &Path) {
 fn replay(engine: &str, path: &Path) {
     let mut totals = ShopTotals::default();
     let mut events = 0u64;
-    let (secs, base, peak) = match engine {
-        "sqlite" => {
-            let conn = sqlite_log::open(path);
-            let base = status_kib("VmRSS");
-            assert!(reset_peak_rss(), "the peak RSS can be reset");
-            let secs = seconds(|| {
-                sqlite_log::scan(&conn, |stored| {
-                    events += 1;
-                    for event in &ShopEvent::decode(stored).expect("benchmark events decode") {
-                        totals.apply_event(event);
-                    }
-                });
-            });
-            (secs, base, status_kib("VmHWM"))
-        }
-        "file-read" | "file-read-owned" => {
-            let store = FileStore::open(path).expect("open the log");
-            let base = status_kib("VmRSS");
-            assert!(reset_peak_rss(), "the peak RSS can be reset");
-            let secs = seconds(|| {
-                if engine == "file-read" {
-                    store
-                        .visit_all(1, &mut |stored| {
-                            events += 1;
-                            totals.units += stored.payload.len() as u64;
-                            ControlFlow::Continue(())
-                        })
-                        .expect("the log reads");
-                } else {
-                    for stored in store.read_all(1).expect("read the log") {
-                        let stored = stored.expect("the log reads");
-                        events += 1;
-                        totals.units += stored.payload.len() as u64;
-                    }
+    let (secs, base, peak) = if engine == "sqlite" {
+        let conn = sqlite_log::open(path);
+        let base = status_kib("VmRSS");
+        assert!(reset_peak_rss(), "the peak RSS can be reset");
+        let secs = seconds(|| {
+            sqlite_log::scan(&conn, |stored| {
+                events += 1;
+                for event in &ShopEvent::decode(stored).expect("benchmark events decode") {
+                    totals.apply_event(event);
                 }
             });
-            (secs, base, status_kib("VmHWM"))
-        }
-        "file-seq" | "file-par" => {
-            let store = FileStore::open(path).expect("open the log");
-            let base = status_kib("VmRSS");
-            assert!(reset_peak_rss(), "the peak RSS can be reset");
-            let secs = seconds(|| {
-                if engine == "file-par" {
-                    // The library's default range size unless `ES_BENCH_CHUNK` says otherwise.
-                    let mut replay = ParallelReplay::new().threads(
-                        std::env::var("ES_BENCH_THREADS")
-                            .ok()
-                            .and_then(|c| c.parse().ok())
-                            .unwrap_or(2),
-                    );
-                    if let Some(chunk) = std::env::var("ES_BENCH_CHUNK")
-                        .ok()
-                        .and_then(|c| c.parse().ok())
-                    {
-                        replay = replay.chunk_events(chunk);
-                    }
-                    let outcome = replay
-                        .run_ref::<ShopEvent, _, _>(&store, 1, |envelope| {
-                            totals.apply_event(envelope.event);
-                        })
-                        .expect("the log replays");
-                    events = outcome.events;
-                } else {
-                    // The plain loop: each event borrowed from the read buffer, decoded there
-                    // and applied.
-                    store
-                        .visit_all(1, &mut |stored| {
-                            events += 1;
-                            for event in
-                                &ShopEvent::decode_ref(stored).expect("benchmark events decode")
-                            {
-                                totals.apply_event(event);
-                            }
-                            ControlFlow::Continue(())
-                        })
-                        .expect("the log reads");
-                }
-            });
-            (secs, base, status_kib("VmHWM"))
-        }
-        other => panic!("unknown replay engine {other}"),
+        });
+        (secs, base, status_kib("VmHWM"))
+    } else {
+        let store = FileStore::open(path).expect("open the log");
+        let base = status_kib("VmRSS");
+        assert!(reset_peak_rss(), "the peak RSS can be reset");
+        let secs = seconds(|| events = replay_file(engine, &store, &mut totals));
+        (secs, base, status_kib("VmHWM"))
     };
     // Reading without decoding folds payload sizes, not events: no check to compare.
     let check = if engine.starts_with("file-read") {
@@ -170,6 +109,81 @@ fn replay(engine: &str, path: &Path) {
         "secs={secs} events={events} check={check} base_kib={base} peak_kib={peak} growth_kib={}",
         peak.saturating_sub(base)
     );
+}
+
+/// Replays the log of `store` the way `engine` says, folding into `totals`; returns the
+/// stored events replayed.
+fn replay_file(engine: &str, store: &FileStore, totals: &mut ShopTotals) -> u64 {
+    let mut events = 0u64;
+    match engine {
+        "file-read" => {
+            store
+                .visit_all(1, &mut |stored| {
+                    events += 1;
+                    totals.units += stored.payload.len() as u64;
+                    ControlFlow::Continue(())
+                })
+                .expect("the log reads");
+        }
+        "file-read-owned" => {
+            for stored in store.read_all(1).expect("read the log") {
+                let stored = stored.expect("the log reads");
+                events += 1;
+                totals.units += stored.payload.len() as u64;
+            }
+        }
+        "file-par" => {
+            // The library's default range size unless `ES_BENCH_CHUNK` says otherwise.
+            let mut replay = ParallelReplay::new().threads(
+                std::env::var("ES_BENCH_THREADS")
+                    .ok()
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(2),
+            );
+            if let Some(chunk) = std::env::var("ES_BENCH_CHUNK")
+                .ok()
+                .and_then(|c| c.parse().ok())
+            {
+                replay = replay.chunk_events(chunk);
+            }
+            let outcome = replay
+                .run_ref::<ShopEvent, _, _>(store, 1, |envelope| {
+                    totals.apply_event(envelope.event);
+                })
+                .expect("the log replays");
+            events = outcome.events;
+        }
+        "file-seq" => {
+            // The plain loop: each event borrowed from the read buffer, decoded there and
+            // applied.
+            store
+                .visit_all(1, &mut |stored| {
+                    events += 1;
+                    for event in &ShopEvent::decode_ref(stored).expect("benchmark events decode") {
+                        totals.apply_event(event);
+                    }
+                    ControlFlow::Continue(())
+                })
+                .expect("the log reads");
+        }
+        "file-seq-whole" => {
+            // The same loop, decoding through raw upcasters given an owned copy of each stored
+            // event (`with`) instead of lent it.
+            store
+                .visit_all(1, &mut |stored| {
+                    events += 1;
+                    for event in
+                        &ShopEventWhole::decode_ref(stored).expect("benchmark events decode")
+                    {
+                        totals.apply_whole(event);
+                    }
+                    ControlFlow::Continue(())
+                })
+                .expect("the log reads");
+        }
+        other => panic!("unknown replay engine {other}"),
+    }
+    events
 }
 
 /// Bare `serde_json`: the same payloads, in memory, decoded into the structs of their stored

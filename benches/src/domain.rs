@@ -4,7 +4,7 @@
 //! Payloads are 100 to 300 bytes of JSON, like the events of a real order flow.
 
 use es_core::RawEvent;
-use es_core::{Aggregate, Event, NewEvent, StoredEvent};
+use es_core::{Aggregate, Event, NewEvent, StoredEvent, StoredEventRef};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -288,29 +288,60 @@ impl From<OrderShippedV2> for OrderShipped {
 /// name.
 pub const LEGACY_PREFIX: &str = "Legacy";
 
-/// Renames a legacy tag to its v1 tag, on the JSON form; the typed chain does the rest.
+/// Renames a legacy tag to its v1 tag, on the JSON form; the typed chain does the rest. Lent
+/// the stored event (`with_ref`), which it does not read.
 ///
 /// # Errors
 /// Never; the signature is the one raw upcasters have.
 #[allow(clippy::needless_pass_by_value, clippy::unnecessary_wraps)]
 pub fn rename_legacy(
     raw: RawEvent,
+    _stored: &StoredEventRef<'_>,
+) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(vec![RawEvent::new(v1_tag(&raw), 1, raw.payload)])
+}
+
+/// [`rename_legacy`] as a [`RawUpcaster`](es_core::RawUpcaster) given an owned copy of the
+/// stored event (`with`), for the harness's row comparing the two forms.
+///
+/// # Errors
+/// Never; the signature is the one raw upcasters have.
+#[allow(clippy::needless_pass_by_value, clippy::unnecessary_wraps)]
+pub fn rename_legacy_whole(
+    raw: RawEvent,
     _stored: &StoredEvent,
 ) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>> {
-    let tag = raw
-        .event_type
+    Ok(vec![RawEvent::new(v1_tag(&raw), 1, raw.payload)])
+}
+
+/// The v1 tag of a legacy event.
+fn v1_tag(raw: &RawEvent) -> String {
+    raw.event_type
         .strip_prefix(LEGACY_PREFIX)
         .unwrap_or(&raw.event_type)
-        .to_owned();
-    Ok(vec![RawEvent::new(tag, 1, raw.payload)])
+        .to_owned()
 }
 
 /// Everything that happens in the shop, in today's types.
 #[derive(Debug, Clone, PartialEq, Event)]
-#[event(raw_upcast(from = ("LegacyOrderPlaced", 1), with = rename_legacy))]
-#[event(raw_upcast(from = ("LegacyPaymentCaptured", 1), with = rename_legacy))]
-#[event(raw_upcast(from = ("LegacyOrderShipped", 1), with = rename_legacy))]
+#[event(raw_upcast(from = ("LegacyOrderPlaced", 1), with_ref = rename_legacy))]
+#[event(raw_upcast(from = ("LegacyPaymentCaptured", 1), with_ref = rename_legacy))]
+#[event(raw_upcast(from = ("LegacyOrderShipped", 1), with_ref = rename_legacy))]
 pub enum ShopEvent {
+    /// An order was placed.
+    Placed(OrderPlaced),
+    /// It was paid.
+    Paid(PaymentCaptured),
+    /// It was shipped.
+    Shipped(OrderShipped),
+}
+
+/// [`ShopEvent`] with raw upcasters given an owned copy of each stored event (`with`).
+#[derive(Debug, Clone, PartialEq, Event)]
+#[event(raw_upcast(from = ("LegacyOrderPlaced", 1), with = rename_legacy_whole))]
+#[event(raw_upcast(from = ("LegacyPaymentCaptured", 1), with = rename_legacy_whole))]
+#[event(raw_upcast(from = ("LegacyOrderShipped", 1), with = rename_legacy_whole))]
+pub enum ShopEventWhole {
     /// An order was placed.
     Placed(OrderPlaced),
     /// It was paid.
@@ -336,13 +367,32 @@ impl ShopTotals {
     /// Evolves the totals by one event.
     pub fn apply_event(&mut self, event: &ShopEvent) {
         match event {
-            ShopEvent::Placed(placed) => {
-                self.orders += 1;
-                self.units += placed.lines.iter().map(|l| u64::from(l.qty)).sum::<u64>();
-            }
-            ShopEvent::Paid(paid) => self.revenue_cents += paid.amount_cents,
-            ShopEvent::Shipped(shipped) => self.parcels += u64::from(shipped.items),
+            ShopEvent::Placed(placed) => self.placed(placed),
+            ShopEvent::Paid(paid) => self.paid(paid),
+            ShopEvent::Shipped(shipped) => self.shipped(shipped),
         }
+    }
+
+    /// [`apply_event`](Self::apply_event) for a [`ShopEventWhole`].
+    pub fn apply_whole(&mut self, event: &ShopEventWhole) {
+        match event {
+            ShopEventWhole::Placed(placed) => self.placed(placed),
+            ShopEventWhole::Paid(paid) => self.paid(paid),
+            ShopEventWhole::Shipped(shipped) => self.shipped(shipped),
+        }
+    }
+
+    fn placed(&mut self, placed: &OrderPlaced) {
+        self.orders += 1;
+        self.units += placed.lines.iter().map(|l| u64::from(l.qty)).sum::<u64>();
+    }
+
+    fn paid(&mut self, paid: &PaymentCaptured) {
+        self.revenue_cents += paid.amount_cents;
+    }
+
+    fn shipped(&mut self, shipped: &OrderShipped) {
+        self.parcels += u64::from(shipped.items);
     }
 }
 

@@ -221,7 +221,7 @@ fn assert_same_totals(reports: &[&Vec<ChildReport>]) {
 }
 
 /// The child measurements of the replay rows, in the order [`replays`] reads their reports.
-fn replay_measurements(n: &str, dir: &Path) -> [Vec<String>; 12] {
+fn replay_measurements(n: &str, dir: &Path) -> [Vec<String>; 13] {
     let stored = |engine: &str, name: &str| {
         ["replay", engine, path_arg(&dir.join(name))]
             .map(str::to_owned)
@@ -241,6 +241,7 @@ fn replay_measurements(n: &str, dir: &Path) -> [Vec<String>; 12] {
         stored("file-seq", "log-current"),
         stored("file-par", "log-current"),
         stored("file-seq", "log-legacy"),
+        stored("file-seq-whole", "log-legacy"),
         bare("v1", "1", "slice"),
         bare("current", "1", "slice"),
         bare("v1", "2", "slice"),
@@ -274,6 +275,7 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
     let (seq_current, current_reports) = next();
     let (par_current, _) = next();
     let (seq_legacy, legacy_reports) = next();
+    let (seq_legacy_whole, legacy_whole_reports) = next();
     let (bare_v1, bare_reports) = next();
     let (bare_current, _) = next();
     let (bare_two_v1, bare_two_reports) = next();
@@ -287,6 +289,7 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
         &bare_str_reports,
         &current_reports,
         &legacy_reports,
+        &legacy_whole_reports,
     ]);
 
     let fig = |label: &str, value: f64| Figure::new(label, value, PER_SEC);
@@ -376,6 +379,20 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
             Figure::new("legacy tag, raw + 2 typed", 1e6 / seq_legacy, US_PER_EVENT),
             Figure::new("v1, 2 typed steps", 1e6 / seq_v1, US_PER_EVENT),
             Some(Target::AtMost(1.3)),
+        ),
+        Row::ratio(
+            "raw JSON upcaster path time, one thread: the upcaster given an owned copy of each stored event (with) vs lent it (with_ref, the row above)",
+            Figure::new(
+                "legacy tag, with = RawUpcaster",
+                1e6 / seq_legacy_whole,
+                US_PER_EVENT,
+            ),
+            Figure::new(
+                "legacy tag, with_ref = RawRefUpcaster",
+                1e6 / seq_legacy,
+                US_PER_EVENT,
+            ),
+            None,
         ),
     ]
     .into_iter()
