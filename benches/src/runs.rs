@@ -375,7 +375,7 @@ fn replays(scale: &Scale, dir: &Path) -> Vec<Row> {
             None,
         ),
         Row::ratio(
-            "raw JSON upcaster path time vs typed path time, one thread",
+            "raw JSON upcaster path time (with_ref) vs typed path time, one thread",
             Figure::new("legacy tag, raw + 2 typed", 1e6 / seq_legacy, US_PER_EVENT),
             Figure::new("v1, 2 typed steps", 1e6 / seq_v1, US_PER_EVENT),
             Some(Target::AtMost(1.3)),

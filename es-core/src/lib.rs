@@ -131,7 +131,9 @@ pub use store::memory::MemoryStore;
 /// - `raw_upcast(from = ("Tag", n), with = path::to::function, schema = TagV1)`: the
 ///   [`RawUpcaster`] for stored `(tag, n)`, which rewrites its JSON
 ///   (rename, restructure, split, fill from the stream id or metadata) into events that then
-///   decode through the variants' chains. `schema` is optional: the type whose JSON Schema
+///   decode through the variants' chains. `with_ref = path` in place of `with` registers a
+///   [`RawRefUpcaster`], lent the stored event instead of given an owned copy (no copy on
+///   the borrowed decode path). `schema` is optional: the type whose JSON Schema
 ///   describes the stored input. Repeatable, one per `(tag, version)`.
 /// - `crate = "path"`, as on a struct.
 ///

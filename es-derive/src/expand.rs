@@ -392,8 +392,8 @@ fn raw_upcast_arm(raw: &RawUpcast) -> TokenStream {
     // Coerced where the user wrote the path, so a wrong signature is reported there.
     let upcaster = quote_spanned! {with.span()=>
         {
-            let upcaster: _es::codec::#form = #with;
-            upcaster
+            let __es_upcaster: _es::codec::#form = #with;
+            __es_upcaster
         }
     };
     quote! {

@@ -285,6 +285,7 @@ mod locals_named_like_user_items {
     const stepped: u32 = 0;
     const previous: u32 = 0;
     static event: u32 = 0;
+    static upcaster: u32 = 0;
 
     /// A first version.
     #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
@@ -308,8 +309,18 @@ mod locals_named_like_user_items {
         }
     }
 
-    /// An enum over the chain.
+    /// `Jotted` v1 was `Noted` v1 under another tag.
+    #[allow(clippy::unnecessary_wraps)]
+    fn rename(
+        raw: es_core::RawEvent,
+        _: &es_core::StoredEventRef<'_>,
+    ) -> Result<Vec<es_core::RawEvent>, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(vec![es_core::RawEvent::new("Noted", 1, raw.payload)])
+    }
+
+    /// An enum over the chain, with a raw upcaster.
     #[derive(Debug, PartialEq, Event)]
+    #[event(raw_upcast(from = ("Jotted", 1), with_ref = rename))]
     pub enum Notes {
         /// `Noted`.
         Noted(Noted),
@@ -319,9 +330,11 @@ mod locals_named_like_user_items {
 #[test]
 fn locals_of_the_expansion_do_not_clash_with_user_items() {
     use locals_named_like_user_items::{Noted, Notes};
-    let stored = stored_alone(NewEvent::new("Noted", 1, json!({ "text": "hi" })));
-    assert_eq!(
-        Notes::decode(&stored).expect("decodes").into_vec(),
-        [Notes::Noted(Noted { text: "hi".into() })]
-    );
+    for tag in ["Noted", "Jotted"] {
+        let stored = stored_alone(NewEvent::new(tag, 1, json!({ "text": "hi" })));
+        assert_eq!(
+            Notes::decode(&stored).expect("decodes").into_vec(),
+            [Notes::Noted(Noted { text: "hi".into() })]
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Raw upcasting: a stored event as JSON ([`RawEvent`], [`JsonPayload`], [`RawPayload`]) and
-//! the enum-level [`RawUpcaster`] that rewrites it before typed decoding.
+//! the enum-level [`RawUpcaster`] (or [`RawRefUpcaster`], lent the stored event) that rewrites
+//! it before typed decoding.
 
 use std::cell::{Cell, OnceCell};
 use std::fmt;
@@ -327,6 +328,12 @@ pub type RawUpcaster =
 /// a [`RawUpcaster`] needs an owned copy of each stored event of its `(tag, version)`, with
 /// its stream id, payload and metadata, made before it runs; this one reads them where the
 /// store lends them. Prefer it unless the upcaster needs a [`StoredEvent`] to pass on.
+///
+/// One consequence: the metadata is not checked on the way, as on the typed path. Making a
+/// [`RawUpcaster`]'s owned copy checks it, so a hand-made [`StoredEventRef`] whose metadata
+/// is not a JSON object's text fails there as malformed JSON, where this upcaster runs (and
+/// gets the error from [`StoredEventRef::metadata`] if it asks). Events a store lends always
+/// carry an object: stores check metadata when they accept it.
 ///
 /// # Examples
 /// ```
