@@ -201,8 +201,18 @@ fn named_lent(outcomes: &[Outcome]) -> Vec<Outcome> {
         .collect()
 }
 
-#[test]
-fn a_lent_upcaster_sees_the_stored_event_and_decodes_as_the_owned_form_does() {
+/// What `Whole` and `Lent` decode of a store's log, each through `Event::decode` (owned) and
+/// `Event::decode_ref` (lent).
+struct Decodings {
+    whole_owned: Vec<Outcome>,
+    whole_lent: Vec<Outcome>,
+    lent_owned: Vec<Outcome>,
+    lent_lent: Vec<Outcome>,
+}
+
+/// Runs `check` on a `FileStore` (events lent from its read buffer) and on a `MemoryStore`,
+/// each holding `LOG`, with what they decode.
+fn on_each_store(check: impl Fn(&dyn EventStore, Decodings)) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let file = FileStore::open(dir.path()).expect("open");
     let memory = MemoryStore::new();
@@ -210,12 +220,27 @@ fn a_lent_upcaster_sees_the_stored_event_and_decodes_as_the_owned_form_does() {
         append_log(store);
         let (whole_owned, whole_lent) = decode_both::<Whole>(store);
         let (lent_owned, lent_lent) = decode_both::<Lent>(store);
-        assert_eq!(whole_owned, whole_lent);
-        assert_eq!(lent_owned, lent_lent);
-        // The same events and errors, but for the upcaster each error names.
-        assert_eq!(named_lent(&whole_owned), lent_owned);
+        check(
+            store,
+            Decodings {
+                whole_owned,
+                whole_lent,
+                lent_owned,
+                lent_lent,
+            },
+        );
+    }
+}
 
-        let first = whole_owned[0].as_ref().expect("decodes");
+#[test]
+fn a_lent_upcaster_sees_the_stored_event_and_decodes_as_the_owned_form_does() {
+    on_each_store(|store, d| {
+        assert_eq!(d.whole_owned, d.whole_lent);
+        assert_eq!(d.lent_owned, d.lent_lent);
+        // The same events and errors, but for the upcaster each error names.
+        assert_eq!(named_lent(&d.whole_owned), d.lent_owned);
+
+        let first = d.whole_owned[0].as_ref().expect("decodes");
         let stored = store.read_all(1).expect("read").next().expect("one");
         let stored = stored.expect("readable");
         assert_eq!(
@@ -231,7 +256,7 @@ fn a_lent_upcaster_sees_the_stored_event_and_decodes_as_the_owned_form_does() {
                 payload_bytes: stored.payload.len(),
             }]
         );
-        let notes: Vec<Vec<&str>> = whole_owned[..4]
+        let notes: Vec<Vec<&str>> = d.whole_owned[..4]
             .iter()
             .map(|events| {
                 events
@@ -252,25 +277,19 @@ fn a_lent_upcaster_sees_the_stored_event_and_decodes_as_the_owned_form_does() {
             ]
         );
         assert_eq!(
-            whole_owned[2..4]
+            d.whole_owned[2..4]
                 .iter()
                 .map(|e| e.as_ref().map(|e| e.iter().map(|r| r.by.clone()).collect()))
                 .collect::<Vec<Result<Vec<_>, _>>>(),
             [Ok(vec![]), Ok(vec![None])]
         );
-    }
+    });
 }
 
 #[test]
 fn a_lent_upcaster_fails_where_the_owned_form_fails_and_names_the_field_that_does_not_fit() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let file = FileStore::open(dir.path()).expect("open");
-    let memory = MemoryStore::new();
-    for store in [&file as &dyn EventStore, &memory] {
-        append_log(store);
-        let (whole_owned, whole_lent) = decode_both::<Whole>(store);
-        let (lent_owned, lent_lent) = decode_both::<Lent>(store);
-        for lent in [&lent_owned, &lent_lent] {
+    on_each_store(|store, d| {
+        for lent in [&d.lent_owned, &d.lent_lent] {
             let misshapen = lent[4].as_ref().expect_err("does not fit");
             assert!(misshapen.1.starts_with("RawUpcastOutput"), "{misshapen:?}");
             let failed = lent[5].as_ref().expect_err("fails");
@@ -281,8 +300,8 @@ fn a_lent_upcaster_fails_where_the_owned_form_fails_and_names_the_field_that_doe
                 failed.0
             );
         }
-        assert_eq!(named_lent(&whole_owned), lent_owned);
-        assert_eq!(named_lent(&whole_lent), lent_lent);
+        assert_eq!(named_lent(&d.whole_owned), d.lent_owned);
+        assert_eq!(named_lent(&d.whole_lent), d.lent_lent);
 
         // The field, through the owned and the lent path: the rerun is given the same event.
         let mut fields = Vec::new();
@@ -312,7 +331,7 @@ fn a_lent_upcaster_fails_where_the_owned_form_fails_and_names_the_field_that_doe
         );
         assert_eq!(fields, [expected.clone(), expected]);
         assert!(matches!(lent.kind, DecodeErrorKind::RawUpcastOutput(_)));
-    }
+    });
 }
 
 /// Metadata is not checked on the way to a lent upcaster, as on the typed path; the owned
