@@ -320,12 +320,19 @@ enum Upcaster<'s> {
 }
 
 impl Upcaster<'_> {
-    /// Runs the upcaster on `input`, the raw form of `stored`.
+    /// Runs the upcaster on the raw form of `stored`. The payload stays text: an upcaster
+    /// that passes it on unchanged costs no JSON value, and stored text that is not JSON is
+    /// found where it is read (by the upcaster, or by the typed parse of an output that passes
+    /// it on).
     fn run(
         self,
-        input: RawEvent,
         stored: &StoredEventRef<'_>,
     ) -> Result<Vec<RawEvent>, Box<dyn std::error::Error + Send + Sync>> {
+        let input = RawEvent {
+            event_type: stored.event_type.to_owned(),
+            schema_version: stored.schema_version,
+            payload: JsonPayload::from_stored_text(stored.payload),
+        };
         match self {
             Self::Whole(upcaster, whole) => upcaster(input, whole),
             Self::Lent(upcaster) => upcaster(input, stored),
@@ -342,20 +349,11 @@ struct RawStep<'s, 'a, E> {
 }
 
 impl<E: Event> RawStep<'_, '_, E> {
-    /// [`decode_raw`], with the whole stored event.
+    /// [`decode_raw`] or [`decode_raw_ref`], once the upcaster has what it reads.
     #[inline]
     fn decode(&self) -> Result<Decoded<E>, DecodeError> {
         let stored = self.stored;
-        // The payload stays text: an upcaster that passes it on unchanged costs no JSON value,
-        // and stored text that is not JSON is found where it is read (below, or by the typed
-        // parse of an output that passes it on).
-        let input = RawEvent {
-            event_type: stored.event_type.to_owned(),
-            schema_version: stored.schema_version,
-            payload: JsonPayload::from_stored_text(stored.payload),
-        };
-        let (upcast, text_read) =
-            JsonPayload::watch_stored_text(|| self.upcaster.run(input, stored));
+        let (upcast, text_read) = JsonPayload::watch_stored_text(|| self.upcaster.run(stored));
         if text_read == TextRead::Malformed {
             return Err(malformed(stored));
         }
@@ -476,12 +474,7 @@ fn raw_output_field<E>(
     index: usize,
     typed: TypedDispatch<E>,
 ) -> Option<String> {
-    let input = RawEvent {
-        event_type: stored.event_type.to_owned(),
-        schema_version: stored.schema_version,
-        payload: JsonPayload::from_stored_text(stored.payload),
-    };
-    let output = upcaster.run(input, stored).ok()?.into_iter().nth(index)?;
+    let output = upcaster.run(stored).ok()?.into_iter().nth(index)?;
     let text = serde_json::to_vec(&output.payload).ok()?;
     match typed(
         &output.event_type,
